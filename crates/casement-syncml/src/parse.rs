@@ -330,9 +330,18 @@ fn results<'a>(cur: &mut Cursor<'a>, el: &Child<'a>) -> Result<Results, ParseErr
         "CmdRef" => set_once(&mut cmd_ref, "CmdRef", number(cur, &child, true)?, cur),
         "Cmd" => set_once(&mut cmd, "Cmd", cmd_name(cur, &child)?, cur),
         "Meta" => set_once(&mut meta, "Meta", metadata(cur, &child)?, cur),
-        "TargetRef" => Ok(target_refs.push(trimmed(cur, &child)?)),
-        "SourceRef" => Ok(source_refs.push(trimmed(cur, &child)?)),
-        "Item" => Ok(items.push(item(cur, &child)?)),
+        "TargetRef" => {
+            let _: () = target_refs.push(trimmed(cur, &child)?);
+            Ok(())
+        }
+        "SourceRef" => {
+            let _: () = source_refs.push(trimmed(cur, &child)?);
+            Ok(())
+        }
+        "Item" => {
+            let _: () = items.push(item(cur, &child)?);
+            Ok(())
+        }
         name => Err(unexpected(cur, name)),
     })?;
     let missing = |name| cur.error(ParseErrorKind::MissingElement(name));
@@ -367,8 +376,14 @@ fn status<'a>(cur: &mut Cursor<'a>, el: &Child<'a>) -> Result<Status, ParseError
         ),
         "CmdRef" => set_once(&mut cmd_ref, "CmdRef", number(cur, &child, true)?, cur),
         "Cmd" => set_once(&mut cmd, "Cmd", cmd_name(cur, &child)?, cur),
-        "TargetRef" => Ok(target_refs.push(trimmed(cur, &child)?)),
-        "SourceRef" => Ok(source_refs.push(trimmed(cur, &child)?)),
+        "TargetRef" => {
+            let _: () = target_refs.push(trimmed(cur, &child)?);
+            Ok(())
+        }
+        "SourceRef" => {
+            let _: () = source_refs.push(trimmed(cur, &child)?);
+            Ok(())
+        }
         "Cred" => set_once(&mut cred, "Cred", credentials(cur, &child)?, cur),
         "Chal" => set_once(&mut chal, "Chal", challenge(cur, &child)?, cur),
         "Data" => {
@@ -378,7 +393,10 @@ fn status<'a>(cur: &mut Cursor<'a>, el: &Child<'a>) -> Result<Status, ParseError
             let value = code_value(cur, &child)?;
             set_once(&mut code, "Data", StatusCode::from_code(value), cur)
         }
-        "Item" => Ok(items.push(item(cur, &child)?)),
+        "Item" => {
+            let _: () = items.push(item(cur, &child)?);
+            Ok(())
+        }
         name => Err(unexpected(cur, name)),
     })?;
     let missing = |name| cur.error(ParseErrorKind::MissingElement(name));

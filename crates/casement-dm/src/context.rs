@@ -1,0 +1,294 @@
+//! The operation contexts of a management session and the policy that says which command classes
+//! each context may carry — the heart of Casement (PRODUCT §2).
+//!
+//! Windows 8.1's MDMAgent.exe syncs in three contexts and names the one it runs in with
+//! `?mode=Machine|Maintenance|Apps` (wsdevsol blog "Demystifying the operation modes of
+//! MDMAgent.exe", 2014; [MS-MDM] §2.1 lists Machine and Maintenance). In `Machine` the enrolled
+//! user is not logged on, so nothing that impersonates the user may be sent: only inventory,
+//! password reset and unenrollment. Push-channel configuration needs the user: `Maintenance` only.
+
+use serde::{Deserialize, Serialize};
+
+/// The context a management session runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Context {
+    /// System context, the enrolled user not logged on (after a reboot, or nightly with the user
+    /// logged off). The most restrictive context.
+    Machine,
+    /// The enrolled user is logged on (active or locked): logon and nightly runs.
+    Maintenance,
+    /// Started by a WNS push to install an app (`MDMAgent.exe -App`).
+    Apps,
+}
+
+impl Context {
+    /// Every context, in table order.
+    pub const ALL: [Context; 3] = [Context::Machine, Context::Maintenance, Context::Apps];
+
+    /// The name used on the wire and shown to administrators.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Machine => "Machine",
+            Self::Maintenance => "Maintenance",
+            Self::Apps => "Apps",
+        }
+    }
+
+    const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl std::fmt::Display for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a command does, as far as the context rule cares. A command's class is declared when it is
+/// queued (for raw commands by the administrator); it is never guessed from its LocURI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CommandClass {
+    /// `Get` of `./DevInfo/*`, `./DevDetail/*`, WMI-bridge inventory classes, `MDM_Client` properties.
+    Inventory,
+    /// `MDM_Client…/Exec=ResetUserPassword`.
+    PasswordReset,
+    /// `MDM_Client…/Exec=SendUnenrollRequest`; Windows 10/11 DMClient `Unenroll`.
+    Unenrollment,
+    /// `MDM_WNSConfiguration…/Exec=UpdateConfiguration`, reading `MDM_WNSChannel`; DMClient `Push/*`.
+    PushConfiguration,
+    /// App install jobs and application inventory (`MDM_AppInstallJob`, `MDM_Application`,
+    /// EnterpriseModernAppManagement, EnterpriseDesktopAppManagement).
+    AppManagement,
+    /// Everything else: `MDM_EASPolicy`, `MDM_ConfigSetting`, CSP policies, …
+    Settings,
+}
+
+impl CommandClass {
+    /// Every class, in table order.
+    pub const ALL: [CommandClass; 6] = [
+        CommandClass::Inventory,
+        CommandClass::PasswordReset,
+        CommandClass::Unenrollment,
+        CommandClass::PushConfiguration,
+        CommandClass::AppManagement,
+        CommandClass::Settings,
+    ];
+
+    /// The name used in the API.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Inventory => "inventory",
+            Self::PasswordReset => "password-reset",
+            Self::Unenrollment => "unenrollment",
+            Self::PushConfiguration => "push-configuration",
+            Self::AppManagement => "app-management",
+            Self::Settings => "settings",
+        }
+    }
+
+    /// The class for its API name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl std::fmt::Display for CommandClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which command classes each context may carry: one table, used by the session core to select
+/// commands and by the UI to say what a pending command waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContextPolicy {
+    /// `allowed[class][context]`, indexed in [`CommandClass::ALL`] × [`Context::ALL`] order.
+    allowed: [[bool; 3]; 6],
+}
+
+impl ContextPolicy {
+    /// The product's table (PRODUCT §2, from the MDMAgent.exe blog):
+    ///
+    /// | class | Machine | Maintenance | Apps |
+    /// |---|---|---|---|
+    /// | inventory | yes | yes | yes |
+    /// | password reset | yes | yes | no |
+    /// | unenrollment | yes | yes | no |
+    /// | push configuration | no | yes | no |
+    /// | app management | no | yes | yes |
+    /// | settings and policies | no | yes | no |
+    pub const WINDOWS: ContextPolicy = ContextPolicy {
+        allowed: [
+            // Machine, Maintenance, Apps
+            [true, true, true],   // inventory
+            [true, true, false],  // password reset
+            [true, true, false],  // unenrollment
+            [false, true, false], // push configuration
+            [false, true, true],  // app management
+            [false, true, false], // settings
+        ],
+    };
+
+    /// May a session in `context` carry a command of `class`?
+    pub const fn allows(&self, class: CommandClass, context: Context) -> bool {
+        self.allowed[class.index()][context.index()]
+    }
+
+    /// The contexts whose sessions may carry `class`, in table order.
+    pub fn contexts_for(&self, class: CommandClass) -> Vec<Context> {
+        Context::ALL
+            .into_iter()
+            .filter(|&c| self.allows(class, c))
+            .collect()
+    }
+
+    /// What a command of `class` that the current `context` may not carry waits for; `None` when
+    /// the context allows it.
+    pub fn waits_for(&self, class: CommandClass, context: Context) -> Option<WaitsFor> {
+        if self.allows(class, context) {
+            return None;
+        }
+        Some(WaitsFor {
+            contexts: self.contexts_for(class),
+        })
+    }
+}
+
+impl Default for ContextPolicy {
+    fn default() -> Self {
+        Self::WINDOWS
+    }
+}
+
+/// The sessions a pending command waits for, shown to administrators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitsFor {
+    /// The contexts that may carry it (never empty for the [`ContextPolicy::WINDOWS`] table).
+    pub contexts: Vec<Context>,
+}
+
+impl std::fmt::Display for WaitsFor {
+    /// "waits for a Maintenance session", "waits for a Maintenance or Apps session".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.contexts.iter().map(|c| c.as_str()).collect();
+        match names.as_slice() {
+            [] => f.write_str("waits for a session no context allows"),
+            [one] => write!(f, "waits for a {one} session"),
+            [rest @ .., last] => write!(f, "waits for a {} or {last} session", rest.join(", ")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use CommandClass::*;
+    use Context::*;
+
+    /// Every class × context pair, written out so that a change to the table is a visible change here.
+    #[test]
+    fn the_windows_table_holds_for_every_class_and_context() {
+        let expected = [
+            (Inventory, Machine, true),
+            (Inventory, Maintenance, true),
+            (Inventory, Apps, true),
+            (PasswordReset, Machine, true),
+            (PasswordReset, Maintenance, true),
+            (PasswordReset, Apps, false),
+            (Unenrollment, Machine, true),
+            (Unenrollment, Maintenance, true),
+            (Unenrollment, Apps, false),
+            (PushConfiguration, Machine, false),
+            (PushConfiguration, Maintenance, true),
+            (PushConfiguration, Apps, false),
+            (AppManagement, Machine, false),
+            (AppManagement, Maintenance, true),
+            (AppManagement, Apps, true),
+            (Settings, Machine, false),
+            (Settings, Maintenance, true),
+            (Settings, Apps, false),
+        ];
+        assert_eq!(expected.len(), CommandClass::ALL.len() * Context::ALL.len());
+        for (class, context, allowed) in expected {
+            assert_eq!(
+                ContextPolicy::WINDOWS.allows(class, context),
+                allowed,
+                "{class} in {context}"
+            );
+        }
+    }
+
+    #[test]
+    fn machine_carries_only_inventory_password_reset_and_unenrollment() {
+        let carried: Vec<_> = CommandClass::ALL
+            .into_iter()
+            .filter(|&c| ContextPolicy::WINDOWS.allows(c, Machine))
+            .collect();
+        assert_eq!(carried, [Inventory, PasswordReset, Unenrollment]);
+    }
+
+    #[test]
+    fn push_configuration_is_carried_only_in_maintenance() {
+        assert_eq!(
+            ContextPolicy::WINDOWS.contexts_for(PushConfiguration),
+            [Maintenance]
+        );
+    }
+
+    #[test]
+    fn every_class_has_some_context_that_carries_it() {
+        for class in CommandClass::ALL {
+            assert!(
+                !ContextPolicy::WINDOWS.contexts_for(class).is_empty(),
+                "{class}"
+            );
+        }
+    }
+
+    #[test]
+    fn waits_for_names_the_contexts_in_words() {
+        let policy = ContextPolicy::WINDOWS;
+        assert_eq!(
+            policy
+                .waits_for(PushConfiguration, Machine)
+                .unwrap()
+                .to_string(),
+            "waits for a Maintenance session"
+        );
+        assert_eq!(
+            policy
+                .waits_for(AppManagement, Machine)
+                .unwrap()
+                .to_string(),
+            "waits for a Maintenance or Apps session"
+        );
+        assert_eq!(
+            policy.waits_for(PasswordReset, Apps).unwrap().to_string(),
+            "waits for a Machine or Maintenance session"
+        );
+        assert_eq!(policy.waits_for(Inventory, Apps), None);
+        for class in CommandClass::ALL {
+            for context in Context::ALL {
+                assert_eq!(
+                    policy.waits_for(class, context).is_none(),
+                    policy.allows(class, context)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn class_names_round_trip() {
+        for class in CommandClass::ALL {
+            assert_eq!(CommandClass::from_name(class.as_str()), Some(class));
+        }
+        assert_eq!(CommandClass::from_name("guess"), None);
+    }
+}

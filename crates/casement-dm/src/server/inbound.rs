@@ -1,0 +1,206 @@
+//! Reading a client message: statuses and results matched to what was sent, alerts, DevInfo.
+
+use casement_syncml::{AlertCode, Command, MsgId, Results, Status, StatusCode};
+
+use super::{ActiveSession, Effect, SessionOutcome, Step, outbound};
+use crate::command::{PendingCommand, ResultItem};
+use crate::evidence::LOGIN_STATUS_TYPE;
+use crate::server::ServerConfig;
+
+/// The generic-alert type Windows sends when the user disconnects the device (alert 1226).
+pub const UNENROLL_ALERT_TYPE: &str = "com.microsoft:mdm.unenrollment.userrequest";
+
+impl ActiveSession {
+    /// Handles a client message already known to be the next one of this session.
+    pub(super) fn handle(
+        mut self,
+        now: i64,
+        message: &casement_syncml::SyncMl,
+        pending: &[PendingCommand],
+        config: &ServerConfig,
+    ) -> Step {
+        let previous_reply = self.last_server_msg;
+        self.last_client_msg = message.header.msg_id;
+        self.last_seen_at = now;
+        let reply_msg = MsgId(previous_reply.0 + 1);
+        let mut reply = outbound::reply_skeleton(&self, message, reply_msg);
+        let header_cmd = self.take_cmd_id();
+        reply
+            .body
+            .commands
+            .push(outbound::header_status(message, header_cmd, StatusCode::Ok));
+        let mut effects = Vec::new();
+        let mut aborted = false;
+
+        for command in &message.body.commands {
+            let code = match command {
+                Command::Status(status) => {
+                    self.record_status(status, &mut effects);
+                    continue;
+                }
+                Command::Results(results) => {
+                    self.record_results(results, previous_reply, &mut effects);
+                    StatusCode::Ok
+                }
+                Command::Alert(alert) => {
+                    match alert.code {
+                        AlertCode::SessionAbort => aborted = true,
+                        AlertCode::Generic | AlertCode::ClientEvent => {
+                            read_event_alert(alert, &mut effects)
+                        }
+                        _ => {}
+                    }
+                    StatusCode::Ok
+                }
+                Command::Replace(c) | Command::Add(c) => {
+                    let items = c
+                        .items
+                        .iter()
+                        .filter_map(|i| ResultItem::from_item(i, c.meta.as_ref()))
+                        .collect();
+                    effects.push(Effect::DeviceInfo { items });
+                    StatusCode::Ok
+                }
+                // A Windows client never asks the server to run these.
+                _ => StatusCode::OptionalFeatureNotSupported,
+            };
+            let cmd_id = self.take_cmd_id();
+            reply.body.commands.push(outbound::status_for(
+                message.header.msg_id,
+                command,
+                cmd_id,
+                code,
+            ));
+        }
+
+        if message.body.is_final || aborted {
+            self.settle(&mut effects);
+        }
+        reply.body.is_final = true;
+        self.last_server_msg = reply_msg;
+
+        let next = if aborted {
+            effects.push(Effect::SessionEnded {
+                outcome: SessionOutcome::AbortedByDevice,
+            });
+            None
+        } else if !message.body.is_final {
+            // The client's package goes on: ask for the next message, send nothing new yet.
+            let cmd_id = self.take_cmd_id();
+            reply
+                .body
+                .commands
+                .push(outbound::alert(cmd_id, AlertCode::NextMessage));
+            Some(self)
+        } else if self.send_pending(now, pending, config, &mut reply, reply_msg, &mut effects) > 0 {
+            Some(self)
+        } else {
+            effects.push(Effect::SessionEnded {
+                outcome: SessionOutcome::Completed,
+            });
+            None
+        };
+        let reply_xml = casement_syncml::to_string(&reply);
+        let next = next.map(|mut session| {
+            session.last_reply = reply_xml.clone();
+            session
+        });
+        Step {
+            reply,
+            reply_xml,
+            effects,
+            next,
+        }
+    }
+
+    /// Matches a Status to a command in flight by MsgRef and CmdRef; anything else is reported as
+    /// unmatched and not trusted. The device's Status for our SyncHdr needs nothing.
+    fn record_status(&mut self, status: &Status, effects: &mut Vec<Effect>) {
+        if status.cmd_ref == 0 && status.cmd == casement_syncml::CmdKind::SyncHdr {
+            return;
+        }
+        let in_flight = self.in_flight.iter_mut().find(|f| {
+            f.msg_id == status.msg_ref
+                && (f.cmd_id.0 == status.cmd_ref || f.nested.iter().any(|n| n.0 == status.cmd_ref))
+        });
+        match in_flight {
+            Some(f)
+                if f.cmd_id.0 == status.cmd_ref && f.kind == status.cmd && f.status.is_none() =>
+            {
+                f.status = Some((status.code, status.original_error.clone()));
+            }
+            // A nested command's status: its container's status decides.
+            Some(f) if f.cmd_id.0 != status.cmd_ref => {}
+            _ => effects.push(Effect::UnmatchedStatus {
+                msg_ref: status.msg_ref,
+                cmd_ref: status.cmd_ref,
+                cmd: status.cmd,
+                code: status.code,
+            }),
+        }
+    }
+
+    /// Attaches Results to the Get (possibly nested) they answer. Without MsgRef, Results answer
+    /// our previous reply.
+    fn record_results(
+        &mut self,
+        results: &Results,
+        previous_reply: MsgId,
+        effects: &mut Vec<Effect>,
+    ) {
+        let msg_ref = results.msg_ref.unwrap_or(previous_reply);
+        let in_flight = self.in_flight.iter_mut().find(|f| {
+            f.msg_id == msg_ref
+                && (f.cmd_id.0 == results.cmd_ref
+                    || f.nested.iter().any(|n| n.0 == results.cmd_ref))
+        });
+        match in_flight {
+            Some(f) => f.results.extend(
+                results
+                    .items
+                    .iter()
+                    .filter_map(|i| ResultItem::from_item(i, results.meta.as_ref())),
+            ),
+            None => effects.push(Effect::UnmatchedResults {
+                msg_ref: results.msg_ref,
+                cmd_ref: results.cmd_ref,
+            }),
+        }
+    }
+
+    /// After the client's final message of a package: every command in flight is either reported
+    /// or, without a status, unanswered (it goes back to pending).
+    fn settle(&mut self, effects: &mut Vec<Effect>) {
+        for f in self.in_flight.drain(..) {
+            effects.push(match f.status {
+                Some((status, original_error)) => Effect::CommandReported {
+                    command: f.command,
+                    status,
+                    original_error,
+                    results: f.results,
+                },
+                None => Effect::CommandUnanswered { command: f.command },
+            });
+        }
+    }
+}
+
+/// Generic alerts (1226) and client events (1224) other than LoginStatus, which the context
+/// decision already read.
+fn read_event_alert(alert: &casement_syncml::Alert, effects: &mut Vec<Effect>) {
+    for item in &alert.items {
+        let alert_type = item.meta.as_ref().and_then(|m| m.type_value());
+        if alert_type == Some(LOGIN_STATUS_TYPE) {
+            continue;
+        }
+        if alert.code == AlertCode::Generic && alert_type == Some(UNENROLL_ALERT_TYPE) {
+            effects.push(Effect::UnenrollmentRequested);
+            continue;
+        }
+        effects.push(Effect::Alert {
+            code: alert.code.code(),
+            alert_type: alert_type.map(str::to_owned),
+            data: item.data.as_ref().map(|d| d.as_str().to_owned()),
+        });
+    }
+}
