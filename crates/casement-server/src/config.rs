@@ -1,0 +1,274 @@
+//! Configuration in two stages: raw layered settings (defaults → `--config` TOML file →
+//! `CASEMENT_*` environment → command-line flags), then one validated [`Config`].
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Raw settings as layered; every field has a default. Field names are the TOML keys and, upper
+/// case with the `CASEMENT_` prefix, the environment variables (e.g. `CASEMENT_LISTEN`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawConfig {
+    /// Data directory: database, CA, TLS identity, admin token.
+    pub data_dir: PathBuf,
+    /// HTTPS listen address.
+    pub listen: String,
+    /// The URL devices use to reach this server (enrollment URLs and the management ADDR are
+    /// built from it). Default: `https://localhost:<port of listen>`.
+    pub public_url: Option<String>,
+    /// Database URL; default the embedded SQLite file `<data_dir>/casement.db`.
+    pub database: Option<String>,
+    /// TLS certificate and key (PEM); default a self-signed one for localhost in the data dir.
+    pub tls_cert: Option<PathBuf>,
+    /// See `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// CA certificate and key (PEM); default one created in the data dir.
+    pub ca_cert: Option<PathBuf>,
+    /// See `ca_cert`.
+    pub ca_key: Option<PathBuf>,
+    /// Validity of device certificates, in days.
+    pub device_cert_days: u32,
+    /// Most active devices one user may enroll.
+    pub max_devices_per_user: u32,
+    /// The MDM provider ID (w7 PROVIDER-ID, DMClient provider).
+    pub provider_id: String,
+    /// Enrollment auth policies offered, in order of preference: `OnPremise` (user name and
+    /// password in the enrollment wizard), `Federated` (our sign-in page). Windows 8.1 supports
+    /// only Federated and gets it whatever the order.
+    pub auth_policies: Vec<String>,
+    /// Lifetime of a sign-in (STS) token, in seconds.
+    pub sts_token_seconds: u32,
+    /// Addresses of reverse proxies trusted to forward a verified client certificate.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("casement-data"),
+            listen: "127.0.0.1:8443".into(),
+            public_url: None,
+            database: None,
+            tls_cert: None,
+            tls_key: None,
+            ca_cert: None,
+            ca_key: None,
+            device_cert_days: 365,
+            max_devices_per_user: 5,
+            provider_id: "Casement".into(),
+            auth_policies: vec!["OnPremise".into(), "Federated".into()],
+            sts_token_seconds: 600,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+impl RawConfig {
+    /// Layers defaults, the optional TOML file, `CASEMENT_*` environment variables and `overrides`
+    /// (command-line flags, already a partial map), in that order.
+    pub fn load(file: Option<&Path>, overrides: impl Serialize) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(RawConfig::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError(format!(
+                    "config file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment = figment
+            .merge(Env::prefixed("CASEMENT_").split("__"))
+            .merge(Serialized::defaults(overrides));
+        figment.extract().map_err(|e| ConfigError(e.to_string()))
+    }
+
+    /// Validates and resolves defaults that depend on other fields.
+    pub fn validate(self) -> Result<Config, ConfigError> {
+        let listen: SocketAddr = self
+            .listen
+            .parse()
+            .map_err(|e| ConfigError(format!("listen {:?}: {e}", self.listen)))?;
+        let public_url = self
+            .public_url
+            .unwrap_or_else(|| format!("https://localhost:{}", listen.port()));
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        if !public_url.starts_with("https://") {
+            return Err(ConfigError(format!(
+                "public_url {public_url:?} must be https://"
+            )));
+        }
+        if self.device_cert_days == 0 || self.device_cert_days > 3650 {
+            return Err(ConfigError("device_cert_days must be 1..=3650".into()));
+        }
+        if self.provider_id.is_empty()
+            || !self
+                .provider_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(ConfigError(
+                "provider_id must be ASCII letters, digits, '-' or '_'".into(),
+            ));
+        }
+        let mut auth_policies = Vec::new();
+        for p in &self.auth_policies {
+            match p.as_str() {
+                "Federated" => auth_policies.push(casement_enroll::AuthPolicy::Federated),
+                "OnPremise" => auth_policies.push(casement_enroll::AuthPolicy::OnPremise),
+                other => {
+                    return Err(ConfigError(format!(
+                        "auth_policies: unknown policy {other:?} (Federated, OnPremise)"
+                    )));
+                }
+            }
+        }
+        if auth_policies.is_empty() {
+            return Err(ConfigError("auth_policies must not be empty".into()));
+        }
+        let pair = |a: &Option<PathBuf>, b: &Option<PathBuf>, what: &str| match (a, b) {
+            (Some(a), Some(b)) => Ok(Some((a.clone(), b.clone()))),
+            (None, None) => Ok(None),
+            _ => Err(ConfigError(format!(
+                "{what}_cert and {what}_key must be given together"
+            ))),
+        };
+        let database = self.database.unwrap_or_else(|| {
+            casement_store_sql::SqlStore::sqlite_url(&self.data_dir.join("casement.db"))
+        });
+        Ok(Config {
+            tls_files: pair(&self.tls_cert, &self.tls_key, "tls")?,
+            ca_files: pair(&self.ca_cert, &self.ca_key, "ca")?,
+            data_dir: self.data_dir,
+            listen,
+            public_url,
+            database,
+            device_cert_days: self.device_cert_days,
+            max_devices_per_user: self.max_devices_per_user,
+            provider_id: self.provider_id,
+            auth_policies,
+            sts_token_seconds: self.sts_token_seconds,
+            trusted_proxies: self.trusted_proxies,
+        })
+    }
+}
+
+/// The validated configuration passed to constructors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Public base URL, no trailing slash.
+    pub public_url: String,
+    /// Database URL.
+    pub database: String,
+    /// Configured TLS certificate and key files.
+    pub tls_files: Option<(PathBuf, PathBuf)>,
+    /// Configured CA certificate and key files.
+    pub ca_files: Option<(PathBuf, PathBuf)>,
+    /// Device certificate validity in days.
+    pub device_cert_days: u32,
+    /// Device limit per user.
+    pub max_devices_per_user: u32,
+    /// Provider ID.
+    pub provider_id: String,
+    /// Auth policies offered at discovery.
+    pub auth_policies: Vec<casement_enroll::AuthPolicy>,
+    /// STS token lifetime.
+    pub sts_token_seconds: u32,
+    /// Trusted reverse proxies.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Config {
+    /// The management endpoint devices are provisioned with (`ADDR`, no query).
+    pub fn management_url(&self) -> String {
+        format!("{}{}", self.public_url, crate::paths::MANAGEMENT)
+    }
+
+    /// A full URL for a path on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url)
+    }
+}
+
+/// A configuration that cannot be used, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate_to_the_embedded_setup() {
+        let config = RawConfig::default().validate().unwrap();
+        assert_eq!(config.listen, "127.0.0.1:8443".parse().unwrap());
+        assert_eq!(config.public_url, "https://localhost:8443");
+        assert_eq!(
+            config.management_url(),
+            "https://localhost:8443/ManagementServer/MDM.svc"
+        );
+        assert!(
+            config
+                .database
+                .starts_with("sqlite://casement-data/casement.db")
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_a_reason() {
+        let bad = RawConfig {
+            listen: "nowhere".into(),
+            ..RawConfig::default()
+        };
+        assert!(bad.validate().unwrap_err().0.contains("listen"));
+        let bad = RawConfig {
+            auth_policies: vec!["Certificate".into()],
+            ..RawConfig::default()
+        };
+        assert!(bad.validate().unwrap_err().0.contains("Certificate"));
+        let bad = RawConfig {
+            tls_cert: Some("a.pem".into()),
+            ..RawConfig::default()
+        };
+        assert!(bad.validate().unwrap_err().0.contains("together"));
+        let bad = RawConfig {
+            public_url: Some("http://x".into()),
+            ..RawConfig::default()
+        };
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn file_then_flags_override_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("casement.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9443\"\nmax_devices_per_user = 2\n",
+        )
+        .unwrap();
+        let raw = RawConfig::load(
+            Some(&file),
+            serde_json::json!({ "max_devices_per_user": 3 }),
+        )
+        .unwrap();
+        assert_eq!(raw.listen, "127.0.0.1:9443");
+        assert_eq!(raw.max_devices_per_user, 3);
+        assert!(
+            RawConfig::load(
+                Some(&dir.path().join("missing.toml")),
+                serde_json::json!({})
+            )
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,119 @@
+//! Casement's server: one HTTPS listener (rustls, optional client certificates verified against
+//! our CA) serving enrollment, management and the admin API, over a [`casement_store::Store`].
+//!
+//! [`Server::start`] bootstraps the data directory (CA, TLS identity, admin token, database),
+//! binds, and serves until [`Server::shutdown`]. [`http::app`] is the router, testable without
+//! sockets.
+
+pub mod bootstrap;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod password;
+pub mod paths;
+pub mod services;
+pub mod state;
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum_server::Handle;
+use axum_server::tls_rustls::RustlsConfig;
+
+pub use config::{Config, ConfigError, RawConfig};
+pub use state::AppState;
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// The validated configuration (with the public URL resolved to the bound port).
+    pub config: Arc<Config>,
+    /// Shared state (for tests and embedding).
+    pub state: AppState,
+    /// The TLS certificate clients should trust, PEM.
+    pub tls_certificate_pem: String,
+    /// Where the admin token is.
+    pub admin_token_path: std::path::PathBuf,
+    /// What this start created (CA, TLS identity, admin token).
+    pub created: Vec<String>,
+    handle: Handle<SocketAddr>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// A start that failed, with the reason.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartError(pub String);
+
+impl Server {
+    /// Validates `raw`, bootstraps, binds (port 0 picks a free port; the public URL then uses it
+    /// unless configured) and starts serving in the background.
+    pub async fn start(raw: RawConfig) -> Result<Server, StartError> {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let listen: SocketAddr = raw
+            .listen
+            .parse()
+            .map_err(|e| StartError(format!("listen {:?}: {e}", raw.listen)))?;
+        let listener = std::net::TcpListener::bind(listen)
+            .map_err(|e| StartError(format!("cannot listen on {listen}: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| StartError(e.to_string()))?;
+        let raw = RawConfig {
+            listen: addr.to_string(),
+            ..raw
+        };
+        let config = Arc::new(raw.validate().map_err(|e| StartError(e.to_string()))?);
+        let boot = bootstrap::bootstrap(&config)
+            .await
+            .map_err(|e| StartError(e.to_string()))?;
+        let rustls = tls::server_config(&boot.tls, &boot.ca).map_err(StartError)?;
+        let state = AppState {
+            config: config.clone(),
+            store: Arc::new(boot.store),
+            ca: boot.ca,
+            admin_token: boot.admin_token.into(),
+        };
+        let app = http::app(state.clone());
+        let handle = Handle::new();
+        let server =
+            axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(Arc::new(rustls)))
+                .map_err(|e| StartError(e.to_string()))?
+                .handle(handle.clone());
+        let task = tokio::spawn(async move { server.serve(app.into_make_service()).await });
+        Ok(Server {
+            addr,
+            config,
+            state,
+            tls_certificate_pem: boot.tls.certificate_pem().to_owned(),
+            admin_token_path: boot.admin_token_path,
+            created: boot.created,
+            handle,
+            task,
+        })
+    }
+
+    /// The base URL to reach it on loopback.
+    pub fn local_url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// Stops accepting, lets requests in progress finish (up to 10 s), and waits.
+    pub async fn shutdown(self) {
+        self.handle.graceful_shutdown(Some(Duration::from_secs(10)));
+        if let Ok(Err(e)) = self.task.await {
+            tracing::warn!(error = %e, "server ended with an error");
+        }
+    }
+
+    /// Waits until the server stops by itself (an I/O failure of the listener).
+    pub async fn wait(&mut self) -> std::io::Result<()> {
+        (&mut self.task)
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+}

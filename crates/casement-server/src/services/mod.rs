@@ -1,0 +1,4 @@
+//! Services: the code that drives the protocol cores against storage. Handlers call these.
+
+pub mod enrollment;
+pub mod users;

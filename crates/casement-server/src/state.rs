@@ -1,0 +1,30 @@
+//! What every handler shares: configuration, storage, the CA. No per-device state.
+
+use std::sync::Arc;
+
+use casement_ca::CertificateAuthority;
+use casement_store::Store;
+
+use crate::config::Config;
+
+/// Shared application state (cheap to clone).
+#[derive(Clone)]
+pub struct AppState {
+    /// Validated configuration.
+    pub config: Arc<Config>,
+    /// Storage.
+    pub store: Arc<dyn Store>,
+    /// The device CA.
+    pub ca: Arc<CertificateAuthority>,
+    /// The admin API bearer token.
+    pub admin_token: Arc<str>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .field("admin_token", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,126 @@
+//! Casement's storage on SQL through sqlx's `Any` driver: one set of portable queries, and one
+//! migration folder per backend (`migrations/sqlite`, `migrations/postgres`), picked by the URL.
+//!
+//! Portability rules (sqlx `Any` carries only integers, floats, text and blobs): times are BIGINT
+//! unix milliseconds, ids and JSON are TEXT, flags are nullable timestamps.
+
+mod devices;
+mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use casement_store::StoreError;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions};
+
+/// Which database a [`SqlStore`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file (WAL mode).
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+/// The SQL store.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl SqlStore {
+    /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`) and applies the backend's
+    /// migrations. A SQLite file is created if missing.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Unavailable(format!(
+                "unsupported database URL scheme: {}",
+                url.split(':').next().unwrap_or("")
+            )));
+        };
+        let options = AnyConnectOptions::from_str(url)
+            .map_err(unavailable)?
+            .disable_statement_logging();
+        let pool = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL cannot be set in the URL through Any; busy_timeout lets writers queue.
+                            sqlx::query("PRAGMA journal_mode=WAL")
+                                .execute(&mut *conn)
+                                .await?;
+                            sqlx::query("PRAGMA synchronous=NORMAL")
+                                .execute(&mut *conn)
+                                .await?;
+                            sqlx::query("PRAGMA busy_timeout=10000")
+                                .execute(&mut *conn)
+                                .await?;
+                            sqlx::query("PRAGMA foreign_keys=ON")
+                                .execute(&mut *conn)
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+            }
+        }
+        .map_err(unavailable)?;
+        let migrator = match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        migrator
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migrations: {e}")))?;
+        Ok(Self { pool, backend })
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The SQLite URL for a database file inside `dir` (created on first use).
+    pub fn sqlite_url(path: &std::path::Path) -> String {
+        format!("sqlite://{}?mode=rwc", path.display())
+    }
+}
+
+pub(crate) fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// Maps a sqlx error: unique violations are conflicts, the rest is unavailability.
+pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() {
+            return StoreError::Conflict(db.message().to_owned());
+        }
+        if db.is_foreign_key_violation() {
+            return StoreError::NotFound(db.message().to_owned());
+        }
+    }
+    StoreError::Unavailable(e.to_string())
+}
+
+pub(crate) fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
