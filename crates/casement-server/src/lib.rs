@@ -9,6 +9,7 @@ pub mod bootstrap;
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod metrics;
 pub mod password;
 pub mod paths;
 pub mod services;
@@ -77,6 +78,8 @@ impl Server {
             store: Arc::new(boot.store),
             ca: boot.ca,
             admin_token: boot.admin_token.into(),
+            metrics: Arc::default(),
+            device_locks: Arc::default(),
         };
         let app = http::app(state.clone());
         let handle = Handle::new();
@@ -84,7 +87,11 @@ impl Server {
             axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(Arc::new(rustls)))
                 .map_err(|e| StartError(e.to_string()))?
                 .handle(handle.clone());
-        let task = tokio::spawn(async move { server.serve(app.into_make_service()).await });
+        let task = tokio::spawn(async move {
+            server
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+                .await
+        });
         Ok(Server {
             addr,
             config,

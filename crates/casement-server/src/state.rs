@@ -18,6 +18,10 @@ pub struct AppState {
     pub ca: Arc<CertificateAuthority>,
     /// The admin API bearer token.
     pub admin_token: Arc<str>,
+    /// Metrics.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Per-device serialization of management messages.
+    pub device_locks: Arc<crate::services::management::DeviceLocks>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -1,93 +1,45 @@
 //! Enrollment over real HTTPS against `Server::start`, with the real Windows 10 requests.
 
-use casement_server::{RawConfig, Server};
+mod common;
+
+use casement_server::RawConfig;
+use common::Harness;
 use roxmltree::Document;
 
 const DISCOVER: &str = include_str!("../testdata/win10-01-discover-request.xml");
 const POLICIES: &str = include_str!("../testdata/win10-03-getpolicies-request-onpremise.xml");
-const RST: &str = include_str!("../testdata/win10-05-rst-request-onpremise.xml");
+use common::RST;
 const MDE1_DISCOVER: &str = include_str!("../testdata/mde1-01-discover-request.xml");
 const SOAP: &str = "application/soap+xml; charset=utf-8";
 
-struct Harness {
-    server: Server,
-    http: reqwest::Client,
-    token: String,
-    _dir: tempfile::TempDir,
-}
-
 async fn start(max_devices: u32) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let raw = RawConfig {
-        data_dir: dir.path().to_path_buf(),
-        listen: "127.0.0.1:0".into(),
+    common::start(RawConfig {
         max_devices_per_user: max_devices,
         ..RawConfig::default()
-    };
-    let server = Server::start(raw).await.expect("server starts");
-    let http = reqwest::Client::builder()
-        .tls_certs_only([
-            reqwest::Certificate::from_pem(server.tls_certificate_pem.as_bytes()).unwrap(),
-        ])
-        .build()
-        .unwrap();
-    let token = std::fs::read_to_string(&server.admin_token_path)
-        .unwrap()
-        .trim()
-        .to_owned();
-    // The captured device signs in as "demio" with password "demo": a directory entry as an
-    // import would create it (shorter than the API's password policy allows).
-    let hash = casement_server::password::hash("demo").unwrap();
-    let user = casement_store::NewUser {
-        id: "u-demio".into(),
-        upn: "demio".into(),
-        display_name: "Demio".into(),
-        password_hash: hash,
-        created_at: 0,
-    };
-    server.state.store.create_user(&user).await.unwrap();
-    Harness {
-        server,
-        http,
-        token,
-        _dir: dir,
-    }
+    })
+    .await
 }
 
-impl Harness {
-    async fn post(&self, path: &str, body: &str) -> (u16, String, String) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.server.local_url()))
-            .header("content-type", SOAP)
-            .body(body.to_owned())
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        assert!(
-            response.headers().get("content-length").is_some(),
-            "never chunked"
-        );
-        (status, content_type, response.text().await.unwrap())
-    }
-
-    async fn api(&self, path: &str) -> serde_json::Value {
-        let response = self
-            .http
-            .get(format!("{}/api/v1{path}", self.server.local_url()))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        response.json().await.unwrap()
-    }
+async fn post(h: &Harness, path: &str, body: &str) -> (u16, String, String) {
+    let response = h
+        .http
+        .post(format!("{}{path}", h.server.local_url()))
+        .header("content-type", SOAP)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    assert!(
+        response.headers().get("content-length").is_some(),
+        "never chunked"
+    );
+    (status, content_type, response.text().await.unwrap())
 }
 
 fn text<'a>(doc: &'a Document<'a>, name: &str) -> Option<&'a str> {
@@ -126,7 +78,7 @@ async fn the_real_windows_10_requests_enroll_a_device_that_the_api_shows() {
         .unwrap();
     assert_eq!(probe.status(), 200);
 
-    let (status, content_type, body) = h.post("/EnrollmentServer/Discovery.svc", DISCOVER).await;
+    let (status, content_type, body) = post(&h, "/EnrollmentServer/Discovery.svc", DISCOVER).await;
     assert_eq!((status, content_type.as_str()), (200, SOAP));
     let doc = Document::parse(&body).unwrap();
     let accepted = Document::parse(include_str!(
@@ -154,14 +106,14 @@ async fn the_real_windows_10_requests_enroll_a_device_that_the_api_shows() {
         Some(format!("{base}/EnrollmentServer/Enrollment.svc").as_str())
     );
 
-    let (status, _, body) = h.post("/EnrollmentServer/Policy.svc", POLICIES).await;
+    let (status, _, body) = post(&h, "/EnrollmentServer/Policy.svc", POLICIES).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         text(&Document::parse(&body).unwrap(), "policySchema"),
         Some("3")
     );
 
-    let (status, _, body) = h.post("/EnrollmentServer/Enrollment.svc", RST).await;
+    let (status, _, body) = post(&h, "/EnrollmentServer/Enrollment.svc", RST).await;
     assert_eq!(status, 200, "{body}");
     let doc = Document::parse(&body).unwrap();
     let token = doc
@@ -182,7 +134,7 @@ async fn the_real_windows_10_requests_enroll_a_device_that_the_api_shows() {
         "Windows 10 gets the DMClient provider"
     );
 
-    let devices = h.api("/devices").await;
+    let devices = h.api_get("/devices").await;
     let device = &devices["devices"][0];
     assert_eq!(
         device["id"], "B5B954E81FBCB94EB79BD08BE625F4EE",
@@ -195,7 +147,7 @@ async fn the_real_windows_10_requests_enroll_a_device_that_the_api_shows() {
         device["certificate"]["thumbprint"].as_str().unwrap().len(),
         40
     );
-    let detail = h.api("/devices/B5B954E81FBCB94EB79BD08BE625F4EE").await;
+    let detail = h.api_get("/devices/B5B954E81FBCB94EB79BD08BE625F4EE").await;
     assert_eq!(detail["os_version"], "10.0.19043.2364");
     assert!(
         detail["enrollment_context"]
@@ -210,9 +162,7 @@ async fn the_real_windows_10_requests_enroll_a_device_that_the_api_shows() {
 #[tokio::test]
 async fn the_windows_8_1_discovery_gets_federated_without_enrollment_version() {
     let h = start(5).await;
-    let (status, _, body) = h
-        .post("/EnrollmentServer/Discovery.svc", MDE1_DISCOVER)
-        .await;
+    let (status, _, body) = post(&h, "/EnrollmentServer/Discovery.svc", MDE1_DISCOVER).await;
     assert_eq!(status, 200, "{body}");
     let doc = Document::parse(&body).unwrap();
     assert_eq!(text(&doc, "AuthPolicy"), Some("Federated"));
@@ -229,28 +179,29 @@ async fn the_windows_8_1_discovery_gets_federated_without_enrollment_version() {
 async fn bad_credentials_and_bad_requests_get_their_soap_faults() {
     let h = start(5).await;
     let wrong_password = POLICIES.replace(">demo</wsse:Password>", ">nope</wsse:Password>");
-    let (status, content_type, body) = h
-        .post("/EnrollmentServer/Policy.svc", &wrong_password)
-        .await;
+    let (status, content_type, body) =
+        post(&h, "/EnrollmentServer/Policy.svc", &wrong_password).await;
     assert_eq!((status, content_type.as_str()), (500, SOAP));
     assert_eq!(fault_subcode(&body), "s:Authentication");
     let unknown_user = RST.replace(">demio</wsse:Username>", ">nobody</wsse:Username>");
     assert_eq!(
         fault_subcode(
-            &h.post("/EnrollmentServer/Enrollment.svc", &unknown_user)
+            &post(&h, "/EnrollmentServer/Enrollment.svc", &unknown_user)
                 .await
                 .2
         ),
         "s:Authentication"
     );
 
-    let (_, _, body) = h
-        .post("/EnrollmentServer/Enrollment.svc", "<not-soap/>")
-        .await;
+    let (_, _, body) = post(&h, "/EnrollmentServer/Enrollment.svc", "<not-soap/>").await;
     assert_eq!(fault_subcode(&body), "s:MessageFormat");
     let doctype = format!("<!DOCTYPE x [<!ENTITY a \"b\">]>{DISCOVER}");
     assert_eq!(
-        fault_subcode(&h.post("/EnrollmentServer/Discovery.svc", &doctype).await.2),
+        fault_subcode(
+            &post(&h, "/EnrollmentServer/Discovery.svc", &doctype)
+                .await
+                .2
+        ),
         "s:MessageFormat"
     );
 
@@ -261,7 +212,11 @@ async fn bad_credentials_and_bad_requests_get_their_soap_faults() {
         &RST[RST[csr_start..].find('<').unwrap() + csr_start..]
     );
     assert_eq!(
-        fault_subcode(&h.post("/EnrollmentServer/Enrollment.svc", &garbage).await.2),
+        fault_subcode(
+            &post(&h, "/EnrollmentServer/Enrollment.svc", &garbage)
+                .await
+                .2
+        ),
         "s:CertificateRequest"
     );
     // Flip one character near the end of the base64 CSR: the signature no longer verifies.
@@ -272,7 +227,7 @@ async fn bad_credentials_and_bad_requests_get_their_soap_faults() {
     tampered.replace_range(at..at + 1, flipped);
     assert_eq!(
         fault_subcode(
-            &h.post("/EnrollmentServer/Enrollment.svc", &tampered)
+            &post(&h, "/EnrollmentServer/Enrollment.svc", &tampered)
                 .await
                 .2
         ),
@@ -280,7 +235,10 @@ async fn bad_credentials_and_bad_requests_get_their_soap_faults() {
     );
 
     assert_eq!(
-        h.api("/devices").await["devices"].as_array().unwrap().len(),
+        h.api_get("/devices").await["devices"]
+            .as_array()
+            .unwrap()
+            .len(),
         0,
         "nothing enrolled"
     );
@@ -290,9 +248,12 @@ async fn bad_credentials_and_bad_requests_get_their_soap_faults() {
 #[tokio::test]
 async fn a_user_over_the_device_limit_gets_device_cap_reached() {
     let h = start(1).await;
-    assert_eq!(h.post("/EnrollmentServer/Enrollment.svc", RST).await.0, 200);
     assert_eq!(
-        h.post("/EnrollmentServer/Enrollment.svc", RST).await.0,
+        post(&h, "/EnrollmentServer/Enrollment.svc", RST).await.0,
+        200
+    );
+    assert_eq!(
+        post(&h, "/EnrollmentServer/Enrollment.svc", RST).await.0,
         200,
         "the same device may enroll again"
     );
@@ -300,7 +261,7 @@ async fn a_user_over_the_device_limit_gets_device_cap_reached() {
         "B5B954E81FBCB94EB79BD08BE625F4EE",
         "0000000000000000000000000000BEEF",
     );
-    let (status, _, body) = h.post("/EnrollmentServer/Enrollment.svc", &second).await;
+    let (status, _, body) = post(&h, "/EnrollmentServer/Enrollment.svc", &second).await;
     assert_eq!(status, 500);
     assert_eq!(fault_subcode(&body), "s:Authorization");
     assert!(body.contains("DeviceCapReached"), "{body}");
@@ -349,7 +310,7 @@ async fn the_admin_api_requires_the_token_and_creates_users() {
         .await
         .unwrap();
     assert_eq!(weak.status(), 400);
-    let users = h.api("/users").await;
+    let users = h.api_get("/users").await;
     assert!(
         users["users"]
             .as_array()

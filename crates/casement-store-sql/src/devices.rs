@@ -10,11 +10,11 @@ use sqlx::{AssertSqlSafe, Row};
 
 use crate::{SqlStore, corrupt, map_err};
 
-const DEVICE_COLUMNS: &str = "id, platform, user_id, upn, user_sid, name, enrollment_context, enrolled_at, updated_at, retired_at, retired_reason";
+pub(crate) const DEVICE_COLUMNS: &str = "id, platform, user_id, upn, user_sid, name, enrollment_context, enrolled_at, updated_at, retired_at, retired_reason, last_session_at, last_context, devinfo";
 const CERT_COLUMNS: &str =
     "serial_hex, device_id, thumbprint, not_before, not_after, issued_at, revoked_at";
 
-fn device(row: &AnyRow) -> StoreResult<Device> {
+pub(crate) fn device(row: &AnyRow) -> StoreResult<Device> {
     let platform: String = row.try_get("platform").map_err(map_err)?;
     let context: String = row.try_get("enrollment_context").map_err(map_err)?;
     Ok(Device {
@@ -30,6 +30,9 @@ fn device(row: &AnyRow) -> StoreResult<Device> {
         updated_at: row.try_get("updated_at").map_err(map_err)?,
         retired_at: row.try_get("retired_at").map_err(map_err)?,
         retired_reason: row.try_get("retired_reason").map_err(map_err)?,
+        last_session_at: row.try_get("last_session_at").map_err(map_err)?,
+        last_context: row.try_get("last_context").map_err(map_err)?,
+        devinfo: row.try_get("devinfo").map_err(map_err)?,
     })
 }
 
@@ -157,15 +160,7 @@ impl DeviceStore for SqlStore {
         if exists.is_none() {
             return Err(StoreError::NotFound(format!("device {id}")));
         }
-        sqlx::query("UPDATE devices SET retired_at = $2, retired_reason = $3 WHERE id = $1 AND retired_at IS NULL").bind(id).bind(now).bind(reason).execute(&mut *tx).await.map_err(map_err)?;
-        sqlx::query(
-            "UPDATE certificates SET revoked_at = $2 WHERE device_id = $1 AND revoked_at IS NULL",
-        )
-        .bind(id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        crate::management::retire_in(&mut tx, id, reason, now).await?;
         tx.commit().await.map_err(map_err)
     }
 }

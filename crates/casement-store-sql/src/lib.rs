@@ -5,6 +5,7 @@
 //! unix milliseconds, ids and JSON are TEXT, flags are nullable timestamps.
 
 mod devices;
+mod management;
 mod users;
 
 use std::str::FromStr;

@@ -5,9 +5,11 @@
 //! Times are unix milliseconds (`i64`). Ids are text.
 
 mod error;
+mod management;
 mod types;
 
 pub use error::StoreError;
+pub use management::*;
 pub use types::*;
 
 use async_trait::async_trait;
@@ -74,7 +76,55 @@ pub trait DeviceStore: Send + Sync {
     async fn retire_device(&self, id: &str, reason: &str, now: i64) -> StoreResult<()>;
 }
 
-/// Everything Casement stores.
-pub trait Store: UserStore + TokenStore + DeviceStore {}
+/// The command queue.
+#[async_trait]
+pub trait CommandStore: Send + Sync {
+    /// Queues commands in one transaction (all or none). An unknown device is
+    /// [`StoreError::NotFound`].
+    async fn enqueue_commands(&self, commands: &[NewCommand]) -> StoreResult<()>;
+    /// The command, or `None`.
+    async fn command(&self, id: &str) -> StoreResult<Option<CommandRow>>;
+    /// A device's commands, newest first, at most `limit`.
+    async fn commands_of_device(&self, device_id: &str, limit: u32) -> StoreResult<Vec<CommandRow>>;
+    /// Cancels a pending command. Unknown: [`StoreError::NotFound`]; not pending:
+    /// [`StoreError::Conflict`] (a command already sent cannot be taken back).
+    async fn cancel_command(&self, id: &str, now: i64) -> StoreResult<CommandRow>;
+}
 
-impl<T: UserStore + TokenStore + DeviceStore> Store for T {}
+/// Management sessions: the snapshot a device message is handled from, and the atomic write of
+/// everything it changed.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// The device, its session not yet ended, and up to `pending_limit` pending commands in
+    /// queue order. `None` for an unknown device.
+    async fn management_snapshot(&self, device_id: &str, pending_limit: u32) -> StoreResult<Option<ManagementSnapshot>>;
+    /// Applies all changes of one handled message in one transaction. If a session was changed
+    /// since it was read (version), a second session would be active, or a command is no longer
+    /// in the state expected, nothing is applied and the result is [`StoreError::Conflict`]: the
+    /// caller handles the message again from a fresh snapshot.
+    async fn apply_message(&self, changes: &MessageChanges) -> StoreResult<()>;
+    /// A device's sessions, newest first.
+    async fn sessions_of_device(&self, device_id: &str, limit: u32) -> StoreResult<Vec<SessionRow>>;
+    /// A session, or `None`.
+    async fn session(&self, id: &str) -> StoreResult<Option<SessionRow>>;
+    /// A session's messages in order.
+    async fn session_messages(&self, id: &str) -> StoreResult<Vec<MessageRow>>;
+    /// The commands a session carried.
+    async fn session_deliveries(&self, id: &str) -> StoreResult<Vec<DeliveryRow>>;
+    /// A device's inventory, by LocURI.
+    async fn inventory_of_device(&self, device_id: &str) -> StoreResult<Vec<InventoryRow>>;
+}
+
+/// The audit log of administrative actions.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends an entry.
+    async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+    /// Entries newest first, at most `limit`.
+    async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+}
+
+/// Everything Casement stores.
+pub trait Store: UserStore + TokenStore + DeviceStore + CommandStore + SessionStore + AuditStore {}
+
+impl<T: UserStore + TokenStore + DeviceStore + CommandStore + SessionStore + AuditStore> Store for T {}

@@ -146,6 +146,12 @@ pub struct Device {
     pub retired_at: Option<i64>,
     /// Why it was retired.
     pub retired_reason: Option<String>,
+    /// When its last management session started.
+    pub last_session_at: Option<i64>,
+    /// The context of its last management session.
+    pub last_context: Option<String>,
+    /// DevInfo values from its last package 1 (JSON object), if any.
+    pub devinfo: Option<String>,
 }
 
 impl Device {

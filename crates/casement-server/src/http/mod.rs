@@ -3,6 +3,7 @@
 
 mod api;
 mod enroll;
+pub mod management;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -25,7 +26,16 @@ pub fn app(state: AppState) -> Router {
         .route(paths::STS, get(enroll::sts_page).post(enroll::sts_submit))
         .route(paths::POLICY, post(enroll::policies))
         .route(paths::ENROLLMENT, post(enroll::enrollment))
+        .route(paths::MANAGEMENT, post(management::post))
         .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/metrics",
+            get(
+                |axum::extract::State(state): axum::extract::State<AppState>| async move {
+                    state.metrics.render()
+                },
+            ),
+        )
         .nest("/api/v1", api::router(state.clone()))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)

@@ -1,4 +1,5 @@
 //! Services: the code that drives the protocol cores against storage. Handlers call these.
 
 pub mod enrollment;
+pub mod management;
 pub mod users;

@@ -1,0 +1,379 @@
+//! Management sessions over real HTTPS with client certificates: the context rule end to end,
+//! and every refusal path.
+
+mod common;
+
+use casement_dm::device::Platform;
+use casement_server::RawConfig;
+use casement_store::NewCommand;
+use casement_syncml::{Command, Data, ItemCommand, StatusCode};
+use common::*;
+
+const RESET: &str = "./cimv2/MDM_Client/MDM_Client.DeviceClientID=%22D1%22/Exec=ResetUserPassword";
+const PUSH: &str = "./cimv2/MDM_WNSConfiguration/MDM_WNSConfiguration.AppId=%22Casement%22/Exec=UpdateConfiguration";
+const CAPTION: &str = "./cimv2/Win32_OperatingSystem/Win32_OperatingSystem.Name=%22W%22/Caption";
+
+async fn queue(h: &Harness, device: &str, id: &str, class: &str, command: Command, secret: bool) {
+    let new = NewCommand {
+        id: id.into(),
+        device_id: device.into(),
+        kind: "raw".into(),
+        class: class.into(),
+        label: id.into(),
+        payload: serde_json::to_string(&command).unwrap(),
+        secret,
+        created_at: casement_server::clock::now_ms(),
+        expires_at: None,
+        max_attempts: 3,
+        created_by: "test".into(),
+    };
+    h.server.state.store.enqueue_commands(&[new]).await.unwrap();
+}
+
+fn exec(uri: &str, data: &str) -> Command {
+    let mut c = ItemCommand::target(casement_syncml::CmdId(1), uri);
+    c.items[0].data = Some(Data::text(data));
+    Command::Exec(c)
+}
+
+async fn states(h: &Harness, device: &str) -> Vec<(String, String)> {
+    let mut v: Vec<_> = h
+        .server
+        .state
+        .store
+        .commands_of_device(device, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.id, c.state.as_str().to_owned()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn a_machine_session_carries_only_what_machine_allows_and_maintenance_the_rest() {
+    let h = start(RawConfig::default()).await;
+    let device = h.enroll("D1").await;
+    queue(
+        &h,
+        "D1",
+        "a-push",
+        "push-configuration",
+        exec(PUSH, "ConfigString=Casement;PFN"),
+        false,
+    )
+    .await;
+    queue(
+        &h,
+        "D1",
+        "b-reset",
+        "password-reset",
+        exec(RESET, "ConfigString=demio;S3cret!"),
+        true,
+    )
+    .await;
+    queue(
+        &h,
+        "D1",
+        "c-inventory",
+        "inventory",
+        Command::Get(ItemCommand::target(casement_syncml::CmdId(1), CAPTION)),
+        false,
+    )
+    .await;
+    let mut tree = Tree::default();
+    tree.nodes
+        .insert(CAPTION.into(), "Microsoft Windows 8.1 Pro".into());
+
+    session(
+        &h,
+        &device,
+        Some("Machine"),
+        1,
+        Platform::Windows81,
+        None,
+        &mut tree,
+    )
+    .await;
+    assert_eq!(
+        states(&h, "D1").await,
+        [
+            ("a-push".into(), "pending".into()),
+            ("b-reset".into(), "done".into()),
+            ("c-inventory".into(), "done".into())
+        ]
+    );
+    assert_eq!(tree.execs, [RESET]);
+    let inventory = h
+        .server
+        .state
+        .store
+        .inventory_of_device("D1")
+        .await
+        .unwrap();
+    assert_eq!(
+        inventory[0].value.as_deref(),
+        Some("Microsoft Windows 8.1 Pro")
+    );
+
+    let sessions = h
+        .server
+        .state
+        .store
+        .sessions_of_device("D1", 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        (sessions[0].context.as_str(), sessions[0].outcome.as_deref()),
+        ("Machine", Some("completed"))
+    );
+    let messages = h
+        .server
+        .state
+        .store
+        .session_messages(&sessions[0].id)
+        .await
+        .unwrap();
+    assert!(
+        messages.iter().all(|m| !m.body.contains("S3cret!")),
+        "the password is redacted in the record"
+    );
+    assert!(messages.iter().any(|m| m.body.contains("(redacted)")));
+
+    session(
+        &h,
+        &device,
+        Some("Maintenance"),
+        2,
+        Platform::Windows81,
+        None,
+        &mut tree,
+    )
+    .await;
+    assert_eq!(states(&h, "D1").await[0], ("a-push".into(), "done".into()));
+    assert_eq!(tree.execs, [RESET, PUSH]);
+    let device_row = h.server.state.store.device("D1").await.unwrap().unwrap();
+    assert_eq!(device_row.last_context.as_deref(), Some("Maintenance"));
+    assert!(device_row.devinfo.unwrap().contains("Surface"));
+    h.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failed_push_config_is_retried_in_a_later_maintenance_session() {
+    let h = start(RawConfig::default()).await;
+    let device = h.enroll("D2").await;
+    queue(
+        &h,
+        "D2",
+        "push",
+        "push-configuration",
+        exec(PUSH, "ConfigString=Casement;PFN"),
+        false,
+    )
+    .await;
+    let mut tree = Tree::default();
+    tree.failing.insert(PUSH.into(), StatusCode::CommandFailed);
+    session(
+        &h,
+        &device,
+        Some("Maintenance"),
+        1,
+        Platform::Windows81,
+        None,
+        &mut tree,
+    )
+    .await;
+    let row = h.server.state.store.command("push").await.unwrap().unwrap();
+    assert_eq!(
+        (row.state.as_str(), row.status_code, row.attempts),
+        ("pending", Some(500), 1)
+    );
+    tree.failing.clear();
+    session(
+        &h,
+        &device,
+        Some("Maintenance"),
+        2,
+        Platform::Windows81,
+        None,
+        &mut tree,
+    )
+    .await;
+    let row = h.server.state.store.command("push").await.unwrap().unwrap();
+    assert_eq!((row.state.as_str(), row.attempts), ("done", 2));
+    h.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn requests_without_a_good_certificate_are_refused() {
+    let h = start(RawConfig::default()).await;
+    let device = h.enroll("D3").await;
+    let url = format!(
+        "{}/ManagementServer/MDM.svc?mode=Machine&Platform=WoA",
+        h.server.local_url()
+    );
+    let body = "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto><SessionID>1</SessionID><MsgID>1</MsgID><Target><LocURI>x</LocURI></Target><Source><LocURI>D3</LocURI></Source></SyncHdr><SyncBody><Alert><CmdID>2</CmdID><Data>1201</Data></Alert><Final/></SyncBody></SyncML>";
+
+    // No certificate at all.
+    let r = h.http.post(&url).body(body).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+
+    // A SyncHdr Source that is another device.
+    let r = device
+        .client
+        .post(&url)
+        .body(body.replace(">D3<", ">D-OTHER<"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // Invalid SyncML gets the codec's offset and path.
+    let r = device
+        .client
+        .post(&url)
+        .body("<SyncML xmlns=\"SYNCML:SYNCML1.2\"><Bogus/></SyncML>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("/SyncML/Bogus"));
+
+    // A certificate from another CA fails the TLS handshake or is refused.
+    let foreign_ca = casement_ca::CertificateAuthority::generate(
+        &Default::default(),
+        time::OffsetDateTime::now_utc(),
+        &mut rand::rng(),
+    )
+    .unwrap();
+    let csr = casement_ca::windows_like_csr("D3", &mut rand::rng()).unwrap();
+    let verified = casement_ca::VerifiedCsr::from_der(&csr.csr_der).unwrap();
+    let foreign = foreign_ca
+        .issue_device_certificate(
+            &verified,
+            "D3",
+            time::OffsetDateTime::now_utc(),
+            &mut rand::rng(),
+        )
+        .unwrap();
+    let foreign_client = client(
+        &h.server,
+        Some(
+            reqwest::Identity::from_pem(
+                format!("{}{}", foreign.pem, csr.private_key_pem).as_bytes(),
+            )
+            .unwrap(),
+        ),
+    );
+    match foreign_client.post(&url).body(body).send().await {
+        Ok(r) => assert!(r.status() == 401 || r.status() == 403, "{}", r.status()),
+        Err(_) => {} // refused in the handshake
+    }
+
+    // The right device works...
+    assert_eq!(
+        device
+            .client
+            .post(&url)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // ...until it is retired.
+    h.server
+        .state
+        .store
+        .retire_device("D3", "test", casement_server::clock::now_ms())
+        .await
+        .unwrap();
+    let r = device
+        .client
+        .post(&url)
+        .body(body.replace("<SessionID>1<", "<SessionID>2<"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let metrics = h
+        .http
+        .get(format!("{}/metrics", h.server.local_url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("casement_management_refusals_total{reason=\"no-certificate\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("reason=\"device-id-mismatch\""));
+    h.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_windows_10_login_status_decides_with_the_mode() {
+    let h = start(RawConfig::default()).await;
+    let device = h.enroll("D4").await;
+    queue(
+        &h,
+        "D4",
+        "settings",
+        "settings",
+        Command::Replace({
+            let mut c = ItemCommand::target(
+                casement_syncml::CmdId(1),
+                "./Vendor/MSFT/Policy/Config/Camera/AllowCamera",
+            );
+            c.items[0].data = Some(Data::text("0"));
+            c
+        }),
+        false,
+    )
+    .await;
+    let mut tree = Tree::default();
+    session(
+        &h,
+        &device,
+        Some("Maintenance"),
+        1,
+        Platform::Windows10,
+        Some("others"),
+        &mut tree,
+    )
+    .await;
+    assert_eq!(
+        states(&h, "D4").await[0].1,
+        "pending",
+        "no enrolled user: Machine"
+    );
+    session(
+        &h,
+        &device,
+        None,
+        2,
+        Platform::Windows10,
+        Some("user"),
+        &mut tree,
+    )
+    .await;
+    assert_eq!(
+        states(&h, "D4").await[0].1,
+        "done",
+        "LoginStatus user proves Maintenance"
+    );
+    let sessions = h
+        .server
+        .state
+        .store
+        .sessions_of_device("D4", 10)
+        .await
+        .unwrap();
+    assert_eq!(sessions[0].reason, "login-status-proves-user");
+    assert_eq!(sessions[1].reason, "login-status-shows-no-enrolled-user");
+    h.server.shutdown().await;
+}

@@ -1,0 +1,350 @@
+//! The command queue, sessions, inventory and audit log.
+
+use async_trait::async_trait;
+use casement_store::*;
+use sqlx::any::AnyRow;
+use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+
+use crate::devices::{DEVICE_COLUMNS, device};
+use crate::{SqlStore, corrupt, map_err};
+
+const COMMAND_COLUMNS: &str = "id, device_id, kind, class, label, payload, secret, state, status_code, original_error, results, attempts, max_attempts, created_at, updated_at, expires_at, created_by";
+const SESSION_COLUMNS: &str = "id, device_id, session_id, context, reason, evidence, started_at, updated_at, ended_at, outcome, core_state, version, message_count, commands_sent";
+
+fn command(row: &AnyRow) -> StoreResult<CommandRow> {
+    let state: String = row.try_get("state").map_err(map_err)?;
+    let secret: i64 = row.try_get("secret").map_err(map_err)?;
+    let attempts: i64 = row.try_get("attempts").map_err(map_err)?;
+    let max_attempts: i64 = row.try_get("max_attempts").map_err(map_err)?;
+    Ok(CommandRow {
+        id: row.try_get("id").map_err(map_err)?,
+        device_id: row.try_get("device_id").map_err(map_err)?,
+        kind: row.try_get("kind").map_err(map_err)?,
+        class: row.try_get("class").map_err(map_err)?,
+        label: row.try_get("label").map_err(map_err)?,
+        payload: row.try_get("payload").map_err(map_err)?,
+        secret: secret != 0,
+        state: CommandState::from_name(&state).ok_or_else(|| corrupt(format!("command state {state:?}")))?,
+        status_code: row.try_get("status_code").map_err(map_err)?,
+        original_error: row.try_get("original_error").map_err(map_err)?,
+        results: row.try_get("results").map_err(map_err)?,
+        attempts: attempts.clamp(0, i64::from(u32::MAX)) as u32,
+        max_attempts: max_attempts.clamp(0, i64::from(u32::MAX)) as u32,
+        created_at: row.try_get("created_at").map_err(map_err)?,
+        updated_at: row.try_get("updated_at").map_err(map_err)?,
+        expires_at: row.try_get("expires_at").map_err(map_err)?,
+        created_by: row.try_get("created_by").map_err(map_err)?,
+    })
+}
+
+fn session(row: &AnyRow) -> StoreResult<SessionRow> {
+    Ok(SessionRow {
+        id: row.try_get("id").map_err(map_err)?,
+        device_id: row.try_get("device_id").map_err(map_err)?,
+        session_id: row.try_get("session_id").map_err(map_err)?,
+        context: row.try_get("context").map_err(map_err)?,
+        reason: row.try_get("reason").map_err(map_err)?,
+        evidence: row.try_get("evidence").map_err(map_err)?,
+        started_at: row.try_get("started_at").map_err(map_err)?,
+        updated_at: row.try_get("updated_at").map_err(map_err)?,
+        ended_at: row.try_get("ended_at").map_err(map_err)?,
+        outcome: row.try_get("outcome").map_err(map_err)?,
+        core_state: row.try_get("core_state").map_err(map_err)?,
+        version: row.try_get("version").map_err(map_err)?,
+        message_count: row.try_get("message_count").map_err(map_err)?,
+        commands_sent: row.try_get("commands_sent").map_err(map_err)?,
+    })
+}
+
+fn conflict(what: impl Into<String>) -> StoreError {
+    StoreError::Conflict(what.into())
+}
+
+#[async_trait]
+impl CommandStore for SqlStore {
+    async fn enqueue_commands(&self, commands: &[NewCommand]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        for c in commands {
+            sqlx::query(
+                "INSERT INTO commands (id, device_id, kind, class, label, payload, secret, state, attempts, max_attempts, created_at, updated_at, expires_at, created_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9, $9, $10, $11)",
+            )
+            .bind(&c.id)
+            .bind(&c.device_id)
+            .bind(&c.kind)
+            .bind(&c.class)
+            .bind(&c.label)
+            .bind(&c.payload)
+            .bind(i64::from(c.secret))
+            .bind(i64::from(c.max_attempts))
+            .bind(c.created_at)
+            .bind(c.expires_at)
+            .bind(&c.created_by)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn command(&self, id: &str) -> StoreResult<Option<CommandRow>> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COMMAND_COLUMNS} FROM commands WHERE id = $1"))).bind(id).fetch_optional(&self.pool).await.map_err(map_err)?;
+        row.as_ref().map(command).transpose()
+    }
+
+    async fn commands_of_device(&self, device_id: &str, limit: u32) -> StoreResult<Vec<CommandRow>> {
+        let rows = sqlx::query(AssertSqlSafe(format!("SELECT {COMMAND_COLUMNS} FROM commands WHERE device_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2")))
+            .bind(device_id)
+            .bind(i64::from(limit.clamp(1, 10_000)))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(command).collect()
+    }
+
+    async fn cancel_command(&self, id: &str, now: i64) -> StoreResult<CommandRow> {
+        let updated = sqlx::query("UPDATE commands SET state = 'cancelled', updated_at = $2 WHERE id = $1 AND state = 'pending'").bind(id).bind(now).execute(&self.pool).await.map_err(map_err)?;
+        let row = self.command(id).await?.ok_or_else(|| StoreError::NotFound(format!("command {id}")))?;
+        if updated.rows_affected() == 0 {
+            return Err(conflict(format!("command {id} is {}, only a pending command can be cancelled", row.state.as_str())));
+        }
+        Ok(row)
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqlStore {
+    async fn management_snapshot(&self, device_id: &str, pending_limit: u32) -> StoreResult<Option<ManagementSnapshot>> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = $1"))).bind(device_id).fetch_optional(&self.pool).await.map_err(map_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let device = device(&row)?;
+        let active = sqlx::query(AssertSqlSafe(format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE device_id = $1 AND ended_at IS NULL")))
+            .bind(device_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let pending = sqlx::query(AssertSqlSafe(format!("SELECT {COMMAND_COLUMNS} FROM commands WHERE device_id = $1 AND state = 'pending' ORDER BY created_at, id LIMIT $2")))
+            .bind(device_id)
+            .bind(i64::from(pending_limit.max(1)))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(Some(ManagementSnapshot {
+            device,
+            active_session: active.as_ref().map(session).transpose()?,
+            pending: pending.iter().map(command).collect::<StoreResult<_>>()?,
+        }))
+    }
+
+    async fn apply_message(&self, c: &MessageChanges) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        for write in &c.sessions {
+            write_session(&mut tx, write).await?;
+        }
+        for t in &c.commands {
+            let done = sqlx::query(
+                "UPDATE commands SET state = CASE WHEN $9 = 1 AND attempts >= max_attempts THEN 'failed' ELSE $3 END, status_code = COALESCE($4, status_code), original_error = COALESCE($5, original_error), \
+                 results = COALESCE($6, results), attempts = attempts + $7, updated_at = $8 WHERE id = $1 AND state = $2",
+            )
+            .bind(&t.id)
+            .bind(t.from.as_str())
+            .bind(t.to.as_str())
+            .bind(t.status_code)
+            .bind(&t.original_error)
+            .bind(&t.results)
+            .bind(i64::from(t.count_attempt))
+            .bind(c.now)
+            .bind(i64::from(t.retry))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            if done.rows_affected() == 0 {
+                return Err(conflict(format!("command {} is no longer {}", t.id, t.from.as_str())));
+            }
+        }
+        for d in &c.deliveries {
+            sqlx::query("INSERT INTO session_commands (session_row, command_id, msg_id, cmd_id) VALUES ($1, $2, $3, $4)")
+                .bind(&d.session_row)
+                .bind(&d.command_id)
+                .bind(d.msg_id)
+                .bind(d.cmd_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        for m in &c.messages {
+            sqlx::query("INSERT INTO session_messages (session_row, seq, direction, body, truncated, at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(&m.session_row)
+                .bind(m.seq)
+                .bind(&m.direction)
+                .bind(&m.body)
+                .bind(i64::from(m.truncated))
+                .bind(m.at)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        for i in &c.inventory {
+            sqlx::query(
+                "INSERT INTO inventory (device_id, loc_uri, value, format, read_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (device_id, loc_uri) DO UPDATE SET value = excluded.value, format = excluded.format, read_at = excluded.read_at",
+            )
+            .bind(&i.device_id)
+            .bind(&i.loc_uri)
+            .bind(&i.value)
+            .bind(&i.format)
+            .bind(i.read_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
+        if c.devinfo.is_some() || c.last_context.is_some() {
+            sqlx::query("UPDATE devices SET devinfo = COALESCE($2, devinfo), last_context = COALESCE($3, last_context), last_session_at = CASE WHEN $3 IS NULL THEN last_session_at ELSE $4 END WHERE id = $1")
+                .bind(&c.device_id)
+                .bind(&c.devinfo)
+                .bind(&c.last_context)
+                .bind(c.now)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        if let Some(reason) = &c.retire {
+            retire_in(&mut tx, &c.device_id, reason, c.now).await?;
+        }
+        for a in &c.audit {
+            insert_audit(&mut tx, a).await?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn sessions_of_device(&self, device_id: &str, limit: u32) -> StoreResult<Vec<SessionRow>> {
+        let rows = sqlx::query(AssertSqlSafe(format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE device_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2")))
+            .bind(device_id)
+            .bind(i64::from(limit.clamp(1, 10_000)))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(session).collect()
+    }
+
+    async fn session(&self, id: &str) -> StoreResult<Option<SessionRow>> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"))).bind(id).fetch_optional(&self.pool).await.map_err(map_err)?;
+        row.as_ref().map(session).transpose()
+    }
+
+    async fn session_messages(&self, id: &str) -> StoreResult<Vec<MessageRow>> {
+        let rows = sqlx::query("SELECT session_row, seq, direction, body, truncated, at FROM session_messages WHERE session_row = $1 ORDER BY seq").bind(id).fetch_all(&self.pool).await.map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                let truncated: i64 = r.try_get("truncated")?;
+                Ok(MessageRow { session_row: r.try_get("session_row")?, seq: r.try_get("seq")?, direction: r.try_get("direction")?, body: r.try_get("body")?, truncated: truncated != 0, at: r.try_get("at")? })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(map_err)
+    }
+
+    async fn session_deliveries(&self, id: &str) -> StoreResult<Vec<DeliveryRow>> {
+        let rows = sqlx::query("SELECT session_row, command_id, msg_id, cmd_id FROM session_commands WHERE session_row = $1 ORDER BY msg_id, cmd_id").bind(id).fetch_all(&self.pool).await.map_err(map_err)?;
+        rows.iter()
+            .map(|r| Ok(DeliveryRow { session_row: r.try_get("session_row")?, command_id: r.try_get("command_id")?, msg_id: r.try_get("msg_id")?, cmd_id: r.try_get("cmd_id")? }))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(map_err)
+    }
+
+    async fn inventory_of_device(&self, device_id: &str) -> StoreResult<Vec<InventoryRow>> {
+        let rows = sqlx::query("SELECT device_id, loc_uri, value, format, read_at FROM inventory WHERE device_id = $1 ORDER BY loc_uri").bind(device_id).fetch_all(&self.pool).await.map_err(map_err)?;
+        rows.iter()
+            .map(|r| Ok(InventoryRow { device_id: r.try_get("device_id")?, loc_uri: r.try_get("loc_uri")?, value: r.try_get("value")?, format: r.try_get("format")?, read_at: r.try_get("read_at")? }))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(map_err)
+    }
+}
+
+#[async_trait]
+impl AuditStore for SqlStore {
+    async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        insert_audit(&mut tx, entry).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        let rows = sqlx::query("SELECT id, at, actor, action, target, detail FROM audit_log ORDER BY at DESC, id DESC LIMIT $1").bind(i64::from(limit.clamp(1, 10_000))).fetch_all(&self.pool).await.map_err(map_err)?;
+        rows.iter()
+            .map(|r| Ok(AuditEntry { id: r.try_get("id")?, at: r.try_get("at")?, actor: r.try_get("actor")?, action: r.try_get("action")?, target: r.try_get("target")?, detail: r.try_get("detail")? }))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(map_err)
+    }
+}
+
+async fn write_session(tx: &mut Transaction<'_, Any>, write: &SessionWrite) -> StoreResult<()> {
+    match write {
+        SessionWrite::Insert(s) => {
+            sqlx::query(AssertSqlSafe(format!(
+                "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            )))
+            .bind(&s.id)
+            .bind(&s.device_id)
+            .bind(&s.session_id)
+            .bind(&s.context)
+            .bind(&s.reason)
+            .bind(&s.evidence)
+            .bind(s.started_at)
+            .bind(s.updated_at)
+            .bind(s.ended_at)
+            .bind(&s.outcome)
+            .bind(&s.core_state)
+            .bind(s.version)
+            .bind(s.message_count)
+            .bind(s.commands_sent)
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?;
+        }
+        SessionWrite::Update { row: s, expected_version } => {
+            let done = sqlx::query(
+                "UPDATE sessions SET updated_at = $2, ended_at = $3, outcome = $4, core_state = $5, version = $6, message_count = $7, commands_sent = $8 \
+                 WHERE id = $1 AND version = $9",
+            )
+            .bind(&s.id)
+            .bind(s.updated_at)
+            .bind(s.ended_at)
+            .bind(&s.outcome)
+            .bind(&s.core_state)
+            .bind(s.version)
+            .bind(s.message_count)
+            .bind(s.commands_sent)
+            .bind(expected_version)
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?;
+            if done.rows_affected() == 0 {
+                return Err(conflict(format!("session {} changed since it was read", s.id)));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Retires a device inside a transaction: retired once, certificates revoked, pending commands
+/// cancelled.
+pub(crate) async fn retire_in(tx: &mut Transaction<'_, Any>, device_id: &str, reason: &str, now: i64) -> StoreResult<()> {
+    sqlx::query("UPDATE devices SET retired_at = $2, retired_reason = $3 WHERE id = $1 AND retired_at IS NULL").bind(device_id).bind(now).bind(reason).execute(&mut **tx).await.map_err(map_err)?;
+    sqlx::query("UPDATE certificates SET revoked_at = $2 WHERE device_id = $1 AND revoked_at IS NULL").bind(device_id).bind(now).execute(&mut **tx).await.map_err(map_err)?;
+    sqlx::query("UPDATE commands SET state = 'cancelled', updated_at = $2 WHERE device_id = $1 AND state = 'pending'").bind(device_id).bind(now).execute(&mut **tx).await.map_err(map_err)?;
+    Ok(())
+}
+
+async fn insert_audit(tx: &mut Transaction<'_, Any>, a: &AuditEntry) -> StoreResult<()> {
+    sqlx::query("INSERT INTO audit_log (id, at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(&a.id)
+        .bind(a.at)
+        .bind(&a.actor)
+        .bind(&a.action)
+        .bind(&a.target)
+        .bind(&a.detail)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}

@@ -1,0 +1,277 @@
+//! Rows of the command queue, management sessions, inventory and the audit log.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Device;
+
+/// Where a queued command stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CommandState {
+    /// Waiting for a session whose context allows it.
+    Pending,
+    /// Carried by a session; its status has not come back yet.
+    Sent,
+    /// The device reported success (2xx).
+    Done,
+    /// The device reported failure, or it ran out of attempts.
+    Failed,
+    /// Its expiry passed before it could be delivered.
+    Expired,
+    /// An administrator cancelled it while it was pending.
+    Cancelled,
+}
+
+impl CommandState {
+    /// Stored and API name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Done => "done",
+            Self::Failed => "failed",
+            Self::Expired => "expired",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// From the stored name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Pending, Self::Sent, Self::Done, Self::Failed, Self::Expired, Self::Cancelled].into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+/// A command to queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCommand {
+    /// New id.
+    pub id: String,
+    /// The device.
+    pub device_id: String,
+    /// The API kind (`inventory`, `reset-password`, …, `raw`).
+    pub kind: String,
+    /// The command class name (`inventory`, `push-configuration`, …).
+    pub class: String,
+    /// What it does, in words.
+    pub label: String,
+    /// The SyncML command, serialized (JSON of `casement_syncml::Command`).
+    pub payload: String,
+    /// The payload holds a secret (a password): redact it when recording sessions.
+    pub secret: bool,
+    /// Queue time (also the queue order, ties broken by id).
+    pub created_at: i64,
+    /// Expiry, if any.
+    pub expires_at: Option<i64>,
+    /// Most deliveries before it is failed for good.
+    pub max_attempts: u32,
+    /// Who queued it (`admin`, `portal:<upn>`, `system`).
+    pub created_by: String,
+}
+
+/// A stored command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandRow {
+    /// Id.
+    pub id: String,
+    /// Device.
+    pub device_id: String,
+    /// API kind.
+    pub kind: String,
+    /// Class name.
+    pub class: String,
+    /// Label.
+    pub label: String,
+    /// Serialized SyncML command.
+    pub payload: String,
+    /// Holds a secret.
+    pub secret: bool,
+    /// State.
+    pub state: CommandState,
+    /// The device's status code, once reported.
+    pub status_code: Option<i64>,
+    /// `msft:originalerror`, when reported.
+    pub original_error: Option<String>,
+    /// Results (JSON array of result items), for Gets.
+    pub results: Option<String>,
+    /// Deliveries so far.
+    pub attempts: u32,
+    /// Most deliveries.
+    pub max_attempts: u32,
+    /// Queue time.
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+    /// Expiry.
+    pub expires_at: Option<i64>,
+    /// Who queued it.
+    pub created_by: String,
+}
+
+/// A management session as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRow {
+    /// Our id.
+    pub id: String,
+    /// Device.
+    pub device_id: String,
+    /// The device's SyncML SessionID.
+    pub session_id: String,
+    /// Context name (`Machine`, `Maintenance`, `Apps`).
+    pub context: String,
+    /// The rule that decided it.
+    pub reason: String,
+    /// The evidence (JSON: mode, LoginStatus, alerts, user agent).
+    pub evidence: String,
+    /// First message.
+    pub started_at: i64,
+    /// Last message.
+    pub updated_at: i64,
+    /// End, once ended.
+    pub ended_at: Option<i64>,
+    /// How it ended.
+    pub outcome: Option<String>,
+    /// The core's state (JSON) while active.
+    pub core_state: Option<String>,
+    /// Optimistic-concurrency version, bumped by every write.
+    pub version: i64,
+    /// Messages exchanged (both directions).
+    pub message_count: i64,
+    /// Commands delivered.
+    pub commands_sent: i64,
+}
+
+/// One SyncML message of a session, secrets redacted, size-capped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRow {
+    /// Session.
+    pub session_row: String,
+    /// Order within the session.
+    pub seq: i64,
+    /// `device` or `server`.
+    pub direction: String,
+    /// The XML.
+    pub body: String,
+    /// Cut at the cap.
+    pub truncated: bool,
+    /// When.
+    pub at: i64,
+}
+
+/// A command carried by a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryRow {
+    /// Session.
+    pub session_row: String,
+    /// Command.
+    pub command_id: String,
+    /// Server MsgID that carried it.
+    pub msg_id: i64,
+    /// Its CmdID.
+    pub cmd_id: i64,
+}
+
+/// The latest value of one node of a device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryRow {
+    /// Device.
+    pub device_id: String,
+    /// Node.
+    pub loc_uri: String,
+    /// Value.
+    pub value: Option<String>,
+    /// `Meta/Format`.
+    pub format: Option<String>,
+    /// When it was read.
+    pub read_at: i64,
+}
+
+/// One audit-log entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Id.
+    pub id: String,
+    /// When.
+    pub at: i64,
+    /// Who (`admin-token`, `admin:<name>`, `portal:<upn>`, `device:<id>`, `system`).
+    pub actor: String,
+    /// What (`command.queue`, `command.cancel`, `user.create`, `device.retire`, …).
+    pub action: String,
+    /// On what.
+    pub target: Option<String>,
+    /// Details (JSON).
+    pub detail: String,
+}
+
+/// What handling one device message needs, read in one go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagementSnapshot {
+    /// The device.
+    pub device: Device,
+    /// Its session that has not ended, if any.
+    pub active_session: Option<SessionRow>,
+    /// Its pending commands in queue order (at most the limit asked for).
+    pub pending: Vec<CommandRow>,
+}
+
+/// A session write, checked against the version read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionWrite {
+    /// A new session (a device has at most one session not ended: a second is a conflict).
+    Insert(SessionRow),
+    /// An update of a session read at `expected_version`; its row carries the new version.
+    Update {
+        /// The new row.
+        row: SessionRow,
+        /// The version it was read at.
+        expected_version: i64,
+    },
+}
+
+/// A command's move from one state to another; applied only if it is still in `from`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandTransition {
+    /// Command.
+    pub id: String,
+    /// Expected state.
+    pub from: CommandState,
+    /// New state.
+    pub to: CommandState,
+    /// Device status code.
+    pub status_code: Option<i64>,
+    /// `msft:originalerror`.
+    pub original_error: Option<String>,
+    /// Results JSON.
+    pub results: Option<String>,
+    /// Count one more delivery.
+    pub count_attempt: bool,
+    /// A retry: when `to` is pending and the command has used all its attempts, it becomes
+    /// failed instead.
+    pub retry: bool,
+}
+
+/// Everything one handled device message changes, applied in one transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageChanges {
+    /// The device.
+    pub device_id: String,
+    /// When.
+    pub now: i64,
+    /// Session inserts and updates (an abandoned session, then the new one).
+    pub sessions: Vec<SessionWrite>,
+    /// Command state changes.
+    pub commands: Vec<CommandTransition>,
+    /// Commands carried by a reply.
+    pub deliveries: Vec<DeliveryRow>,
+    /// Messages to record.
+    pub messages: Vec<MessageRow>,
+    /// Inventory values read.
+    pub inventory: Vec<InventoryRow>,
+    /// DevInfo values from package 1 (JSON object).
+    pub devinfo: Option<String>,
+    /// The context of the session, recorded on the device with `now`.
+    pub last_context: Option<String>,
+    /// Retire the device (revoke its certificates, cancel its pending commands) for this reason.
+    pub retire: Option<String>,
+    /// Audit entries.
+    pub audit: Vec<AuditEntry>,
+}
