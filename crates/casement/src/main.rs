@@ -1,1 +1,37 @@
-fn main() {}
+//! `casement`: one binary for the MDM server and its tools.
+//!
+//! This file only parses the command line, dispatches to a subcommand in [`cli`] and turns the
+//! outcome into an exit code: 0 on success, 1 when the input given to a tool is invalid
+//! ([`cli::Invalid`]), 2 for any other failure (unreadable file, I/O error, …). Usage errors are
+//! reported by clap, also with exit code 2.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Casement: an MDM server for Windows devices.
+#[derive(Debug, Parser)]
+#[command(name = "casement", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate and pretty-print SyncML (OMA-DM) messages.
+    Syncml(cli::syncml::SyncmlArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Syncml(args) => cli::syncml::run(args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => cli::report(&err),
+    }
+}
