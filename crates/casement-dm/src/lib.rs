@@ -8,6 +8,7 @@
 //! - [`server`]: the server-role state machine: statuses matched, commands selected, effects out.
 //! - [`device`]: the device role: package 1 as Windows builds it, answers from a [`device::DeviceTree`].
 
+pub mod catalog;
 pub mod command;
 pub mod context;
 pub mod device;

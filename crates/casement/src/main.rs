@@ -21,6 +21,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the server on its embedded defaults (./casement-data, https://127.0.0.1:8443).
+    Serve(cli::serve::ServeArgs),
+    /// Administer a running server through its API (users, devices, commands, sessions).
+    Admin(cli::admin::AdminArgs),
     /// Validate and pretty-print SyncML (OMA-DM) messages.
     Syncml(cli::syncml::SyncmlArgs),
 }
@@ -28,6 +32,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Serve(args) => cli::serve::run(args),
+        Command::Admin(args) => cli::admin::run(args),
         Command::Syncml(args) => cli::syncml::run(args),
     };
     match outcome {

@@ -4,6 +4,7 @@
 mod api;
 mod enroll;
 pub mod management;
+pub mod openapi;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -35,6 +36,10 @@ pub fn app(state: AppState) -> Router {
                     state.metrics.render()
                 },
             ),
+        )
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async { axum::Json(openapi::document()) }),
         )
         .nest("/api/v1", api::router(state.clone()))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

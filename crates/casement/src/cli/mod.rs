@@ -1,6 +1,8 @@
 //! The subcommands of the `casement` binary and what they share: reading an input file (or
 //! stdin), and how a failure is printed and which exit code it maps to.
 
+pub mod admin;
+pub mod serve;
 pub mod syncml;
 
 use std::fmt;

@@ -1,0 +1,178 @@
+//! The command queue: queue (by kind, built by the catalog for the device's platform), list
+//! with what each pending command waits for, cancel.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use casement_dm::catalog::CommandRequest;
+use casement_dm::{CommandClass, ContextPolicy};
+use casement_store::{CommandRow, CommandState, StoreError};
+use serde::Serialize;
+use serde_json::json;
+
+use super::{ApiError, audit, not_found};
+use crate::services::commands::{QueueError, queue};
+use crate::state::AppState;
+
+/// A command as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct CommandView {
+    id: String,
+    device_id: String,
+    kind: String,
+    class: String,
+    label: String,
+    state: &'static str,
+    /// For a pending command: the sessions it waits for, in words.
+    waits_for: Option<String>,
+    /// For a pending command: the contexts that may carry it.
+    waits_for_contexts: Option<Vec<&'static str>>,
+    status_code: Option<i64>,
+    original_error: Option<String>,
+    results: Option<serde_json::Value>,
+    attempts: u32,
+    max_attempts: u32,
+    created_at: i64,
+    updated_at: i64,
+    expires_at: Option<i64>,
+    created_by: String,
+}
+
+/// The API view of a stored command.
+pub fn view(c: CommandRow) -> CommandView {
+    let class = CommandClass::from_name(&c.class);
+    let waiting = c.state == CommandState::Pending;
+    let contexts = class
+        .filter(|_| waiting)
+        .map(|class| ContextPolicy::WINDOWS.contexts_for(class));
+    CommandView {
+        waits_for: contexts.as_ref().map(|contexts| {
+            casement_dm::WaitsFor {
+                contexts: contexts.clone(),
+            }
+            .to_string()
+        }),
+        waits_for_contexts: contexts.map(|contexts| contexts.iter().map(|c| c.as_str()).collect()),
+        results: c
+            .results
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok()),
+        state: c.state.as_str(),
+        id: c.id,
+        device_id: c.device_id,
+        kind: c.kind,
+        class: c.class,
+        label: c.label,
+        status_code: c.status_code,
+        original_error: c.original_error,
+        attempts: c.attempts,
+        max_attempts: c.max_attempts,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+        expires_at: c.expires_at,
+        created_by: c.created_by,
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Path(device_id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    state
+        .store
+        .device(&device_id)
+        .await?
+        .ok_or_else(|| not_found(format!("no device {device_id}")))?;
+    let commands: Vec<CommandView> = state
+        .store
+        .commands_of_device(&device_id, 1000)
+        .await?
+        .into_iter()
+        .map(view)
+        .collect();
+    Ok(Json(json!({ "commands": commands })))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<CommandView>, ApiError> {
+    let command = state
+        .store
+        .command(&id)
+        .await?
+        .ok_or_else(|| not_found(format!("no command {id}")))?;
+    Ok(Json(view(command)))
+}
+
+/// Body of `POST /devices/{id}/commands`: the request of the catalog plus an optional expiry.
+#[derive(Debug, serde::Deserialize)]
+pub struct CreateBody {
+    #[serde(flatten)]
+    request: CommandRequest,
+    /// Seconds from now after which it is no longer worth delivering.
+    expires_in_seconds: Option<u64>,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Path(device_id): Path<String>,
+    body: Result<Json<CreateBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let Json(body) =
+        body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-request", e.body_text()))?;
+    let rows = queue(
+        &state,
+        &device_id,
+        &body.request,
+        body.expires_in_seconds,
+        "admin",
+    )
+    .await
+    .map_err(|e| match e {
+        QueueError::UnknownDevice => not_found(format!("no device {device_id}")),
+        QueueError::Retired => ApiError::new(
+            StatusCode::CONFLICT,
+            "retired",
+            format!("device {device_id} is retired"),
+        ),
+        QueueError::Refused(reason) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", reason)
+        }
+        QueueError::Store(e) => e.into(),
+    })?;
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    audit(
+        &state,
+        "command.queue",
+        Some(&device_id),
+        json!({ "commands": ids, "kind": rows.first().map(|r| r.kind.clone()) }),
+    )
+    .await;
+    let commands: Vec<CommandView> = rows.into_iter().map(view).collect();
+    Ok((StatusCode::CREATED, Json(json!({ "commands": commands }))))
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<CommandView>, ApiError> {
+    let row = state
+        .store
+        .cancel_command(&id, crate::clock::now_ms())
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(reason) => {
+                ApiError::new(StatusCode::CONFLICT, "not-pending", reason)
+            }
+            other => other.into(),
+        })?;
+    audit(
+        &state,
+        "command.cancel",
+        Some(&id),
+        json!({ "device": row.device_id }),
+    )
+    .await;
+    Ok(Json(view(row)))
+}

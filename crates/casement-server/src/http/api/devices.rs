@@ -1,0 +1,180 @@
+//! Devices.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use casement_store::{Device, DeviceFilter, Platform};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{ApiError, not_found};
+use crate::state::AppState;
+
+/// A device as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct DeviceView {
+    id: String,
+    platform: &'static str,
+    name: Option<String>,
+    enrolled_user: EnrolledUser,
+    os_version: Option<String>,
+    enrolled_at: i64,
+    updated_at: i64,
+    retired_at: Option<i64>,
+    retired_reason: Option<String>,
+    certificate: Option<CertificateView>,
+    last_session: Option<LastSession>,
+    devinfo: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    enrollment_context: Option<Vec<(String, String)>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inventory: Option<Vec<InventoryView>>,
+}
+
+#[derive(Debug, Serialize)]
+struct LastSession {
+    at: i64,
+    context: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct InventoryView {
+    loc_uri: String,
+    value: Option<String>,
+    format: Option<String>,
+    read_at: i64,
+}
+
+#[derive(Debug, Serialize)]
+struct EnrolledUser {
+    id: String,
+    upn: String,
+    sid: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct CertificateView {
+    serial: String,
+    thumbprint: String,
+    not_before: i64,
+    not_after: i64,
+    revoked_at: Option<i64>,
+}
+
+async fn view(state: &AppState, device: Device, detail: bool) -> Result<DeviceView, ApiError> {
+    let certificate = state
+        .store
+        .certificates_of_device(&device.id)
+        .await?
+        .into_iter()
+        .next()
+        .map(|c| CertificateView {
+            serial: c.serial_hex,
+            thumbprint: c.thumbprint,
+            not_before: c.not_before,
+            not_after: c.not_after,
+            revoked_at: c.revoked_at,
+        });
+    let inventory = if detail {
+        let rows = state.store.inventory_of_device(&device.id).await?;
+        Some(
+            rows.into_iter()
+                .map(|r| InventoryView {
+                    loc_uri: r.loc_uri,
+                    value: r.value,
+                    format: r.format,
+                    read_at: r.read_at,
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
+    Ok(DeviceView {
+        last_session: device.last_session_at.map(|at| LastSession {
+            at,
+            context: device.last_context.clone(),
+        }),
+        devinfo: device
+            .devinfo
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok()),
+        inventory,
+        platform: device.platform.as_str(),
+        os_version: device.context_value("OSVersion").map(str::to_owned),
+        enrolled_user: EnrolledUser {
+            id: device.user_id.clone(),
+            upn: device.upn.clone(),
+            sid: device.user_sid.clone(),
+        },
+        name: device.name.clone(),
+        enrolled_at: device.enrolled_at,
+        updated_at: device.updated_at,
+        retired_at: device.retired_at,
+        retired_reason: device.retired_reason.clone(),
+        certificate,
+        enrollment_context: detail.then(|| device.enrollment_context.clone()),
+        id: device.id,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeviceQuery {
+    platform: Option<String>,
+    user: Option<String>,
+    include_retired: Option<bool>,
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Query(q): Query<DeviceQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let platform = match q.platform.as_deref() {
+        None => None,
+        Some(p) => Some(Platform::from_name(p).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                format!("platform must be windows-8.1 or windows-10, not {p:?}"),
+            )
+        })?),
+    };
+    let user_id = match q.user.as_deref() {
+        None => None,
+        Some(upn) => Some(
+            state
+                .store
+                .user_by_upn(upn)
+                .await?
+                .map(|u| u.id)
+                .unwrap_or_default(),
+        ),
+    };
+    let filter = DeviceFilter {
+        platform,
+        user_id,
+        include_retired: q.include_retired.unwrap_or(false),
+        after_id: q.after,
+        limit: q.limit,
+    };
+    let devices = state.store.list_devices(&filter).await?;
+    let mut views = Vec::with_capacity(devices.len());
+    for device in devices {
+        views.push(view(&state, device, false).await?);
+    }
+    Ok(Json(json!({ "devices": views })))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<DeviceView>, ApiError> {
+    let device = state
+        .store
+        .device(&id)
+        .await?
+        .ok_or_else(|| not_found(format!("no device {id}")))?;
+    Ok(Json(view(&state, device, true).await?))
+}

@@ -1,0 +1,265 @@
+//! `GET /api/v1/openapi.json`: the OpenAPI 3.1 description of the admin API. Every route the
+//! admin router serves is described here; a test compares the two lists.
+
+use serde_json::{Value, json};
+
+/// The paths of the admin API, relative to the server root, with their methods.
+pub const ROUTES: &[(&str, &[&str])] = &[
+    ("/api/v1/devices", &["get"]),
+    ("/api/v1/devices/{id}", &["get"]),
+    ("/api/v1/devices/{id}/commands", &["get", "post"]),
+    ("/api/v1/devices/{id}/sessions", &["get"]),
+    ("/api/v1/commands/{id}", &["get"]),
+    ("/api/v1/commands/{id}/cancel", &["post"]),
+    ("/api/v1/sessions/{id}", &["get"]),
+    ("/api/v1/users", &["get", "post"]),
+    ("/api/v1/audit", &["get"]),
+    ("/api/v1/openapi.json", &["get"]),
+];
+
+fn ok(description: &str, schema: Value) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": schema } } })
+}
+
+fn reference(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn id_parameter(what: &str) -> Value {
+    json!([{ "name": "id", "in": "path", "required": true, "description": what, "schema": { "type": "string" } }])
+}
+
+fn errors(codes: &[&str]) -> Value {
+    let mut map = serde_json::Map::new();
+    for code in codes {
+        let description = match *code {
+            "400" => "Malformed request",
+            "401" => "Missing or wrong admin token",
+            "404" => "Unknown id",
+            "409" => "Conflict with the current state",
+            "422" => "Refused: the request cannot be built for this device",
+            _ => "Error",
+        };
+        map.insert((*code).to_owned(), json!({ "description": description, "content": { "application/json": { "schema": reference("Error") } } }));
+    }
+    Value::Object(map)
+}
+
+fn merge(mut a: Value, b: Value) -> Value {
+    if let (Some(a), Value::Object(b)) = (a.as_object_mut(), b) {
+        a.extend(b);
+    }
+    a
+}
+
+/// The document.
+pub fn document() -> Value {
+    let list = |name: &str, key: &str| json!({ "type": "object", "required": [key], "properties": { key: { "type": "array", "items": reference(name) } } });
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Casement admin API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Devices, their command queue (each pending command says which session context it waits for), management sessions with the SyncML exchanged, users and the audit log."
+        },
+        "servers": [{ "url": "/" }],
+        "security": [{ "adminToken": [] }],
+        "paths": {
+            "/api/v1/devices": { "get": {
+                "summary": "List devices",
+                "parameters": [
+                    { "name": "platform", "in": "query", "schema": { "type": "string", "enum": ["windows-8.1", "windows-10"] } },
+                    { "name": "user", "in": "query", "description": "Enrolled user's UPN", "schema": { "type": "string" } },
+                    { "name": "include_retired", "in": "query", "schema": { "type": "boolean" } },
+                    { "name": "after", "in": "query", "description": "Paging: ids after this one", "schema": { "type": "string" } },
+                    { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } }
+                ],
+                "responses": merge(json!({ "200": ok("Devices ordered by id", list("Device", "devices")) }), errors(&["400", "401"]))
+            }},
+            "/api/v1/devices/{id}": { "get": {
+                "summary": "One device with its enrollment context and inventory",
+                "parameters": id_parameter("Device ID"),
+                "responses": merge(json!({ "200": ok("The device", reference("Device")) }), errors(&["401", "404"]))
+            }},
+            "/api/v1/devices/{id}/commands": {
+                "get": {
+                    "summary": "The device's commands, newest first",
+                    "parameters": id_parameter("Device ID"),
+                    "responses": merge(json!({ "200": ok("Commands", list("Command", "commands")) }), errors(&["401", "404"]))
+                },
+                "post": {
+                    "summary": "Queue a command (one request may queue several, e.g. inventory sets)",
+                    "parameters": id_parameter("Device ID"),
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": reference("CommandRequest") } } },
+                    "responses": merge(json!({ "201": ok("The queued commands", list("Command", "commands")) }), errors(&["400", "401", "404", "409", "422"]))
+                }
+            },
+            "/api/v1/devices/{id}/sessions": { "get": {
+                "summary": "The device's management sessions, newest first",
+                "parameters": merge_params(id_parameter("Device ID"), json!([{ "name": "limit", "in": "query", "schema": { "type": "integer" } }])),
+                "responses": merge(json!({ "200": ok("Sessions", list("Session", "sessions")) }), errors(&["401", "404"]))
+            }},
+            "/api/v1/commands/{id}": { "get": {
+                "summary": "One command",
+                "parameters": id_parameter("Command id"),
+                "responses": merge(json!({ "200": ok("The command", reference("Command")) }), errors(&["401", "404"]))
+            }},
+            "/api/v1/commands/{id}/cancel": { "post": {
+                "summary": "Cancel a pending command",
+                "parameters": id_parameter("Command id"),
+                "responses": merge(json!({ "200": ok("The cancelled command", reference("Command")) }), errors(&["401", "404", "409"]))
+            }},
+            "/api/v1/sessions/{id}": { "get": {
+                "summary": "One session: context, how it was determined, the SyncML exchanged (secrets redacted), the commands it carried",
+                "parameters": id_parameter("Session id"),
+                "responses": merge(json!({ "200": ok("The session", reference("SessionDetail")) }), errors(&["401", "404"]))
+            }},
+            "/api/v1/users": {
+                "get": { "summary": "The user directory", "responses": merge(json!({ "200": ok("Users", list("User", "users")) }), errors(&["401"])) },
+                "post": {
+                    "summary": "Create a user (enrollment sign-in, portal)",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                        "type": "object", "required": ["upn", "password"],
+                        "properties": { "upn": { "type": "string" }, "password": { "type": "string", "minLength": 8 }, "display_name": { "type": "string" } }
+                    }}}},
+                    "responses": merge(json!({ "201": ok("The user", reference("User")) }), errors(&["400", "401", "409"]))
+                }
+            },
+            "/api/v1/audit": { "get": {
+                "summary": "The audit log, newest first",
+                "parameters": [{ "name": "limit", "in": "query", "schema": { "type": "integer" } }],
+                "responses": merge(json!({ "200": ok("Entries", list("AuditEntry", "entries")) }), errors(&["401"]))
+            }},
+            "/api/v1/openapi.json": { "get": {
+                "summary": "This document",
+                "security": [],
+                "responses": { "200": ok("OpenAPI 3.1", json!({ "type": "object" })) }
+            }}
+        },
+        "components": {
+            "securitySchemes": { "adminToken": { "type": "http", "scheme": "bearer", "description": "The token in casement-data/admin-token" } },
+            "schemas": schemas()
+        }
+    })
+}
+
+fn merge_params(a: Value, b: Value) -> Value {
+    let mut v = a.as_array().cloned().unwrap_or_default();
+    v.extend(b.as_array().cloned().unwrap_or_default());
+    Value::Array(v)
+}
+
+fn schemas() -> Value {
+    let nullable = |t: &str| json!({ "type": [t, "null"] });
+    json!({
+        "Error": { "type": "object", "required": ["error", "reason"], "properties": { "error": { "type": "string" }, "reason": { "type": "string" } } },
+        "Device": { "type": "object", "required": ["id", "platform", "enrolled_user", "enrolled_at"], "properties": {
+            "id": { "type": "string" },
+            "platform": { "type": "string", "enum": ["windows-8.1", "windows-10"] },
+            "name": nullable("string"),
+            "enrolled_user": { "type": "object", "properties": { "id": { "type": "string" }, "upn": { "type": "string" }, "sid": nullable("string") } },
+            "os_version": nullable("string"),
+            "enrolled_at": { "type": "integer", "description": "unix ms" },
+            "updated_at": { "type": "integer" },
+            "retired_at": nullable("integer"),
+            "retired_reason": nullable("string"),
+            "certificate": { "type": ["object", "null"], "properties": {
+                "serial": { "type": "string" }, "thumbprint": { "type": "string" }, "not_before": { "type": "integer" }, "not_after": { "type": "integer" }, "revoked_at": nullable("integer") } },
+            "last_session": { "type": ["object", "null"], "properties": { "at": { "type": "integer" }, "context": nullable("string") } },
+            "devinfo": { "type": ["object", "null"] },
+            "enrollment_context": { "type": "array", "items": { "type": "array", "items": { "type": "string" }, "minItems": 2, "maxItems": 2 } },
+            "inventory": { "type": "array", "items": { "type": "object", "properties": {
+                "loc_uri": { "type": "string" }, "value": nullable("string"), "format": nullable("string"), "read_at": { "type": "integer" } } } }
+        }},
+        "Command": { "type": "object", "required": ["id", "device_id", "kind", "class", "label", "state"], "properties": {
+            "id": { "type": "string" },
+            "device_id": { "type": "string" },
+            "kind": { "type": "string", "enum": ["inventory", "reset-password", "unenroll", "push-config", "app-install", "raw"] },
+            "class": { "type": "string", "enum": ["inventory", "password-reset", "unenrollment", "push-configuration", "app-management", "settings"] },
+            "label": { "type": "string" },
+            "state": { "type": "string", "enum": ["pending", "sent", "done", "failed", "expired", "cancelled"] },
+            "waits_for": { "type": ["string", "null"], "description": "For a pending command, e.g. \"waits for a Maintenance session\"" },
+            "waits_for_contexts": { "type": ["array", "null"], "items": { "type": "string", "enum": ["Machine", "Maintenance", "Apps"] } },
+            "status_code": nullable("integer"),
+            "original_error": nullable("string"),
+            "results": { "type": ["array", "null"] },
+            "attempts": { "type": "integer" },
+            "max_attempts": { "type": "integer" },
+            "created_at": { "type": "integer" },
+            "updated_at": { "type": "integer" },
+            "expires_at": nullable("integer"),
+            "created_by": { "type": "string" }
+        }},
+        "CommandRequest": {
+            "type": "object",
+            "required": ["kind"],
+            "description": "kind inventory: {sets: [...]}; reset-password: {user, password}; unenroll: {}; push-config: {}; app-install: {app: {...}}; raw: {class, syncml}. expires_in_seconds is optional for all.",
+            "properties": {
+                "kind": { "type": "string", "enum": ["inventory", "reset-password", "unenroll", "push-config", "app-install", "raw"] },
+                "sets": { "type": "array", "items": { "type": "string" } },
+                "user": { "type": "string" },
+                "password": { "type": "string" },
+                "app": { "type": "object" },
+                "class": { "type": "string", "enum": ["inventory", "password-reset", "unenrollment", "push-configuration", "app-management", "settings"] },
+                "syncml": { "type": "string", "description": "SyncML command elements (Get, Add, Replace, Delete, Exec, Atomic, Sequence)" },
+                "expires_in_seconds": { "type": "integer", "minimum": 1 }
+            }
+        },
+        "Session": { "type": "object", "required": ["id", "device_id", "context", "determined_by"], "properties": {
+            "id": { "type": "string" },
+            "device_id": { "type": "string" },
+            "session_id": { "type": "string" },
+            "context": { "type": "string", "enum": ["Machine", "Maintenance", "Apps"] },
+            "determined_by": { "type": "string" },
+            "evidence": { "type": "object" },
+            "started_at": { "type": "integer" },
+            "updated_at": { "type": "integer" },
+            "ended_at": nullable("integer"),
+            "outcome": nullable("string"),
+            "messages": { "type": "integer" },
+            "commands_delivered": { "type": "integer" }
+        }},
+        "SessionDetail": { "allOf": [ { "$ref": "#/components/schemas/Session" }, { "type": "object", "properties": {
+            "messages": { "type": "array", "items": { "type": "object", "properties": {
+                "seq": { "type": "integer" }, "direction": { "type": "string", "enum": ["device", "server"] }, "at": { "type": "integer" }, "truncated": { "type": "boolean" }, "syncml": { "type": "string" } } } },
+            "commands": { "type": "array", "items": { "type": "object", "properties": { "command_id": { "type": "string" }, "msg_id": { "type": "integer" }, "cmd_id": { "type": "integer" } } } }
+        }}]},
+        "User": { "type": "object", "required": ["id", "upn"], "properties": { "id": { "type": "string" }, "upn": { "type": "string" }, "display_name": { "type": "string" }, "created_at": { "type": "integer" } } },
+        "AuditEntry": { "type": "object", "properties": { "id": { "type": "string" }, "at": { "type": "integer" }, "actor": { "type": "string" }, "action": { "type": "string" }, "target": nullable("string"), "detail": { "type": "object" } } }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_described_with_its_methods_and_every_reference_resolves() {
+        let doc = document();
+        let paths = doc["paths"].as_object().unwrap();
+        assert_eq!(paths.len(), ROUTES.len(), "no undocumented or stale path");
+        for (path, methods) in ROUTES {
+            let described = paths
+                .get(*path)
+                .unwrap_or_else(|| panic!("{path} undocumented"));
+            for method in *methods {
+                assert!(
+                    described.get(*method).is_some(),
+                    "{method} {path} undocumented"
+                );
+                assert!(
+                    described[*method]["responses"].is_object(),
+                    "{method} {path} has responses"
+                );
+            }
+        }
+        let text = doc.to_string();
+        for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+            let name = &reference[..reference.find('"').unwrap()];
+            assert!(
+                doc["components"]["schemas"].get(name).is_some(),
+                "dangling reference {name}"
+            );
+        }
+    }
+}

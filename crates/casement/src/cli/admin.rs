@@ -1,0 +1,246 @@
+//! `casement admin`: the admin API from the shell. It reaches the server at `--url` (default
+//! https://127.0.0.1:8443) with the token in `<data-dir>/admin-token`, trusting the server's
+//! certificate in `<data-dir>/tls.pem` (or `--ca-cert`). Output is the API's JSON, pretty-printed.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+
+/// Administer a running server through its API.
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// Server base URL.
+    #[arg(long, env = "CASEMENT_URL", default_value = "https://127.0.0.1:8443")]
+    url: String,
+    /// Data directory holding admin-token and tls.pem.
+    #[arg(long, env = "CASEMENT_DATA_DIR", default_value = "casement-data")]
+    data_dir: PathBuf,
+    /// Admin token (default: read from <data-dir>/admin-token).
+    #[arg(long, env = "CASEMENT_ADMIN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// PEM certificate to trust for the server (default: <data-dir>/tls.pem).
+    #[arg(long)]
+    ca_cert: Option<PathBuf>,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// The user directory.
+    #[command(subcommand)]
+    Users(Users),
+    /// Enrolled devices.
+    #[command(subcommand)]
+    Devices(Devices),
+    /// The command queue.
+    #[command(subcommand)]
+    Commands(Commands),
+    /// Management sessions.
+    #[command(subcommand)]
+    Sessions(Sessions),
+    /// The audit log.
+    Audit {
+        /// Most entries.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Users {
+    /// Add a user (password from --password, or read from stdin with --password-stdin).
+    Add {
+        upn: String,
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum Devices {
+    /// List devices.
+    List {
+        #[arg(long)]
+        platform: Option<String>,
+        #[arg(long)]
+        include_retired: bool,
+    },
+    /// One device with inventory.
+    Show { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum Commands {
+    /// Queue a command: the API body as JSON, e.g. '{"kind":"inventory","sets":["os"]}'.
+    Queue { device: String, request: String },
+    /// A device's commands, with what pending ones wait for.
+    List { device: String },
+    /// Cancel a pending command.
+    Cancel { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum Sessions {
+    /// A device's sessions.
+    List { device: String },
+    /// One session with its SyncML.
+    Show { id: String },
+}
+
+pub fn run(args: AdminArgs) -> anyhow::Result<()> {
+    let token = match &args.token {
+        Some(t) => t.clone(),
+        None => {
+            let path = args.data_dir.join("admin-token");
+            std::fs::read_to_string(&path)
+                .with_context(|| {
+                    format!(
+                        "reading the admin token from {} (or pass --token)",
+                        path.display()
+                    )
+                })?
+                .trim()
+                .to_owned()
+        }
+    };
+    let ca_path = args
+        .ca_cert
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join("tls.pem"));
+    let ca = std::fs::read(&ca_path).with_context(|| {
+        format!(
+            "reading the server certificate {} (or pass --ca-cert)",
+            ca_path.display()
+        )
+    })?;
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&ca).context("server certificate")?])
+        .build()?;
+    let api = Api {
+        client,
+        base: format!("{}/api/v1", args.url.trim_end_matches('/')),
+        token,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let value = runtime.block_on(dispatch(&api, args.command))?;
+    crate::cli::print_stdout(&format!("{}\n", serde_json::to_string_pretty(&value)?))
+}
+
+async fn dispatch(api: &Api, command: AdminCommand) -> anyhow::Result<Value> {
+    match command {
+        AdminCommand::Users(Users::Add {
+            upn,
+            password,
+            password_stdin,
+            display_name,
+        }) => {
+            let password = match (password, password_stdin) {
+                (Some(p), false) => p,
+                (None, true) => {
+                    let mut p = String::new();
+                    std::io::stdin().read_to_string(&mut p)?;
+                    p.trim_end_matches(['\r', '\n']).to_owned()
+                }
+                _ => bail!("give exactly one of --password or --password-stdin"),
+            };
+            api.post(
+                "/users",
+                json!({ "upn": upn, "password": password, "display_name": display_name }),
+            )
+            .await
+        }
+        AdminCommand::Users(Users::List) => api.get("/users").await,
+        AdminCommand::Devices(Devices::List {
+            platform,
+            include_retired,
+        }) => {
+            let mut path = format!("/devices?include_retired={include_retired}");
+            if let Some(p) = platform {
+                path.push_str(&format!("&platform={p}"));
+            }
+            api.get(&path).await
+        }
+        AdminCommand::Devices(Devices::Show { id }) => {
+            api.get(&format!("/devices/{}", encode(&id))).await
+        }
+        AdminCommand::Commands(Commands::Queue { device, request }) => {
+            let body: Value = serde_json::from_str(&request)
+                .context("the request must be JSON, e.g. {\"kind\":\"inventory\"}")?;
+            api.post(&format!("/devices/{}/commands", encode(&device)), body)
+                .await
+        }
+        AdminCommand::Commands(Commands::List { device }) => {
+            api.get(&format!("/devices/{}/commands", encode(&device)))
+                .await
+        }
+        AdminCommand::Commands(Commands::Cancel { id }) => {
+            api.post(&format!("/commands/{}/cancel", encode(&id)), json!({}))
+                .await
+        }
+        AdminCommand::Sessions(Sessions::List { device }) => {
+            api.get(&format!("/devices/{}/sessions", encode(&device)))
+                .await
+        }
+        AdminCommand::Sessions(Sessions::Show { id }) => {
+            api.get(&format!("/sessions/{}", encode(&id))).await
+        }
+        AdminCommand::Audit { limit } => api.get(&format!("/audit?limit={limit}")).await,
+    }
+}
+
+struct Api {
+    client: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| format!("GET {}{path}", self.base))?;
+        answer(response).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .with_context(|| format!("POST {}{path}", self.base))?;
+        answer(response).await
+    }
+}
+
+async fn answer(response: reqwest::Response) -> anyhow::Result<Value> {
+    let status = response.status();
+    let value: Value = response.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        let reason = value.get("reason").and_then(Value::as_str).unwrap_or("");
+        bail!("the server answered {status}: {reason}");
+    }
+    Ok(value)
+}
+
+fn encode(segment: &str) -> String {
+    percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
