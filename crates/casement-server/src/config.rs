@@ -44,6 +44,12 @@ pub struct RawConfig {
     pub sts_token_seconds: u32,
     /// Addresses of reverse proxies trusted to forward a verified client certificate.
     pub trusted_proxies: Vec<IpAddr>,
+    /// The `MDM_WNSConfiguration` AppId Windows 8.1 devices are configured with (the server's
+    /// choice: [MS-MDM] leaves it open).
+    pub wns_app_id: String,
+    /// The Store package family name of the MDM app whose WNS identity pushes use; push
+    /// configuration cannot be queued without it.
+    pub wns_package_family_name: Option<String>,
 }
 
 impl Default for RawConfig {
@@ -63,6 +69,8 @@ impl Default for RawConfig {
             auth_policies: vec!["OnPremise".into(), "Federated".into()],
             sts_token_seconds: 600,
             trusted_proxies: Vec::new(),
+            wns_app_id: "Casement".into(),
+            wns_package_family_name: None,
         }
     }
 }
@@ -153,6 +161,13 @@ impl RawConfig {
             auth_policies,
             sts_token_seconds: self.sts_token_seconds,
             trusted_proxies: self.trusted_proxies,
+            wns: self
+                .wns_package_family_name
+                .filter(|p| !p.trim().is_empty())
+                .map(|package_family_name| casement_dm::catalog::WnsIdentity {
+                    app_id: self.wns_app_id,
+                    package_family_name,
+                }),
         })
     }
 }
@@ -184,6 +199,8 @@ pub struct Config {
     pub sts_token_seconds: u32,
     /// Trusted reverse proxies.
     pub trusted_proxies: Vec<IpAddr>,
+    /// The WNS identity devices are configured with, when push is set up.
+    pub wns: Option<casement_dm::catalog::WnsIdentity>,
 }
 
 impl Config {

@@ -377,3 +377,81 @@ async fn the_windows_10_login_status_decides_with_the_mode() {
     assert_eq!(sessions[1].reason, "login-status-shows-no-enrolled-user");
     h.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_api_queues_by_kind_says_what_pending_commands_wait_for_and_cancels() {
+    let h = start(RawConfig {
+        wns_package_family_name: Some("Contoso.MDM_8wekyb3d8bbwe".into()),
+        ..RawConfig::default()
+    })
+    .await;
+    h.enroll("D5").await;
+    let (status, queued) = h
+        .api_post(
+            "/devices/D5/commands",
+            serde_json::json!({ "kind": "push-config" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{queued}");
+    let push_specs = queued["commands"].as_array().unwrap().len();
+    assert_eq!(
+        push_specs, 2,
+        "Windows 10: set Push/PFN, then read ChannelURI and Status"
+    );
+    let push = &queued["commands"][0];
+    assert_eq!(push["state"], "pending");
+    assert_eq!(push["class"], "push-configuration");
+    assert_eq!(push["waits_for"], "waits for a Maintenance session");
+    let (status, queued) = h
+        .api_post(
+            "/devices/D5/commands",
+            serde_json::json!({ "kind": "inventory", "sets": ["devdetail"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{queued}");
+    assert_eq!(
+        queued["commands"][0]["waits_for_contexts"],
+        serde_json::json!(["Machine", "Maintenance", "Apps"])
+    );
+    let (status, refused) = h
+        .api_post(
+            "/devices/D5/commands",
+            serde_json::json!({ "kind": "raw", "class": "settings", "syncml": "<Status/>" }),
+        )
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    let (status, _) = h
+        .api_post(
+            "/devices/NOPE/commands",
+            serde_json::json!({ "kind": "unenroll" }),
+        )
+        .await;
+    assert_eq!(status, 404);
+
+    let id = push["id"].as_str().unwrap();
+    let (status, cancelled) = h
+        .api_post(&format!("/commands/{id}/cancel"), serde_json::json!({}))
+        .await;
+    assert_eq!(
+        (status, cancelled["state"].as_str()),
+        (200, Some("cancelled"))
+    );
+    let (status, _) = h
+        .api_post(&format!("/commands/{id}/cancel"), serde_json::json!({}))
+        .await;
+    assert_eq!(status, 409, "only a pending command can be cancelled");
+    let listed = h.api_get("/devices/D5/commands").await;
+    assert_eq!(listed["commands"].as_array().unwrap().len(), push_specs + 1);
+    let audit = h.api_get("/audit").await;
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["command.cancel", "command.queue", "command.queue"]
+    );
+    h.server.shutdown().await;
+}

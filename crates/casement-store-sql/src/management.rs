@@ -24,7 +24,8 @@ fn command(row: &AnyRow) -> StoreResult<CommandRow> {
         label: row.try_get("label").map_err(map_err)?,
         payload: row.try_get("payload").map_err(map_err)?,
         secret: secret != 0,
-        state: CommandState::from_name(&state).ok_or_else(|| corrupt(format!("command state {state:?}")))?,
+        state: CommandState::from_name(&state)
+            .ok_or_else(|| corrupt(format!("command state {state:?}")))?,
         status_code: row.try_get("status_code").map_err(map_err)?,
         original_error: row.try_get("original_error").map_err(map_err)?,
         results: row.try_get("results").map_err(map_err)?,
@@ -64,35 +65,26 @@ fn conflict(what: impl Into<String>) -> StoreError {
 impl CommandStore for SqlStore {
     async fn enqueue_commands(&self, commands: &[NewCommand]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        for c in commands {
-            sqlx::query(
-                "INSERT INTO commands (id, device_id, kind, class, label, payload, secret, state, attempts, max_attempts, created_at, updated_at, expires_at, created_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9, $9, $10, $11)",
-            )
-            .bind(&c.id)
-            .bind(&c.device_id)
-            .bind(&c.kind)
-            .bind(&c.class)
-            .bind(&c.label)
-            .bind(&c.payload)
-            .bind(i64::from(c.secret))
-            .bind(i64::from(c.max_attempts))
-            .bind(c.created_at)
-            .bind(c.expires_at)
-            .bind(&c.created_by)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        }
+        insert_commands(&mut tx, commands).await?;
         tx.commit().await.map_err(map_err)
     }
 
     async fn command(&self, id: &str) -> StoreResult<Option<CommandRow>> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COMMAND_COLUMNS} FROM commands WHERE id = $1"))).bind(id).fetch_optional(&self.pool).await.map_err(map_err)?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COMMAND_COLUMNS} FROM commands WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
         row.as_ref().map(command).transpose()
     }
 
-    async fn commands_of_device(&self, device_id: &str, limit: u32) -> StoreResult<Vec<CommandRow>> {
+    async fn commands_of_device(
+        &self,
+        device_id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<CommandRow>> {
         let rows = sqlx::query(AssertSqlSafe(format!("SELECT {COMMAND_COLUMNS} FROM commands WHERE device_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2")))
             .bind(device_id)
             .bind(i64::from(limit.clamp(1, 10_000)))
@@ -104,9 +96,15 @@ impl CommandStore for SqlStore {
 
     async fn cancel_command(&self, id: &str, now: i64) -> StoreResult<CommandRow> {
         let updated = sqlx::query("UPDATE commands SET state = 'cancelled', updated_at = $2 WHERE id = $1 AND state = 'pending'").bind(id).bind(now).execute(&self.pool).await.map_err(map_err)?;
-        let row = self.command(id).await?.ok_or_else(|| StoreError::NotFound(format!("command {id}")))?;
+        let row = self
+            .command(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("command {id}")))?;
         if updated.rows_affected() == 0 {
-            return Err(conflict(format!("command {id} is {}, only a pending command can be cancelled", row.state.as_str())));
+            return Err(conflict(format!(
+                "command {id} is {}, only a pending command can be cancelled",
+                row.state.as_str()
+            )));
         }
         Ok(row)
     }
@@ -114,15 +112,27 @@ impl CommandStore for SqlStore {
 
 #[async_trait]
 impl SessionStore for SqlStore {
-    async fn management_snapshot(&self, device_id: &str, pending_limit: u32) -> StoreResult<Option<ManagementSnapshot>> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = $1"))).bind(device_id).fetch_optional(&self.pool).await.map_err(map_err)?;
+    async fn management_snapshot(
+        &self,
+        device_id: &str,
+        pending_limit: u32,
+    ) -> StoreResult<Option<ManagementSnapshot>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE id = $1"
+        )))
+        .bind(device_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
         let Some(row) = row else { return Ok(None) };
         let device = device(&row)?;
-        let active = sqlx::query(AssertSqlSafe(format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE device_id = $1 AND ended_at IS NULL")))
-            .bind(device_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let active = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE device_id = $1 AND ended_at IS NULL"
+        )))
+        .bind(device_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
         let pending = sqlx::query(AssertSqlSafe(format!("SELECT {COMMAND_COLUMNS} FROM commands WHERE device_id = $1 AND state = 'pending' ORDER BY created_at, id LIMIT $2")))
             .bind(device_id)
             .bind(i64::from(pending_limit.max(1)))
@@ -141,6 +151,7 @@ impl SessionStore for SqlStore {
         for write in &c.sessions {
             write_session(&mut tx, write).await?;
         }
+        insert_commands(&mut tx, &c.enqueue).await?;
         for t in &c.commands {
             let done = sqlx::query(
                 "UPDATE commands SET state = CASE WHEN $9 = 1 AND attempts >= max_attempts THEN 'failed' ELSE $3 END, status_code = COALESCE($4, status_code), original_error = COALESCE($5, original_error), \
@@ -159,7 +170,11 @@ impl SessionStore for SqlStore {
             .await
             .map_err(map_err)?;
             if done.rows_affected() == 0 {
-                return Err(conflict(format!("command {} is no longer {}", t.id, t.from.as_str())));
+                return Err(conflict(format!(
+                    "command {} is no longer {}",
+                    t.id,
+                    t.from.as_str()
+                )));
             }
         }
         for d in &c.deliveries {
@@ -217,7 +232,11 @@ impl SessionStore for SqlStore {
         tx.commit().await.map_err(map_err)
     }
 
-    async fn sessions_of_device(&self, device_id: &str, limit: u32) -> StoreResult<Vec<SessionRow>> {
+    async fn sessions_of_device(
+        &self,
+        device_id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<SessionRow>> {
         let rows = sqlx::query(AssertSqlSafe(format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE device_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2")))
             .bind(device_id)
             .bind(i64::from(limit.clamp(1, 10_000)))
@@ -228,7 +247,13 @@ impl SessionStore for SqlStore {
     }
 
     async fn session(&self, id: &str) -> StoreResult<Option<SessionRow>> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"))).bind(id).fetch_optional(&self.pool).await.map_err(map_err)?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
         row.as_ref().map(session).transpose()
     }
 
@@ -237,7 +262,14 @@ impl SessionStore for SqlStore {
         rows.iter()
             .map(|r| {
                 let truncated: i64 = r.try_get("truncated")?;
-                Ok(MessageRow { session_row: r.try_get("session_row")?, seq: r.try_get("seq")?, direction: r.try_get("direction")?, body: r.try_get("body")?, truncated: truncated != 0, at: r.try_get("at")? })
+                Ok(MessageRow {
+                    session_row: r.try_get("session_row")?,
+                    seq: r.try_get("seq")?,
+                    direction: r.try_get("direction")?,
+                    body: r.try_get("body")?,
+                    truncated: truncated != 0,
+                    at: r.try_get("at")?,
+                })
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(map_err)
@@ -246,7 +278,14 @@ impl SessionStore for SqlStore {
     async fn session_deliveries(&self, id: &str) -> StoreResult<Vec<DeliveryRow>> {
         let rows = sqlx::query("SELECT session_row, command_id, msg_id, cmd_id FROM session_commands WHERE session_row = $1 ORDER BY msg_id, cmd_id").bind(id).fetch_all(&self.pool).await.map_err(map_err)?;
         rows.iter()
-            .map(|r| Ok(DeliveryRow { session_row: r.try_get("session_row")?, command_id: r.try_get("command_id")?, msg_id: r.try_get("msg_id")?, cmd_id: r.try_get("cmd_id")? }))
+            .map(|r| {
+                Ok(DeliveryRow {
+                    session_row: r.try_get("session_row")?,
+                    command_id: r.try_get("command_id")?,
+                    msg_id: r.try_get("msg_id")?,
+                    cmd_id: r.try_get("cmd_id")?,
+                })
+            })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(map_err)
     }
@@ -254,7 +293,15 @@ impl SessionStore for SqlStore {
     async fn inventory_of_device(&self, device_id: &str) -> StoreResult<Vec<InventoryRow>> {
         let rows = sqlx::query("SELECT device_id, loc_uri, value, format, read_at FROM inventory WHERE device_id = $1 ORDER BY loc_uri").bind(device_id).fetch_all(&self.pool).await.map_err(map_err)?;
         rows.iter()
-            .map(|r| Ok(InventoryRow { device_id: r.try_get("device_id")?, loc_uri: r.try_get("loc_uri")?, value: r.try_get("value")?, format: r.try_get("format")?, read_at: r.try_get("read_at")? }))
+            .map(|r| {
+                Ok(InventoryRow {
+                    device_id: r.try_get("device_id")?,
+                    loc_uri: r.try_get("loc_uri")?,
+                    value: r.try_get("value")?,
+                    format: r.try_get("format")?,
+                    read_at: r.try_get("read_at")?,
+                })
+            })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(map_err)
     }
@@ -271,10 +318,46 @@ impl AuditStore for SqlStore {
     async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
         let rows = sqlx::query("SELECT id, at, actor, action, target, detail FROM audit_log ORDER BY at DESC, id DESC LIMIT $1").bind(i64::from(limit.clamp(1, 10_000))).fetch_all(&self.pool).await.map_err(map_err)?;
         rows.iter()
-            .map(|r| Ok(AuditEntry { id: r.try_get("id")?, at: r.try_get("at")?, actor: r.try_get("actor")?, action: r.try_get("action")?, target: r.try_get("target")?, detail: r.try_get("detail")? }))
+            .map(|r| {
+                Ok(AuditEntry {
+                    id: r.try_get("id")?,
+                    at: r.try_get("at")?,
+                    actor: r.try_get("actor")?,
+                    action: r.try_get("action")?,
+                    target: r.try_get("target")?,
+                    detail: r.try_get("detail")?,
+                })
+            })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(map_err)
     }
+}
+
+async fn insert_commands(
+    tx: &mut Transaction<'_, Any>,
+    commands: &[NewCommand],
+) -> StoreResult<()> {
+    for c in commands {
+        sqlx::query(
+                "INSERT INTO commands (id, device_id, kind, class, label, payload, secret, state, attempts, max_attempts, created_at, updated_at, expires_at, created_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9, $9, $10, $11)",
+            )
+            .bind(&c.id)
+            .bind(&c.device_id)
+            .bind(&c.kind)
+            .bind(&c.class)
+            .bind(&c.label)
+            .bind(&c.payload)
+            .bind(i64::from(c.secret))
+            .bind(i64::from(c.max_attempts))
+            .bind(c.created_at)
+            .bind(c.expires_at)
+            .bind(&c.created_by)
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?;
+    }
+    Ok(())
 }
 
 async fn write_session(tx: &mut Transaction<'_, Any>, write: &SessionWrite) -> StoreResult<()> {
@@ -301,7 +384,10 @@ async fn write_session(tx: &mut Transaction<'_, Any>, write: &SessionWrite) -> S
             .await
             .map_err(map_err)?;
         }
-        SessionWrite::Update { row: s, expected_version } => {
+        SessionWrite::Update {
+            row: s,
+            expected_version,
+        } => {
             let done = sqlx::query(
                 "UPDATE sessions SET updated_at = $2, ended_at = $3, outcome = $4, core_state = $5, version = $6, message_count = $7, commands_sent = $8 \
                  WHERE id = $1 AND version = $9",
@@ -319,7 +405,10 @@ async fn write_session(tx: &mut Transaction<'_, Any>, write: &SessionWrite) -> S
             .await
             .map_err(map_err)?;
             if done.rows_affected() == 0 {
-                return Err(conflict(format!("session {} changed since it was read", s.id)));
+                return Err(conflict(format!(
+                    "session {} changed since it was read",
+                    s.id
+                )));
             }
         }
     }
@@ -328,9 +417,21 @@ async fn write_session(tx: &mut Transaction<'_, Any>, write: &SessionWrite) -> S
 
 /// Retires a device inside a transaction: retired once, certificates revoked, pending commands
 /// cancelled.
-pub(crate) async fn retire_in(tx: &mut Transaction<'_, Any>, device_id: &str, reason: &str, now: i64) -> StoreResult<()> {
+pub(crate) async fn retire_in(
+    tx: &mut Transaction<'_, Any>,
+    device_id: &str,
+    reason: &str,
+    now: i64,
+) -> StoreResult<()> {
     sqlx::query("UPDATE devices SET retired_at = $2, retired_reason = $3 WHERE id = $1 AND retired_at IS NULL").bind(device_id).bind(now).bind(reason).execute(&mut **tx).await.map_err(map_err)?;
-    sqlx::query("UPDATE certificates SET revoked_at = $2 WHERE device_id = $1 AND revoked_at IS NULL").bind(device_id).bind(now).execute(&mut **tx).await.map_err(map_err)?;
+    sqlx::query(
+        "UPDATE certificates SET revoked_at = $2 WHERE device_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(device_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
     sqlx::query("UPDATE commands SET state = 'cancelled', updated_at = $2 WHERE device_id = $1 AND state = 'pending'").bind(device_id).bind(now).execute(&mut **tx).await.map_err(map_err)?;
     Ok(())
 }

@@ -85,7 +85,8 @@ pub trait CommandStore: Send + Sync {
     /// The command, or `None`.
     async fn command(&self, id: &str) -> StoreResult<Option<CommandRow>>;
     /// A device's commands, newest first, at most `limit`.
-    async fn commands_of_device(&self, device_id: &str, limit: u32) -> StoreResult<Vec<CommandRow>>;
+    async fn commands_of_device(&self, device_id: &str, limit: u32)
+    -> StoreResult<Vec<CommandRow>>;
     /// Cancels a pending command. Unknown: [`StoreError::NotFound`]; not pending:
     /// [`StoreError::Conflict`] (a command already sent cannot be taken back).
     async fn cancel_command(&self, id: &str, now: i64) -> StoreResult<CommandRow>;
@@ -97,14 +98,19 @@ pub trait CommandStore: Send + Sync {
 pub trait SessionStore: Send + Sync {
     /// The device, its session not yet ended, and up to `pending_limit` pending commands in
     /// queue order. `None` for an unknown device.
-    async fn management_snapshot(&self, device_id: &str, pending_limit: u32) -> StoreResult<Option<ManagementSnapshot>>;
+    async fn management_snapshot(
+        &self,
+        device_id: &str,
+        pending_limit: u32,
+    ) -> StoreResult<Option<ManagementSnapshot>>;
     /// Applies all changes of one handled message in one transaction. If a session was changed
     /// since it was read (version), a second session would be active, or a command is no longer
     /// in the state expected, nothing is applied and the result is [`StoreError::Conflict`]: the
     /// caller handles the message again from a fresh snapshot.
     async fn apply_message(&self, changes: &MessageChanges) -> StoreResult<()>;
     /// A device's sessions, newest first.
-    async fn sessions_of_device(&self, device_id: &str, limit: u32) -> StoreResult<Vec<SessionRow>>;
+    async fn sessions_of_device(&self, device_id: &str, limit: u32)
+    -> StoreResult<Vec<SessionRow>>;
     /// A session, or `None`.
     async fn session(&self, id: &str) -> StoreResult<Option<SessionRow>>;
     /// A session's messages in order.
@@ -125,6 +131,12 @@ pub trait AuditStore: Send + Sync {
 }
 
 /// Everything Casement stores.
-pub trait Store: UserStore + TokenStore + DeviceStore + CommandStore + SessionStore + AuditStore {}
+pub trait Store:
+    UserStore + TokenStore + DeviceStore + CommandStore + SessionStore + AuditStore
+{
+}
 
-impl<T: UserStore + TokenStore + DeviceStore + CommandStore + SessionStore + AuditStore> Store for T {}
+impl<T: UserStore + TokenStore + DeviceStore + CommandStore + SessionStore + AuditStore> Store
+    for T
+{
+}

@@ -37,7 +37,16 @@ impl CommandState {
 
     /// From the stored name.
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::Pending, Self::Sent, Self::Done, Self::Failed, Self::Expired, Self::Cancelled].into_iter().find(|s| s.as_str() == name)
+        [
+            Self::Pending,
+            Self::Sent,
+            Self::Done,
+            Self::Failed,
+            Self::Expired,
+            Self::Cancelled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
     }
 }
 
@@ -258,6 +267,8 @@ pub struct MessageChanges {
     pub now: i64,
     /// Session inserts and updates (an abandoned session, then the new one).
     pub sessions: Vec<SessionWrite>,
+    /// Commands to queue (applied before the transitions, which may already move them).
+    pub enqueue: Vec<NewCommand>,
     /// Command state changes.
     pub commands: Vec<CommandTransition>,
     /// Commands carried by a reply.

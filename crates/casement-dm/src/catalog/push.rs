@@ -5,7 +5,7 @@
 //!
 //! 1. `Exec ./cimv2/MDM_WNSConfiguration/MDM_WNSConfiguration.AppId=%22<AppId>%22/Exec=UpdateConfiguration`,
 //!    `Format chr`, `Type text/plain`, `Data` `ConfigString=<AppId>;<PFN>` — "The WNS configuration
-//!    string in the format <AppId>;<WNS Package Family Name>" (MicrosoftDocs/win32
+//!    string in the format `<AppId>;<WNS Package Family Name>`" (MicrosoftDocs/win32
 //!    `desktop-src/MDMSettingsProv/updateconfiguration-mdm-wnsconfiguration.md`; Exec form of the
 //!    MS-MDM §3.1.5.1.5 sample, inferred as in protocol notes §2.10).
 //! 2. `Get …/MDM_WNSConfiguration.AppId=%22<AppId>%22/ConfigurationStatus` (0 not configured,

@@ -51,7 +51,7 @@ pub async fn queue(
         platform,
         device_id: device.id.clone(),
         provider_id: state.config.provider_id.clone(),
-        wns: None,
+        wns: state.config.wns.clone(),
     };
     let specs =
         catalog::build(request, &context).map_err(|e| QueueError::Refused(e.to_string()))?;

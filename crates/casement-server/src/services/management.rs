@@ -172,15 +172,19 @@ async fn handle_once(
         abandon(state, device_id, stale, now).await?;
         return Box::pin(handle_once(state, device_id, facts, message)).await;
     }
-    let pending = pending_for_core(&snapshot.pending)?;
+    let mut pending = pending_for_core(&snapshot.pending)?;
+    let mut enqueue = Vec::new();
     let (step, session_row) = match continuing {
         Some(row) => {
             let core: ActiveSession = serde_json::from_str(row.core_state.as_deref().unwrap_or(""))
                 .map_err(|e| StoreError::Corrupt(format!("session {}: {e}", row.id)))?;
-            (
-                core.on_message(now, message, &pending, &config),
-                row.clone(),
-            )
+            // Inventory read in two steps (Windows 8.1 WMI classes: the instance list, then the
+            // instances' properties): the second step goes out first, in this same session.
+            enqueue = follow_ups(&core, message, device_id, now);
+            let rows: Vec<CommandRow> = enqueue.iter().cloned().map(pending_row).collect();
+            let mut next = pending_for_core(&rows)?;
+            next.append(&mut pending);
+            (core.on_message(now, message, &next, &config), row.clone())
         }
         None => {
             let step = server::start(
@@ -195,7 +199,8 @@ async fn handle_once(
         }
     };
     let is_new = continuing.is_none();
-    let changes = changes_for(&snapshot, &session_row, is_new, message, &step, now);
+    let mut changes = changes_for(&snapshot, &session_row, is_new, message, &step, now);
+    changes.enqueue = enqueue;
     state.store.apply_message(&changes).await?;
     state.metrics.message(&session_row.context, &step.effects);
     Ok(ManagementReply {
@@ -257,6 +262,76 @@ fn retry(id: &str, status: Option<(StatusCode, Option<String>)>) -> CommandTrans
         results: None,
         count_attempt: false,
         retry: true,
+    }
+}
+
+/// The follow-up reads of inventory results this message carries (only results matched to an
+/// inventory Get this session sent are followed).
+fn follow_ups(
+    core: &ActiveSession,
+    message: &SyncMl,
+    device_id: &str,
+    now: i64,
+) -> Vec<NewCommand> {
+    let mut out = Vec::new();
+    for command in &message.body.commands {
+        let Command::Results(results) = command else {
+            continue;
+        };
+        let msg_ref = results.msg_ref.unwrap_or(core.last_server_msg);
+        let matched = core.in_flight.iter().any(|f| {
+            f.msg_id == msg_ref
+                && f.cmd_id.0 == results.cmd_ref
+                && f.class == CommandClass::Inventory
+        });
+        if !matched {
+            continue;
+        }
+        for item in &results.items {
+            let Some(result) = casement_dm::ResultItem::from_item(item, results.meta.as_ref())
+            else {
+                continue;
+            };
+            for spec in casement_dm::catalog::follow_up(&result) {
+                out.push(NewCommand {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    device_id: device_id.to_owned(),
+                    kind: "inventory".into(),
+                    class: spec.class.as_str().to_owned(),
+                    label: spec.label,
+                    payload: serde_json::to_string(&spec.command).unwrap_or_default(),
+                    secret: spec.secret,
+                    created_at: now,
+                    expires_at: None,
+                    max_attempts: DEFAULT_MAX_ATTEMPTS,
+                    created_by: "system".into(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A command about to be queued, as the pending row it will be.
+fn pending_row(c: NewCommand) -> CommandRow {
+    CommandRow {
+        id: c.id,
+        device_id: c.device_id,
+        kind: c.kind,
+        class: c.class,
+        label: c.label,
+        payload: c.payload,
+        secret: c.secret,
+        state: CommandState::Pending,
+        status_code: None,
+        original_error: None,
+        results: None,
+        attempts: 0,
+        max_attempts: c.max_attempts,
+        created_at: c.created_at,
+        updated_at: c.created_at,
+        expires_at: c.expires_at,
+        created_by: c.created_by,
     }
 }
 
