@@ -80,6 +80,7 @@ impl Server {
             admin_token: boot.admin_token.into(),
             metrics: Arc::default(),
             device_locks: Arc::default(),
+            verified_credentials: Arc::default(),
         };
         let app = http::app(state.clone());
         let handle = Handle::new();

@@ -22,6 +22,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Per-device serialization of management messages.
     pub device_locks: Arc<crate::services::management::DeviceLocks>,
+    /// Recently verified passwords (one argon2 hash per OnPremise enrollment, not two).
+    pub verified_credentials: Arc<crate::services::users::VerifiedCredentials>,
 }
 
 impl std::fmt::Debug for AppState {

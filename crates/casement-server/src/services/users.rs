@@ -62,19 +62,111 @@ pub async fn create_user(
 }
 
 /// The user if `password` is theirs. An unknown user costs the same time as a wrong password.
+/// A success is remembered for a few minutes ([`VerifiedCredentials`]), since an OnPremise
+/// enrollment presents the same password twice (GetPolicies, then RequestSecurityToken).
 pub async fn authenticate(
     state: &AppState,
     upn: &str,
     password: &str,
 ) -> Result<Option<User>, StoreError> {
     let user = state.store.user_by_upn(upn.trim()).await?;
+    if let Some(u) = &user {
+        if state.verified_credentials.contains(u, password) {
+            return Ok(user);
+        }
+    }
     let hash = user
         .as_ref()
         .map_or(password::dummy_hash(), |u| u.password_hash.as_str())
         .to_owned();
-    let password = password.to_owned();
-    let ok = tokio::task::spawn_blocking(move || password::verify(&password, &hash))
+    let attempt = password.to_owned();
+    let ok = tokio::task::spawn_blocking(move || password::verify(&attempt, &hash))
         .await
         .unwrap_or(false);
+    if let (true, Some(u)) = (ok, &user) {
+        state.verified_credentials.remember(u, password);
+    }
     Ok(user.filter(|_| ok))
+}
+
+/// Recently verified (user, password) pairs, by a keyed SHA-256 of user id, stored hash and
+/// password: never the password itself. Only successes are kept, for [`Self::TTL`]; a changed
+/// password (new stored hash) never matches an old entry. Memory is bounded.
+#[derive(Debug)]
+pub struct VerifiedCredentials {
+    key: [u8; 32],
+    entries: std::sync::Mutex<std::collections::HashMap<[u8; 32], std::time::Instant>>,
+}
+
+impl Default for VerifiedCredentials {
+    fn default() -> Self {
+        let mut key = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
+        Self {
+            key,
+            entries: std::sync::Mutex::default(),
+        }
+    }
+}
+
+impl VerifiedCredentials {
+    /// How long a verification is remembered.
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(300);
+    const MAX_ENTRIES: usize = 100_000;
+
+    fn digest(&self, user: &User, password: &str) -> [u8; 32] {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        for part in [
+            &self.key[..],
+            user.id.as_bytes(),
+            user.password_hash.as_bytes(),
+            password.as_bytes(),
+        ] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+        h.finalize().into()
+    }
+
+    fn contains(&self, user: &User, password: &str) -> bool {
+        let digest = self.digest(user, password);
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(&digest)
+            .is_some_and(|at| at.elapsed() < Self::TTL)
+    }
+
+    fn remember(&self, user: &User, password: &str) {
+        let digest = self.digest(user, password);
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= Self::MAX_ENTRIES {
+            entries.retain(|_, at| at.elapsed() < Self::TTL);
+            if entries.len() >= Self::MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(digest, std::time::Instant::now());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(hash: &str) -> User {
+        User { id: "u1".into(), upn: "alice".into(), display_name: "Alice".into(), password_hash: hash.into(), created_at: 0 }
+    }
+
+    #[test]
+    fn a_verified_password_is_remembered_for_that_user_and_hash_only() {
+        let cache = VerifiedCredentials::default();
+        assert!(!cache.contains(&user("h1"), "pw"));
+        cache.remember(&user("h1"), "pw");
+        assert!(cache.contains(&user("h1"), "pw"));
+        assert!(!cache.contains(&user("h1"), "other"), "another password");
+        assert!(!cache.contains(&user("h2"), "pw"), "the password was changed");
+        let other_key = VerifiedCredentials::default();
+        assert!(!other_key.contains(&user("h1"), "pw"), "keyed per process");
+    }
 }
