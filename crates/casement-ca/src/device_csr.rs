@@ -42,6 +42,27 @@ pub fn windows_like_csr<R: rand::RngCore + ?Sized>(
     device_id: &str,
     rng: &mut R,
 ) -> Result<WindowsLikeCsr, CaError> {
+    let subject_common_name = windows_cn(device_id, rng)?;
+    let key =
+        KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_2048).map_err(crypto)?;
+    csr_for_key(device_id, subject_common_name, key)
+}
+
+/// Like [`windows_like_csr`], but signs with an existing key (PEM, e.g. from a pool of keys
+/// generated once): load generators use it so that a fleet's enrollment measures the server,
+/// not RSA key generation in the simulator. A real device never shares its key.
+pub fn windows_like_csr_with_key<R: rand::RngCore + ?Sized>(
+    device_id: &str,
+    key_pem: &str,
+    rng: &mut R,
+) -> Result<WindowsLikeCsr, CaError> {
+    let subject_common_name = windows_cn(device_id, rng)?;
+    let key = KeyPair::from_pem(key_pem).map_err(crypto)?;
+    csr_for_key(device_id, subject_common_name, key)
+}
+
+/// The subject CN real Windows uses: a GUID prefix, `!`, the device ID and a NUL.
+fn windows_cn<R: rand::RngCore + ?Sized>(device_id: &str, rng: &mut R) -> Result<String, CaError> {
     if device_id.is_empty() || !device_id.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(CaError::InvalidDeviceId(format!(
             "{device_id:?}: need printable ASCII without spaces"
@@ -58,10 +79,14 @@ pub fn windows_like_csr<R: rand::RngCore + ?Sized>(
         &guid[16..20],
         &guid[20..32]
     );
-    let subject_common_name = format!("{}!{device_id}\0", &guid[..30]);
+    Ok(format!("{}!{device_id}\0", &guid[..30]))
+}
 
-    let key =
-        KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_2048).map_err(crypto)?;
+fn csr_for_key(
+    device_id: &str,
+    subject_common_name: String,
+    key: KeyPair,
+) -> Result<WindowsLikeCsr, CaError> {
     let mut params = CertificateParams::default();
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, subject_common_name.as_str());

@@ -30,7 +30,7 @@ pub use ca::{
     DEFAULT_CA_VALIDITY,
 };
 pub use csr::{MIN_RSA_BITS, OID_MS_DEVICE_ID, VerifiedCsr};
-pub use device_csr::{WindowsLikeCsr, windows_like_csr};
+pub use device_csr::{WindowsLikeCsr, windows_like_csr, windows_like_csr_with_key};
 pub use error::{CaError, Fault};
 pub use issue::IssuedCertificate;
 pub use pkcs7::VerifiedPkcs7Csr;

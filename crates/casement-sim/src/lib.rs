@@ -29,9 +29,12 @@
 //! # }
 //! ```
 
+pub mod agent;
 pub mod enroll;
 pub mod http;
+pub mod scenario;
 pub mod state;
+pub mod transcript;
 
 pub use enroll::{
     AuthMode, EnrollError, EnrollOptions, Hardware, Platform, Step, enroll, enroll_with,

@@ -6,6 +6,8 @@
 #[path = "integration/support.rs"]
 mod support;
 
+#[path = "integration/agent_server.rs"]
+mod agent_server;
 #[path = "integration/flow.rs"]
 mod flow;
 #[path = "integration/requests.rs"]

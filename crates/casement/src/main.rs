@@ -25,6 +25,8 @@ enum Command {
     Serve(cli::serve::ServeArgs),
     /// Administer a running server through its API (users, devices, commands, sessions).
     Admin(cli::admin::AdminArgs),
+    /// Simulate Windows devices: enroll one, run a fleet as a load test.
+    Sim(cli::sim::SimArgs),
     /// Validate and pretty-print SyncML (OMA-DM) messages.
     Syncml(cli::syncml::SyncmlArgs),
 }
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Serve(args) => cli::serve::run(args),
         Command::Admin(args) => cli::admin::run(args),
+        Command::Sim(args) => cli::sim::run(args),
         Command::Syncml(args) => cli::syncml::run(args),
     };
     match outcome {

@@ -475,10 +475,14 @@ fn changes_for(
                 results,
             } => {
                 let in_flight_class = class_in_flight(row, command);
-                if !status.is_success() && in_flight_class == Some(CommandClass::PushConfiguration)
-                {
-                    // A failed UpdateConfiguration (e.g. an interactive run that cannot
-                    // impersonate the user) is retried in a later Maintenance session.
+                let impersonating = matches!(
+                    in_flight_class,
+                    Some(CommandClass::PushConfiguration | CommandClass::AppManagement)
+                );
+                if !status.is_success() && impersonating {
+                    // Commands that impersonate the enrolled user fail when MDMAgent cannot (an
+                    // interactive run): a failed UpdateConfiguration or app install job is
+                    // retried in a later session whose context allows it, bounded by attempts.
                     changes
                         .commands
                         .push(retry(&command.0, Some((*status, original_error.clone()))));

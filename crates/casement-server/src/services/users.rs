@@ -155,7 +155,13 @@ mod tests {
     use super::*;
 
     fn user(hash: &str) -> User {
-        User { id: "u1".into(), upn: "alice".into(), display_name: "Alice".into(), password_hash: hash.into(), created_at: 0 }
+        User {
+            id: "u1".into(),
+            upn: "alice".into(),
+            display_name: "Alice".into(),
+            password_hash: hash.into(),
+            created_at: 0,
+        }
     }
 
     #[test]
@@ -165,7 +171,10 @@ mod tests {
         cache.remember(&user("h1"), "pw");
         assert!(cache.contains(&user("h1"), "pw"));
         assert!(!cache.contains(&user("h1"), "other"), "another password");
-        assert!(!cache.contains(&user("h2"), "pw"), "the password was changed");
+        assert!(
+            !cache.contains(&user("h2"), "pw"),
+            "the password was changed"
+        );
         let other_key = VerifiedCredentials::default();
         assert!(!other_key.contains(&user("h1"), "pw"), "keyed per process");
     }

@@ -72,6 +72,9 @@ pub struct EnrollOptions {
     pub state_dir: Option<PathBuf>,
     /// Timeout of each HTTP request.
     pub timeout: Duration,
+    /// An RSA key (PEM) to sign the CSR with instead of generating one: for load tests, so that
+    /// enrollment throughput measures the server, not key generation. `None`, as a real device.
+    pub key_pem: Option<String>,
 }
 
 impl EnrollOptions {
@@ -97,6 +100,7 @@ impl EnrollOptions {
             server_tls_pem: None,
             state_dir: None,
             timeout: DEFAULT_TIMEOUT,
+            key_pem: None,
         }
     }
 }
@@ -230,8 +234,13 @@ pub async fn enroll_with<T: Transport>(
 
     // 5. Key, CSR and RequestSecurityToken.
     let step = Step::RequestSecurityToken;
-    let csr = casement_ca::windows_like_csr(&options.device_id, &mut rand::rng())
-        .map_err(EnrollError::Csr)?;
+    let csr = match &options.key_pem {
+        Some(key) => {
+            casement_ca::windows_like_csr_with_key(&options.device_id, key, &mut rand::rng())
+        }
+        None => casement_ca::windows_like_csr(&options.device_id, &mut rand::rng()),
+    }
+    .map_err(EnrollError::Csr)?;
     let context = requests::additional_context(
         platform,
         &options.device_id,

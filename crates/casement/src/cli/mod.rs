@@ -2,7 +2,9 @@
 //! stdin), and how a failure is printed and which exit code it maps to.
 
 pub mod admin;
+pub mod fleet;
 pub mod serve;
+pub mod sim;
 pub mod syncml;
 
 use std::fmt;

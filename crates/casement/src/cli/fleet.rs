@@ -1,0 +1,372 @@
+//! `casement sim fleet`: a load generator. Enrolls N simulated devices through the whole
+//! enrollment flow, then runs management sessions for each, and reports throughput, latency
+//! percentiles and errors (a table, or JSON with `--json`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use casement_dm::device::{DeviceSession, DeviceTree, NodeValue, Package1, Platform as DmPlatform};
+use casement_sim::{AuthMode, EnrollOptions, EnrolledDevice, Platform};
+use casement_syncml::{Data, StatusCode};
+use clap::Args;
+use serde_json::json;
+use tokio::sync::Semaphore;
+
+/// Enroll a fleet of simulated devices and run management sessions, as a load test.
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// Server base URL.
+    #[arg(long, default_value = "https://127.0.0.1:8443")]
+    url: String,
+    /// The server's TLS certificate to trust.
+    #[arg(long, default_value = "casement-data/tls.pem")]
+    ca_cert: std::path::PathBuf,
+    /// User the devices enroll as (must exist).
+    #[arg(long)]
+    user: String,
+    /// Its password.
+    #[arg(long, env = "CASEMENT_SIM_PASSWORD", hide_env_values = true)]
+    password: String,
+    /// Windows version: win81, win10, win11.
+    #[arg(long, default_value = "win10")]
+    platform: String,
+    /// Devices.
+    #[arg(long, default_value_t = 100)]
+    devices: usize,
+    /// Management sessions per device after enrollment.
+    #[arg(long, default_value_t = 10)]
+    sessions: usize,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// `mode` of the sessions (Machine, Maintenance, Apps).
+    #[arg(long, default_value = "Maintenance")]
+    mode: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Latency summary of one phase.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Phase {
+    /// What was measured.
+    pub name: &'static str,
+    /// Operations completed.
+    pub ok: usize,
+    /// Operations failed.
+    pub errors: usize,
+    /// Wall time.
+    pub seconds: f64,
+    /// ok / seconds.
+    pub per_second: f64,
+    /// Median latency (ms).
+    pub p50_ms: f64,
+    /// 99th percentile latency (ms).
+    pub p99_ms: f64,
+    /// Slowest (ms).
+    pub max_ms: f64,
+    /// First error messages (at most 5).
+    pub first_errors: Vec<String>,
+}
+
+pub fn run(args: FleetArgs) -> anyhow::Result<()> {
+    let platform = parse_platform(&args.platform)?;
+    let server_pem = std::fs::read_to_string(&args.ca_cert)
+        .with_context(|| format!("reading {}", args.ca_cert.display()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let (enrolled, enroll_phase) = runtime.block_on(enroll_fleet(&args, platform, &server_pem))?;
+    let session_phase = runtime.block_on(run_sessions(&args, &enrolled, &server_pem))?;
+    let phases = [enroll_phase, session_phase];
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "phases": phases }))?
+        );
+    } else {
+        println!(
+            "{:<22} {:>8} {:>7} {:>9} {:>10} {:>9} {:>9} {:>9}",
+            "phase", "ok", "errors", "seconds", "per second", "p50 ms", "p99 ms", "max ms"
+        );
+        for p in &phases {
+            println!(
+                "{:<22} {:>8} {:>7} {:>9.2} {:>10.1} {:>9.2} {:>9.2} {:>9.2}",
+                p.name, p.ok, p.errors, p.seconds, p.per_second, p.p50_ms, p.p99_ms, p.max_ms
+            );
+            for e in &p.first_errors {
+                println!("    error: {e}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_platform(name: &str) -> anyhow::Result<Platform> {
+    Ok(match name.to_ascii_lowercase().as_str() {
+        "win81" | "windows81" | "8.1" => Platform::Windows81,
+        "win10" | "windows10" | "10" => Platform::Windows10,
+        "win11" | "windows11" | "11" => Platform::Windows11,
+        other => bail!("unknown platform {other:?} (win81, win10, win11)"),
+    })
+}
+
+async fn enroll_fleet(
+    args: &FleetArgs,
+    platform: Platform,
+    server_pem: &str,
+) -> anyhow::Result<(Vec<EnrolledDevice>, Phase)> {
+    // A pool of RSA keys made before the clock starts: the fleet measures the server, not the
+    // simulator's key generation (each device still sends its own CSR and gets its own certificate).
+    let keys: Vec<String> = (0..args.devices.clamp(1, 16))
+        .map(|_| casement_ca::windows_like_csr("POOL", &mut rand::rng()).map(|c| c.private_key_pem))
+        .collect::<Result<_, _>>()?;
+    let limit = Arc::new(Semaphore::new(args.concurrency.max(1)));
+    let progress = Progress::start("enrolling", args.devices);
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(args.devices);
+    for i in 0..args.devices {
+        let mut options = EnrollOptions::new(
+            format!(
+                "{}/EnrollmentServer/Discovery.svc",
+                args.url.trim_end_matches('/')
+            ),
+            args.user.clone(),
+            args.password.clone(),
+            platform,
+        );
+        options.auth = AuthMode::Any;
+        options.server_tls_pem = Some(server_pem.to_owned());
+        options.key_pem = Some(keys[i % keys.len()].clone());
+        let limit = limit.clone();
+        let done = progress.counter();
+        tasks.push(tokio::spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let t = Instant::now();
+            let result = casement_sim::enroll(&options).await;
+            done.fetch_add(1, Ordering::Relaxed);
+            (t.elapsed(), result.map_err(|e| e.to_string()))
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut devices = Vec::new();
+    let mut errors = Vec::new();
+    for task in tasks {
+        let (latency, result) = task.await?;
+        match result {
+            Ok(device) => {
+                latencies.push(latency);
+                devices.push(device);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    progress.finish();
+    Ok((
+        devices,
+        summarize("enrollment", started.elapsed(), latencies, errors),
+    ))
+}
+
+async fn run_sessions(
+    args: &FleetArgs,
+    devices: &[EnrolledDevice],
+    server_pem: &str,
+) -> anyhow::Result<Phase> {
+    let limit = Arc::new(Semaphore::new(args.concurrency.max(1)));
+    let progress = Progress::start("sessions", devices.len() * args.sessions);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for device in devices {
+        let client = device
+            .management_client(Some(server_pem))
+            .context("device client")?;
+        let url = format!(
+            "{}?mode={}&Platform=WoA",
+            device
+                .management_url
+                .replace("https://localhost:", &format!("{}:", host_of(&args.url))),
+            args.mode
+        );
+        let (limit, done, device, sessions) = (
+            limit.clone(),
+            progress.counter(),
+            device.clone(),
+            args.sessions,
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::with_capacity(sessions);
+            for n in 0..sessions {
+                let _permit = limit.acquire().await;
+                let t = Instant::now();
+                let result = one_session(&client, &url, &device, n as u32 + 1).await;
+                done.fetch_add(1, Ordering::Relaxed);
+                out.push((t.elapsed(), result));
+            }
+            out
+        }));
+    }
+    let (mut latencies, mut errors) = (Vec::new(), Vec::new());
+    for task in tasks {
+        for (latency, result) in task.await? {
+            match result {
+                Ok(()) => latencies.push(latency),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    progress.finish();
+    Ok(summarize(
+        "management session",
+        started.elapsed(),
+        latencies,
+        errors,
+    ))
+}
+
+/// `https://host:port` of the URL the fleet was pointed at (devices are provisioned with the
+/// public URL, which may name `localhost`).
+fn host_of(url: &str) -> String {
+    let rest = url.trim_end_matches('/');
+    match rest.rfind(':') {
+        Some(i) if i > "https:".len() => rest[..i].to_owned(),
+        _ => rest.to_owned(),
+    }
+}
+
+/// One whole session: package 1, then answers until the server ends it.
+pub async fn one_session(
+    client: &reqwest::Client,
+    url: &str,
+    device: &EnrolledDevice,
+    session: u32,
+) -> Result<(), String> {
+    let platform = if device.platform == Platform::Windows81 {
+        DmPlatform::Windows81
+    } else {
+        DmPlatform::Windows10
+    };
+    let package1 = Package1 {
+        device_id: device.device_id.clone(),
+        server_uri: device.management_url.clone(),
+        session_id: session.to_string(),
+        platform,
+        login_status: (platform == DmPlatform::Windows10).then(|| "user".to_owned()),
+        push_triggered: false,
+        devinfo: vec![
+            ("./DevInfo/DevId".into(), device.device_id.clone()),
+            ("./DevInfo/Man".into(), "Contoso".into()),
+            ("./DevInfo/Mod".into(), "Simulated".into()),
+            ("./DevInfo/DmV".into(), "1.3".into()),
+            ("./DevInfo/Lang".into(), "en-US".into()),
+        ],
+        unenroll_request: false,
+    };
+    let (mut core, mut message) = DeviceSession::start(package1);
+    let mut tree = FleetTree;
+    for _ in 0..64 {
+        let response = client
+            .post(url)
+            .header("content-type", casement_syncml::CONTENT_TYPE)
+            .body(casement_syncml::to_string(&message))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!(
+                "HTTP {}: {}",
+                response.status(),
+                response.text().await.unwrap_or_default()
+            ));
+        }
+        let body = response.bytes().await.map_err(|e| e.to_string())?;
+        let reply = casement_syncml::parse(&body).map_err(|e| e.to_string())?;
+        match core.on_server_message(&reply, &mut tree) {
+            Some(next) => message = next,
+            None => return Ok(()),
+        }
+    }
+    Err("the session did not end within 64 messages".into())
+}
+
+/// A device tree that answers reads with plausible values and accepts changes.
+struct FleetTree;
+
+impl DeviceTree for FleetTree {
+    fn get(&mut self, uri: &str) -> Result<NodeValue, StatusCode> {
+        Ok(NodeValue {
+            format: "chr".into(),
+            data: format!("value of {}", uri.rsplit('/').next().unwrap_or(uri)),
+        })
+    }
+    fn add(&mut self, _: &str, _: Option<&Data>) -> StatusCode {
+        StatusCode::Ok
+    }
+    fn replace(&mut self, _: &str, _: Option<&Data>) -> StatusCode {
+        StatusCode::Ok
+    }
+    fn delete(&mut self, _: &str) -> StatusCode {
+        StatusCode::Ok
+    }
+    fn exec(&mut self, _: &str, _: Option<&Data>) -> StatusCode {
+        StatusCode::Ok
+    }
+}
+
+fn summarize(
+    name: &'static str,
+    wall: Duration,
+    mut latencies: Vec<Duration>,
+    errors: Vec<String>,
+) -> Phase {
+    latencies.sort();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    Phase {
+        name,
+        ok: latencies.len(),
+        errors: errors.len(),
+        seconds: wall.as_secs_f64(),
+        per_second: latencies.len() as f64 / wall.as_secs_f64().max(1e-9),
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        max_ms: latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+        first_errors: errors.into_iter().take(5).collect(),
+    }
+}
+
+/// A progress line on stderr, redrawn every half second.
+struct Progress {
+    done: Arc<AtomicU64>,
+    ticker: tokio::task::JoinHandle<()>,
+}
+
+impl Progress {
+    fn start(what: &'static str, total: usize) -> Self {
+        let done = Arc::new(AtomicU64::new(0));
+        let counter = done.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let n = counter.load(Ordering::Relaxed);
+                eprint!("\r{what}: {n}/{total}   ");
+            }
+        });
+        Self { done, ticker }
+    }
+
+    fn counter(&self) -> Arc<AtomicU64> {
+        self.done.clone()
+    }
+
+    fn finish(self) {
+        self.ticker.abort();
+        eprintln!("\r{:60}\r", "");
+    }
+}

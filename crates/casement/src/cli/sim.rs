@@ -1,0 +1,95 @@
+//! `casement sim`: the device simulator from the shell.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+use super::fleet::{self, FleetArgs};
+
+/// Simulate Windows devices against a server.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    #[command(subcommand)]
+    command: SimCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum SimCommand {
+    /// Enroll one device and keep its state (key, certificate, provisioning) in a directory.
+    Enroll {
+        /// The device's state directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Server base URL.
+        #[arg(long, default_value = "https://127.0.0.1:8443")]
+        url: String,
+        /// The server's TLS certificate to trust.
+        #[arg(long, default_value = "casement-data/tls.pem")]
+        ca_cert: PathBuf,
+        /// The user's UPN.
+        #[arg(long)]
+        user: String,
+        /// The user's password.
+        #[arg(long, env = "CASEMENT_SIM_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// win81 (Federated), win10, win11.
+        #[arg(long, default_value = "win10")]
+        platform: String,
+    },
+    /// Enroll a fleet and run sessions: a load test with a report.
+    Fleet(FleetArgs),
+}
+
+pub fn run(args: SimArgs) -> anyhow::Result<()> {
+    match args.command {
+        SimCommand::Enroll {
+            dir,
+            url,
+            ca_cert,
+            user,
+            password,
+            platform,
+        } => {
+            let platform = fleet_platform(&platform)?;
+            let pem = std::fs::read_to_string(&ca_cert)
+                .with_context(|| format!("reading {}", ca_cert.display()))?;
+            let mut options = casement_sim::EnrollOptions::new(
+                format!(
+                    "{}/EnrollmentServer/Discovery.svc",
+                    url.trim_end_matches('/')
+                ),
+                user,
+                password,
+                platform,
+            );
+            options.server_tls_pem = Some(pem);
+            options.state_dir = Some(dir.clone());
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let device = runtime
+                .block_on(casement_sim::enroll(&options))
+                .map_err(|e| anyhow::anyhow!("enrollment failed: {e}"))?;
+            println!(
+                "enrolled device {} ({}) as {}; state in {}",
+                device.device_id,
+                device.device_name,
+                device.upn,
+                dir.display()
+            );
+            println!("management URL: {}", device.management_url);
+            Ok(())
+        }
+        SimCommand::Fleet(args) => fleet::run(args),
+    }
+}
+
+fn fleet_platform(name: &str) -> anyhow::Result<casement_sim::Platform> {
+    Ok(match name.to_ascii_lowercase().as_str() {
+        "win81" | "8.1" => casement_sim::Platform::Windows81,
+        "win10" | "10" => casement_sim::Platform::Windows10,
+        "win11" | "11" => casement_sim::Platform::Windows11,
+        other => anyhow::bail!("unknown platform {other:?} (win81, win10, win11)"),
+    })
+}
