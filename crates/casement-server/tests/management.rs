@@ -155,6 +155,21 @@ async fn a_machine_session_carries_only_what_machine_allows_and_maintenance_the_
     assert_eq!(tree.execs, [RESET, PUSH]);
     let device_row = h.server.state.store.device("D1").await.unwrap().unwrap();
     assert_eq!(device_row.last_context.as_deref(), Some("Maintenance"));
+    let metrics = h
+        .http
+        .get(format!("{}/metrics", h.server.local_url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("casement_commands_delivered_by_class_total{class=\"password-reset\",context=\"Machine\"} 1"), "{metrics}");
+    assert!(metrics.contains("casement_commands_delivered_by_class_total{class=\"push-configuration\",context=\"Maintenance\"} 1"));
+    assert!(
+        metrics
+            .contains("casement_sessions_ended_total{context=\"Machine\",outcome=\"completed\"} 1")
+    );
     assert!(device_row.devinfo.unwrap().contains("Surface"));
     h.server.shutdown().await;
 }
@@ -453,5 +468,81 @@ async fn the_api_queues_by_kind_says_what_pending_commands_wait_for_and_cancels(
         actions,
         ["command.cancel", "command.queue", "command.queue"]
     );
+    h.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_trusted_proxy_may_forward_the_certificate_and_nobody_else_may() {
+    let h = start(RawConfig {
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..RawConfig::default()
+    })
+    .await;
+    let device = h.enroll("D6").await;
+    let body = "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto><SessionID>1</SessionID><MsgID>1</MsgID><Target><LocURI>x</LocURI></Target><Source><LocURI>D6</LocURI></Source></SyncHdr><SyncBody><Alert><CmdID>2</CmdID><Data>1201</Data></Alert><Final/></SyncBody></SyncML>";
+    let url = format!(
+        "{}/ManagementServer/MDM.svc?mode=Machine&Platform=WoA",
+        h.server.local_url()
+    );
+    let escaped = percent_encoding::utf8_percent_encode(
+        &device.certificate_pem,
+        percent_encoding::NON_ALPHANUMERIC,
+    )
+    .to_string();
+    // From 127.0.0.1 (configured as a proxy) without a TLS client certificate: the header counts.
+    let r = h
+        .http
+        .post(&url)
+        .header("x-client-cert", &escaped)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    // A forged header naming a certificate we never issued is refused.
+    let forged = casement_ca::TlsIdentity::generate_self_signed(
+        &["D6"],
+        time::OffsetDateTime::now_utc(),
+        time::Duration::days(1),
+        &mut rand::rng(),
+    )
+    .unwrap();
+    let forged = percent_encoding::utf8_percent_encode(
+        forged.certificate_pem(),
+        percent_encoding::NON_ALPHANUMERIC,
+    )
+    .to_string();
+    let r = h
+        .http
+        .post(&url)
+        .header("x-client-cert", forged)
+        .body(body.replace("<SessionID>1<", "<SessionID>2<"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    h.server.shutdown().await;
+
+    // The same header from an address that is not a configured proxy is ignored.
+    let h = start(RawConfig::default()).await;
+    let device = h.enroll("D7").await;
+    let escaped = percent_encoding::utf8_percent_encode(
+        &device.certificate_pem,
+        percent_encoding::NON_ALPHANUMERIC,
+    )
+    .to_string();
+    let url = format!(
+        "{}/ManagementServer/MDM.svc?mode=Machine&Platform=WoA",
+        h.server.local_url()
+    );
+    let r = h
+        .http
+        .post(&url)
+        .header("x-client-cert", escaped)
+        .body(body.replace("D6", "D7"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
     h.server.shutdown().await;
 }

@@ -172,7 +172,7 @@ async fn handle_once(
         abandon(state, device_id, stale, now).await?;
         return Box::pin(handle_once(state, device_id, facts, message)).await;
     }
-    let mut pending = pending_for_core(&snapshot.pending)?;
+    let mut candidates = pending_for_core(&snapshot.pending)?;
     let mut enqueue = Vec::new();
     let (step, session_row) = match continuing {
         Some(row) => {
@@ -183,15 +183,19 @@ async fn handle_once(
             enqueue = follow_ups(&core, message, device_id, now);
             let rows: Vec<CommandRow> = enqueue.iter().cloned().map(pending_row).collect();
             let mut next = pending_for_core(&rows)?;
-            next.append(&mut pending);
-            (core.on_message(now, message, &next, &config), row.clone())
+            next.append(&mut candidates);
+            candidates = next;
+            (
+                core.on_message(now, message, &candidates, &config),
+                row.clone(),
+            )
         }
         None => {
             let step = server::start(
                 now,
                 message,
                 ModeParam::parse(facts.mode.as_deref()),
-                &pending,
+                &candidates,
                 &config,
             );
             let row = new_session_row(device_id, message, &step, facts, now);
@@ -203,6 +207,15 @@ async fn handle_once(
     changes.enqueue = enqueue;
     state.store.apply_message(&changes).await?;
     state.metrics.message(&session_row.context, &step.effects);
+    for effect in &step.effects {
+        if let Effect::CommandSent { command, .. } = effect {
+            if let Some(p) = candidates.iter().find(|p| &p.id == command) {
+                state
+                    .metrics
+                    .delivered(p.class.as_str(), &session_row.context);
+            }
+        }
+    }
     Ok(ManagementReply {
         status: 200,
         body: step.reply_xml,

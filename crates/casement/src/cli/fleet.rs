@@ -44,6 +44,13 @@ pub struct FleetArgs {
     /// `mode` of the sessions (Machine, Maintenance, Apps).
     #[arg(long, default_value = "Maintenance")]
     mode: String,
+    /// Commands each session delivers: before each round of sessions, this many inventory
+    /// commands are queued per device through the admin API (not timed).
+    #[arg(long, default_value_t = 0)]
+    commands: usize,
+    /// Admin token for --commands (default: read from casement-data/admin-token).
+    #[arg(long, env = "CASEMENT_ADMIN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -171,60 +178,77 @@ async fn enroll_fleet(
     ))
 }
 
-async fn run_sessions(
-    args: &FleetArgs,
-    devices: &[EnrolledDevice],
-    server_pem: &str,
-) -> anyhow::Result<Phase> {
+async fn run_sessions(args: &FleetArgs, devices: &[EnrolledDevice], server_pem: &str) -> anyhow::Result<Phase> {
     let limit = Arc::new(Semaphore::new(args.concurrency.max(1)));
     let progress = Progress::start("sessions", devices.len() * args.sessions);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
+    let mut clients = Vec::with_capacity(devices.len());
     for device in devices {
-        let client = device
-            .management_client(Some(server_pem))
-            .context("device client")?;
-        let url = format!(
-            "{}?mode={}&Platform=WoA",
-            device
-                .management_url
-                .replace("https://localhost:", &format!("{}:", host_of(&args.url))),
-            args.mode
-        );
-        let (limit, done, device, sessions) = (
-            limit.clone(),
-            progress.counter(),
-            device.clone(),
-            args.sessions,
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut out = Vec::with_capacity(sessions);
-            for n in 0..sessions {
-                let _permit = limit.acquire().await;
-                let t = Instant::now();
-                let result = one_session(&client, &url, &device, n as u32 + 1).await;
-                done.fetch_add(1, Ordering::Relaxed);
-                out.push((t.elapsed(), result));
-            }
-            out
-        }));
+        let client = device.management_client(Some(server_pem)).context("device client")?;
+        let url = format!("{}?mode={}&Platform=WoA", device.management_url.replace("https://localhost:", &format!("{}:", host_of(&args.url))), args.mode);
+        clients.push((client, url, device.clone()));
     }
+    let admin = if args.commands > 0 { Some(Admin::new(args, server_pem)?) } else { None };
     let (mut latencies, mut errors) = (Vec::new(), Vec::new());
-    for task in tasks {
-        for (latency, result) in task.await? {
-            match result {
-                Ok(()) => latencies.push(latency),
-                Err(e) => errors.push(e),
+    let mut timed = Duration::ZERO;
+    for round in 0..args.sessions {
+        if let Some(admin) = &admin {
+            for device in devices {
+                admin.queue_inventory(&device.device_id, args.commands).await?;
             }
         }
+        let started = Instant::now();
+        let mut tasks = Vec::with_capacity(clients.len());
+        for (client, url, device) in &clients {
+            let (limit, done, client, url, device) = (limit.clone(), progress.counter(), client.clone(), url.clone(), device.clone());
+            tasks.push(tokio::spawn(async move {
+                let _permit = limit.acquire().await;
+                let t = Instant::now();
+                let result = one_session(&client, &url, &device, round as u32 + 1).await;
+                done.fetch_add(1, Ordering::Relaxed);
+                (t.elapsed(), result)
+            }));
+        }
+        for task in tasks {
+            match task.await? {
+                (latency, Ok(())) => latencies.push(latency),
+                (_, Err(e)) => errors.push(e),
+            }
+        }
+        timed += started.elapsed();
     }
     progress.finish();
-    Ok(summarize(
-        "management session",
-        started.elapsed(),
-        latencies,
-        errors,
-    ))
+    let name = if args.commands > 0 { "session, N commands" } else { "management session" };
+    Ok(summarize(name, timed, latencies, errors))
+}
+
+/// The admin API, to queue the commands sessions deliver.
+struct Admin {
+    client: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Admin {
+    fn new(args: &FleetArgs, server_pem: &str) -> anyhow::Result<Self> {
+        let token = match &args.token {
+            Some(t) => t.clone(),
+            None => std::fs::read_to_string("casement-data/admin-token").context("--commands needs the admin token (--token or casement-data/admin-token)")?.trim().to_owned(),
+        };
+        let client = reqwest::Client::builder().tls_certs_only([reqwest::Certificate::from_pem(server_pem.as_bytes())?]).build()?;
+        Ok(Self { client, base: args.url.trim_end_matches('/').to_owned(), token })
+    }
+
+    async fn queue_inventory(&self, device: &str, n: usize) -> anyhow::Result<()> {
+        for i in 0..n {
+            let syncml = format!("<Get><CmdID>1</CmdID><Item><Target><LocURI>./DevDetail/Ext/Node{i}</LocURI></Target></Item></Get>");
+            let body = json!({ "kind": "raw", "class": "inventory", "syncml": syncml });
+            let response = self.client.post(format!("{}/api/v1/devices/{device}/commands", self.base)).bearer_auth(&self.token).json(&body).send().await?;
+            if !response.status().is_success() {
+                bail!("queueing a command: HTTP {}", response.status());
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `https://host:port` of the URL the fleet was pointed at (devices are provisioned with the
