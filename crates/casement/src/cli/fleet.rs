@@ -178,28 +178,52 @@ async fn enroll_fleet(
     ))
 }
 
-async fn run_sessions(args: &FleetArgs, devices: &[EnrolledDevice], server_pem: &str) -> anyhow::Result<Phase> {
+async fn run_sessions(
+    args: &FleetArgs,
+    devices: &[EnrolledDevice],
+    server_pem: &str,
+) -> anyhow::Result<Phase> {
     let limit = Arc::new(Semaphore::new(args.concurrency.max(1)));
     let progress = Progress::start("sessions", devices.len() * args.sessions);
     let mut clients = Vec::with_capacity(devices.len());
     for device in devices {
-        let client = device.management_client(Some(server_pem)).context("device client")?;
-        let url = format!("{}?mode={}&Platform=WoA", device.management_url.replace("https://localhost:", &format!("{}:", host_of(&args.url))), args.mode);
+        let client = device
+            .management_client(Some(server_pem))
+            .context("device client")?;
+        let url = format!(
+            "{}?mode={}&Platform=WoA",
+            device
+                .management_url
+                .replace("https://localhost:", &format!("{}:", host_of(&args.url))),
+            args.mode
+        );
         clients.push((client, url, device.clone()));
     }
-    let admin = if args.commands > 0 { Some(Admin::new(args, server_pem)?) } else { None };
+    let admin = if args.commands > 0 {
+        Some(Admin::new(args, server_pem)?)
+    } else {
+        None
+    };
     let (mut latencies, mut errors) = (Vec::new(), Vec::new());
     let mut timed = Duration::ZERO;
     for round in 0..args.sessions {
         if let Some(admin) = &admin {
             for device in devices {
-                admin.queue_inventory(&device.device_id, args.commands).await?;
+                admin
+                    .queue_inventory(&device.device_id, args.commands)
+                    .await?;
             }
         }
         let started = Instant::now();
         let mut tasks = Vec::with_capacity(clients.len());
         for (client, url, device) in &clients {
-            let (limit, done, client, url, device) = (limit.clone(), progress.counter(), client.clone(), url.clone(), device.clone());
+            let (limit, done, client, url, device) = (
+                limit.clone(),
+                progress.counter(),
+                client.clone(),
+                url.clone(),
+                device.clone(),
+            );
             tasks.push(tokio::spawn(async move {
                 let _permit = limit.acquire().await;
                 let t = Instant::now();
@@ -217,7 +241,11 @@ async fn run_sessions(args: &FleetArgs, devices: &[EnrolledDevice], server_pem: 
         timed += started.elapsed();
     }
     progress.finish();
-    let name = if args.commands > 0 { "session, N commands" } else { "management session" };
+    let name = if args.commands > 0 {
+        "session, N commands"
+    } else {
+        "management session"
+    };
     Ok(summarize(name, timed, latencies, errors))
 }
 
@@ -232,17 +260,34 @@ impl Admin {
     fn new(args: &FleetArgs, server_pem: &str) -> anyhow::Result<Self> {
         let token = match &args.token {
             Some(t) => t.clone(),
-            None => std::fs::read_to_string("casement-data/admin-token").context("--commands needs the admin token (--token or casement-data/admin-token)")?.trim().to_owned(),
+            None => std::fs::read_to_string("casement-data/admin-token")
+                .context("--commands needs the admin token (--token or casement-data/admin-token)")?
+                .trim()
+                .to_owned(),
         };
-        let client = reqwest::Client::builder().tls_certs_only([reqwest::Certificate::from_pem(server_pem.as_bytes())?]).build()?;
-        Ok(Self { client, base: args.url.trim_end_matches('/').to_owned(), token })
+        let client = reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(server_pem.as_bytes())?])
+            .build()?;
+        Ok(Self {
+            client,
+            base: args.url.trim_end_matches('/').to_owned(),
+            token,
+        })
     }
 
     async fn queue_inventory(&self, device: &str, n: usize) -> anyhow::Result<()> {
         for i in 0..n {
-            let syncml = format!("<Get><CmdID>1</CmdID><Item><Target><LocURI>./DevDetail/Ext/Node{i}</LocURI></Target></Item></Get>");
+            let syncml = format!(
+                "<Get><CmdID>1</CmdID><Item><Target><LocURI>./DevDetail/Ext/Node{i}</LocURI></Target></Item></Get>"
+            );
             let body = json!({ "kind": "raw", "class": "inventory", "syncml": syncml });
-            let response = self.client.post(format!("{}/api/v1/devices/{device}/commands", self.base)).bearer_auth(&self.token).json(&body).send().await?;
+            let response = self
+                .client
+                .post(format!("{}/api/v1/devices/{device}/commands", self.base))
+                .bearer_auth(&self.token)
+                .json(&body)
+                .send()
+                .await?;
             if !response.status().is_success() {
                 bail!("queueing a command: HTTP {}", response.status());
             }

@@ -37,6 +37,35 @@ enum SimCommand {
         #[arg(long, default_value = "win10")]
         platform: String,
     },
+    /// Run one MDMAgent event on an enrolled device (reboot, logon, logoff, lock, unlock,
+    /// nightly, interactive, push) and print the session transcript as JSON.
+    Event {
+        /// The device's state directory (from `sim enroll`).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The event.
+        event: String,
+        /// The device's time for the event (RFC 3339); default: its clock, or now if later.
+        #[arg(long)]
+        at: Option<String>,
+        /// The server's TLS certificate to trust.
+        #[arg(long, default_value = "casement-data/tls.pem")]
+        ca_cert: PathBuf,
+    },
+    /// Run a scenario file (timed events for one or many devices) and write a JSON transcript.
+    Scenario {
+        /// The scenario (JSON; format in casement-sim's `scenario` module docs).
+        file: PathBuf,
+        /// Where device directories are when the scenario does not name them.
+        #[arg(long, default_value = ".")]
+        devices_dir: PathBuf,
+        /// Where to write the transcript (default: stdout).
+        #[arg(long)]
+        transcript: Option<PathBuf>,
+        /// The server's TLS certificate to trust.
+        #[arg(long, default_value = "casement-data/tls.pem")]
+        ca_cert: PathBuf,
+    },
     /// Enroll a fleet and run sessions: a load test with a report.
     Fleet(FleetArgs),
 }
@@ -79,6 +108,61 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
                 dir.display()
             );
             println!("management URL: {}", device.management_url);
+            Ok(())
+        }
+        SimCommand::Event {
+            dir,
+            event,
+            at,
+            ca_cert,
+        } => {
+            let pem = std::fs::read_to_string(&ca_cert)
+                .with_context(|| format!("reading {}", ca_cert.display()))?;
+            let event: casement_sim::agent::Event = serde_json::from_value(serde_json::Value::String(event.to_ascii_lowercase()))
+                .map_err(|_| anyhow::anyhow!("unknown event {event:?} (reboot, logon, logoff, lock, unlock, nightly, interactive, push)"))?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let mut agent =
+                    casement_sim::agent::Agent::load(&dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+                agent.state_mut().server_tls_pem = Some(pem);
+                let now = match at {
+                    Some(at) => time::OffsetDateTime::parse(
+                        &at,
+                        &time::format_description::well_known::Rfc3339,
+                    )
+                    .context("--at must be RFC 3339")?,
+                    None => agent.state().clock.max(time::OffsetDateTime::now_utc()),
+                };
+                let entry = agent.event(event, now).await;
+                agent.save(&dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+                super::print_stdout(&format!("{}\n", serde_json::to_string_pretty(&entry)?))
+            })
+        }
+        SimCommand::Scenario {
+            file,
+            devices_dir,
+            transcript,
+            ca_cert,
+        } => {
+            let pem = std::fs::read_to_string(&ca_cert)
+                .with_context(|| format!("reading {}", ca_cert.display()))?;
+            let options = casement_sim::scenario::ScenarioOptions {
+                devices_dir,
+                transcript_path: transcript.clone(),
+                server_tls_pem: Some(pem),
+                ..Default::default()
+            };
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let result = runtime
+                .block_on(casement_sim::scenario::run_scenario(file, &options))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if transcript.is_none() {
+                super::print_stdout(&format!("{}\n", serde_json::to_string_pretty(&result)?))?;
+            }
             Ok(())
         }
         SimCommand::Fleet(args) => fleet::run(args),
