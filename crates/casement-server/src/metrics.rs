@@ -18,9 +18,12 @@ pub struct Metrics {
     inner: Mutex<Inner>,
 }
 
+/// A counter's name and labels.
+type CounterKey = (&'static str, Vec<(&'static str, String)>);
+
 #[derive(Debug, Default)]
 struct Inner {
-    counters: BTreeMap<(&'static str, Vec<(&'static str, String)>), u64>,
+    counters: BTreeMap<CounterKey, u64>,
     latency: BTreeMap<String, Histogram>,
 }
 

@@ -208,12 +208,12 @@ async fn handle_once(
     state.store.apply_message(&changes).await?;
     state.metrics.message(&session_row.context, &step.effects);
     for effect in &step.effects {
-        if let Effect::CommandSent { command, .. } = effect {
-            if let Some(p) = candidates.iter().find(|p| &p.id == command) {
-                state
-                    .metrics
-                    .delivered(p.class.as_str(), &session_row.context);
-            }
+        if let Effect::CommandSent { command, .. } = effect
+            && let Some(p) = candidates.iter().find(|p| &p.id == command)
+        {
+            state
+                .metrics
+                .delivered(p.class.as_str(), &session_row.context);
         }
     }
     Ok(ManagementReply {
@@ -638,12 +638,12 @@ fn redacted(reply: &SyncMl, secret_cmd_ids: &[u32]) -> String {
     }
     let mut copy = reply.clone();
     for command in &mut copy.body.commands {
-        if secret_cmd_ids.contains(&command.cmd_id().0) {
-            if let Command::Exec(c) | Command::Add(c) | Command::Replace(c) = command {
-                for item in &mut c.items {
-                    if item.data.is_some() {
-                        item.data = Some(Data::text("(redacted)"));
-                    }
+        if secret_cmd_ids.contains(&command.cmd_id().0)
+            && let Command::Exec(c) | Command::Add(c) | Command::Replace(c) = command
+        {
+            for item in &mut c.items {
+                if item.data.is_some() {
+                    item.data = Some(Data::text("(redacted)"));
                 }
             }
         }

@@ -70,10 +70,10 @@ pub async fn authenticate(
     password: &str,
 ) -> Result<Option<User>, StoreError> {
     let user = state.store.user_by_upn(upn.trim()).await?;
-    if let Some(u) = &user {
-        if state.verified_credentials.contains(u, password) {
-            return Ok(user);
-        }
+    if let Some(u) = &user
+        && state.verified_credentials.contains(u, password)
+    {
+        return Ok(user);
     }
     let hash = user
         .as_ref()

@@ -339,13 +339,6 @@ async fn windows10_contexts_against_the_server() {
 
     let inventory = env.queue(&id, json!({ "kind": "inventory" })).await;
     let push = env.queue(&id, json!({ "kind": "push-config" })).await;
-    let settings = env
-        .queue(
-            &id,
-            json!({ "kind": "raw", "class": "settings", "syncml":
-                "<Exec><CmdID>1</CmdID><Item><Target><LocURI>./cimv2/MDM_EASPolicy/MDM_EASPolicy.Key=%221%22/Exec=SetValues</LocURI></Target><Meta><Format xmlns=\"syncml:metinf\">chr</Format></Meta><Data>NamedValuesList=MinPasswordLength,8;</Data></Item></Exec>" }),
-        )
-        .await;
     let app = env
         .queue(
             &id,
