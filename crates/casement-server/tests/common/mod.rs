@@ -64,6 +64,7 @@ pub struct Enrolled {
     pub device_id: String,
     pub client: reqwest::Client,
     pub certificate_pem: String,
+    pub key_pem: String,
 }
 
 impl Harness {
@@ -122,6 +123,7 @@ impl Harness {
             device_id: device_id.to_owned(),
             client: client(&self.server, Some(identity)),
             certificate_pem,
+            key_pem: csr.private_key_pem,
         }
     }
 
