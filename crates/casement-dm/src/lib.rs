@@ -9,6 +9,7 @@
 //! - [`device`]: the device role: package 1 as Windows builds it, answers from a [`device::DeviceTree`].
 
 pub mod catalog;
+pub mod channel;
 pub mod command;
 pub mod context;
 pub mod device;

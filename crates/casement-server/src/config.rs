@@ -50,6 +50,8 @@ pub struct RawConfig {
     /// The Store package family name of the MDM app whose WNS identity pushes use; push
     /// configuration cannot be queued without it.
     pub wns_package_family_name: Option<String>,
+    /// Queue push configuration for every newly enrolled device (when WNS is configured).
+    pub auto_push_config: bool,
 }
 
 impl Default for RawConfig {
@@ -71,6 +73,7 @@ impl Default for RawConfig {
             trusted_proxies: Vec::new(),
             wns_app_id: "Casement".into(),
             wns_package_family_name: None,
+            auto_push_config: true,
         }
     }
 }
@@ -161,6 +164,7 @@ impl RawConfig {
             auth_policies,
             sts_token_seconds: self.sts_token_seconds,
             trusted_proxies: self.trusted_proxies,
+            auto_push_config: self.auto_push_config,
             wns: self
                 .wns_package_family_name
                 .filter(|p| !p.trim().is_empty())
@@ -201,6 +205,8 @@ pub struct Config {
     pub trusted_proxies: Vec<IpAddr>,
     /// The WNS identity devices are configured with, when push is set up.
     pub wns: Option<casement_dm::catalog::WnsIdentity>,
+    /// Queue push configuration for new devices.
+    pub auto_push_config: bool,
 }
 
 impl Config {

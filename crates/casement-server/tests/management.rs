@@ -397,6 +397,7 @@ async fn the_windows_10_login_status_decides_with_the_mode() {
 async fn the_api_queues_by_kind_says_what_pending_commands_wait_for_and_cancels() {
     let h = start(RawConfig {
         wns_package_family_name: Some("Contoso.MDM_8wekyb3d8bbwe".into()),
+        auto_push_config: false,
         ..RawConfig::default()
     })
     .await;
@@ -544,5 +545,56 @@ async fn a_trusted_proxy_may_forward_the_certificate_and_nobody_else_may() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
+    h.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_new_device_gets_push_configuration_queued_and_its_channel_tracked() {
+    let h = start(RawConfig {
+        wns_package_family_name: Some("Contoso.MDM_8wekyb3d8bbwe".into()),
+        ..RawConfig::default()
+    })
+    .await;
+    let device = h.enroll("D8").await;
+    let commands = h
+        .server
+        .state
+        .store
+        .commands_of_device("D8", 10)
+        .await
+        .unwrap();
+    assert!(
+        !commands.is_empty()
+            && commands
+                .iter()
+                .all(|c| c.class == "push-configuration" && c.created_by == "system"),
+        "{commands:?}"
+    );
+    // The Windows 10 device reports its channel when the Maintenance session reads it back.
+    let mut tree = Tree::default();
+    tree.nodes.insert(
+        "./Vendor/MSFT/DMClient/Provider/Casement/Push/ChannelURI".into(),
+        "https://db5.notify.windows.com/?token=AwYAAAB".into(),
+    );
+    tree.nodes.insert(
+        "./Vendor/MSFT/DMClient/Provider/Casement/Push/Status".into(),
+        "0".into(),
+    );
+    session(
+        &h,
+        &device,
+        Some("Maintenance"),
+        1,
+        Platform::Windows10,
+        Some("user"),
+        &mut tree,
+    )
+    .await;
+    let view = h.api_get("/devices/D8").await;
+    assert_eq!(view["push_channel"]["state"], "active", "{view}");
+    assert_eq!(
+        view["push_channel"]["host"], "db5.notify.windows.com",
+        "the token is not shown"
+    );
     h.server.shutdown().await;
 }

@@ -223,6 +223,25 @@ impl SessionStore for SqlStore {
                 .await
                 .map_err(map_err)?;
         }
+        if let Some(ch) = &c.channel {
+            sqlx::query(
+                "INSERT INTO push_channels (device_id, state, uri, expires_at, status, last_error, reason, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (device_id) DO UPDATE SET state = excluded.state, uri = COALESCE(excluded.uri, push_channels.uri), \
+                 expires_at = COALESCE(excluded.expires_at, push_channels.expires_at), status = COALESCE(excluded.status, push_channels.status), \
+                 last_error = COALESCE(excluded.last_error, push_channels.last_error), reason = excluded.reason, updated_at = excluded.updated_at",
+            )
+            .bind(&ch.device_id)
+            .bind(&ch.state)
+            .bind(&ch.uri)
+            .bind(ch.expires_at)
+            .bind(&ch.status)
+            .bind(&ch.last_error)
+            .bind(&ch.reason)
+            .bind(ch.updated_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
         if let Some(reason) = &c.retire {
             retire_in(&mut tx, &c.device_id, reason, c.now).await?;
         }
@@ -304,6 +323,31 @@ impl SessionStore for SqlStore {
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(map_err)
+    }
+}
+
+#[async_trait]
+impl ChannelStore for SqlStore {
+    async fn push_channel(&self, device_id: &str) -> StoreResult<Option<ChannelRow>> {
+        let row = sqlx::query("SELECT device_id, state, uri, expires_at, status, last_error, reason, updated_at FROM push_channels WHERE device_id = $1")
+            .bind(device_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.map(|r| {
+            Ok(ChannelRow {
+                device_id: r.try_get("device_id")?,
+                state: r.try_get("state")?,
+                uri: r.try_get("uri")?,
+                expires_at: r.try_get("expires_at")?,
+                status: r.try_get("status")?,
+                last_error: r.try_get("last_error")?,
+                reason: r.try_get("reason")?,
+                updated_at: r.try_get("updated_at")?,
+            })
+        })
+        .transpose()
+        .map_err(map_err)
     }
 }
 

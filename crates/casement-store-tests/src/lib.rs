@@ -390,6 +390,59 @@ pub async fn story(store: &dyn Store) {
         "c1"
     );
 
+    // The push channel: written over, a missing URI keeps the stored one.
+    assert!(store.push_channel("D1").await.unwrap().is_none());
+    let channel = |state: &str, uri: Option<&str>, at: i64| ChannelRow {
+        device_id: "D1".into(),
+        state: state.into(),
+        uri: uri.map(str::to_owned),
+        expires_at: None,
+        status: None,
+        last_error: None,
+        reason: None,
+        updated_at: at,
+    };
+    store
+        .apply_message(&MessageChanges {
+            device_id: "D1".into(),
+            now: 450,
+            channel: Some(channel(
+                "active",
+                Some("https://x.notify.windows.com/?token=1"),
+                450,
+            )),
+            ..MessageChanges::default()
+        })
+        .await
+        .unwrap();
+    store
+        .apply_message(&MessageChanges {
+            device_id: "D1".into(),
+            now: 460,
+            channel: Some(ChannelRow {
+                reason: Some("WNS answered 410".into()),
+                ..channel("revoked", None, 460)
+            }),
+            ..MessageChanges::default()
+        })
+        .await
+        .unwrap();
+    let ch = store.push_channel("D1").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            ch.state.as_str(),
+            ch.uri.as_deref(),
+            ch.reason.as_deref(),
+            ch.updated_at
+        ),
+        (
+            "revoked",
+            Some("https://x.notify.windows.com/?token=1"),
+            Some("WNS answered 410"),
+            460
+        )
+    );
+
     // Retries are bounded by max_attempts.
     let mut send = MessageChanges {
         device_id: "D1".into(),

@@ -121,6 +121,13 @@ pub trait SessionStore: Send + Sync {
     async fn inventory_of_device(&self, device_id: &str) -> StoreResult<Vec<InventoryRow>>;
 }
 
+/// Push channels.
+#[async_trait]
+pub trait ChannelStore: Send + Sync {
+    /// The device's channel, or `None` when nothing was ever recorded.
+    async fn push_channel(&self, device_id: &str) -> StoreResult<Option<ChannelRow>>;
+}
+
 /// The audit log of administrative actions.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
@@ -132,11 +139,12 @@ pub trait AuditStore: Send + Sync {
 
 /// Everything Casement stores.
 pub trait Store:
-    UserStore + TokenStore + DeviceStore + CommandStore + SessionStore + AuditStore
+    UserStore + TokenStore + DeviceStore + CommandStore + SessionStore + ChannelStore + AuditStore
 {
 }
 
-impl<T: UserStore + TokenStore + DeviceStore + CommandStore + SessionStore + AuditStore> Store
-    for T
+impl<
+    T: UserStore + TokenStore + DeviceStore + CommandStore + SessionStore + ChannelStore + AuditStore,
+> Store for T
 {
 }

@@ -211,6 +211,27 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+/// A device's push channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelRow {
+    /// Device.
+    pub device_id: String,
+    /// `unconfigured`, `configuring`, `active`, `expiring`, `revoked` or `failed`.
+    pub state: String,
+    /// Channel URI (kept; `None` leaves the stored one).
+    pub uri: Option<String>,
+    /// Expiry (unix ms).
+    pub expires_at: Option<i64>,
+    /// Reported status (`ChannelStatus` / `Push/Status`).
+    pub status: Option<String>,
+    /// Reported `LastError`.
+    pub last_error: Option<String>,
+    /// Why it is not usable, in words.
+    pub reason: Option<String>,
+    /// Last change.
+    pub updated_at: i64,
+}
+
 /// What handling one device message needs, read in one go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManagementSnapshot {
@@ -283,6 +304,8 @@ pub struct MessageChanges {
     pub last_context: Option<String>,
     /// Retire the device (revoke its certificates, cancel its pending commands) for this reason.
     pub retire: Option<String>,
+    /// The device's push channel, written over the stored one (a `None` URI keeps the stored URI).
+    pub channel: Option<ChannelRow>,
     /// Audit entries.
     pub audit: Vec<AuditEntry>,
 }

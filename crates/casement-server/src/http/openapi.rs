@@ -167,6 +167,9 @@ fn schemas() -> Value {
                 "serial": { "type": "string" }, "thumbprint": { "type": "string" }, "not_before": { "type": "integer" }, "not_after": { "type": "integer" }, "revoked_at": nullable("integer") } },
             "last_session": { "type": ["object", "null"], "properties": { "at": { "type": "integer" }, "context": nullable("string") } },
             "devinfo": { "type": ["object", "null"] },
+            "push_channel": { "type": ["object", "null"], "description": "The WNS channel as last reported; the URI's token is never shown", "properties": {
+                "state": { "type": "string", "enum": ["unconfigured", "configuring", "active", "expiring", "revoked", "failed"] },
+                "host": nullable("string"), "expires_at": nullable("integer"), "status": nullable("string"), "reason": nullable("string"), "updated_at": { "type": "integer" } } },
             "enrollment_context": { "type": "array", "items": { "type": "array", "items": { "type": "string" }, "minItems": 2, "maxItems": 2 } },
             "inventory": { "type": "array", "items": { "type": "object", "properties": {
                 "loc_uri": { "type": "string" }, "value": nullable("string"), "format": nullable("string"), "read_at": { "type": "integer" } } } }

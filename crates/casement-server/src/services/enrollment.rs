@@ -274,6 +274,21 @@ async fn issue(state: &AppState, request: &RstRequest) -> Result<SoapMessage, Fa
         .await
         .map_err(Failure::internal)?;
     tracing::info!(device = %device_id, upn = %user.upn, platform = store_platform.as_str(), serial = %issued.serial_hex, "device enrolled");
+    let new_device = existing.as_ref().is_none_or(|d| d.retired_at.is_some());
+    if new_device && state.config.auto_push_config && state.config.wns.is_some() {
+        // A new device gets its push channel configured in its first Maintenance session.
+        if let Err(e) = crate::services::commands::queue(
+            state,
+            &device_id,
+            &casement_dm::catalog::CommandRequest::PushConfig,
+            None,
+            "system",
+        )
+        .await
+        {
+            tracing::warn!(device = %device_id, error = %e, "could not queue push configuration for a new device");
+        }
+    }
     Ok(build_rstrc(
         &ReplyTo::to(&request.header.message_id),
         platform,

@@ -8,6 +8,7 @@
 //! conflicting write is retried from a new snapshot.
 
 use casement_ca::VerifiedDevice;
+use casement_dm::channel::{ChannelReport, ChannelState};
 use casement_dm::server::{self, ActiveSession, Effect, ServerConfig, SessionOutcome, Step};
 use casement_dm::{CommandClass, CommandRef, ModeParam, PendingCommand};
 use casement_store::*;
@@ -460,6 +461,18 @@ fn changes_for(
                 msg_id,
                 cmd_id,
             } => {
+                if by_id(&command.0)
+                    .is_some_and(|c| c.class == CommandClass::PushConfiguration.as_str())
+                    && changes.channel.is_none()
+                {
+                    changes.channel = Some(channel_row(
+                        &device_id,
+                        ChannelState::Configuring,
+                        None,
+                        Some("push configuration sent to the device".into()),
+                        now,
+                    ));
+                }
                 if by_id(&command.0).is_some_and(|c| c.secret) {
                     secret_cmd_ids.push(cmd_id.0);
                 }
@@ -515,6 +528,31 @@ fn changes_for(
                         count_attempt: false,
                         retry: false,
                     });
+                }
+                let channel_known = changes.channel.as_ref().is_some_and(|c| c.uri.is_some());
+                if let (Some(report), false) = (ChannelReport::read(results), channel_known) {
+                    let (state, reason) = report.state(now);
+                    changes.channel = Some(ChannelRow {
+                        uri: report.uri.clone(),
+                        expires_at: report.expires_at,
+                        status: report.status.clone(),
+                        last_error: report.last_error.clone(),
+                        ..channel_row(&device_id, state, None, reason, now)
+                    });
+                } else if !status.is_success()
+                    && in_flight_class == Some(CommandClass::PushConfiguration)
+                {
+                    let reason = format!(
+                        "push configuration failed on the device (status {}); retried in a later Maintenance session",
+                        status.code()
+                    );
+                    changes.channel = Some(channel_row(
+                        &device_id,
+                        ChannelState::Failed,
+                        None,
+                        Some(reason),
+                        now,
+                    ));
                 }
                 for r in results {
                     changes.inventory.push(InventoryRow {
@@ -620,6 +658,25 @@ fn class_in_flight(row: &SessionRow, command: &CommandRef) -> Option<CommandClas
         .iter()
         .find(|f| &f.command == command)
         .map(|f| f.class)
+}
+
+fn channel_row(
+    device_id: &str,
+    state: ChannelState,
+    uri: Option<String>,
+    reason: Option<String>,
+    now: i64,
+) -> ChannelRow {
+    ChannelRow {
+        device_id: device_id.to_owned(),
+        state: state.as_str().to_owned(),
+        uri,
+        expires_at: None,
+        status: None,
+        last_error: None,
+        reason,
+        updated_at: now,
+    }
 }
 
 fn outcome_name(o: &SessionOutcome) -> String {

@@ -24,11 +24,23 @@ pub struct DeviceView {
     retired_reason: Option<String>,
     certificate: Option<CertificateView>,
     last_session: Option<LastSession>,
+    push_channel: Option<ChannelView>,
     devinfo: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     enrollment_context: Option<Vec<(String, String)>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     inventory: Option<Vec<InventoryView>>,
+}
+
+/// The push channel, with the URI's token left out (it is a credential to push to the device).
+#[derive(Debug, Serialize)]
+struct ChannelView {
+    state: String,
+    host: Option<String>,
+    expires_at: Option<i64>,
+    status: Option<String>,
+    reason: Option<String>,
+    updated_at: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -90,7 +102,24 @@ async fn view(state: &AppState, device: Device, detail: bool) -> Result<DeviceVi
     } else {
         None
     };
+    let push_channel = state
+        .store
+        .push_channel(&device.id)
+        .await?
+        .map(|c| ChannelView {
+            host: c
+                .uri
+                .as_deref()
+                .and_then(|u| u.split("://").nth(1))
+                .map(|rest| rest.split(['/', '?']).next().unwrap_or("").to_owned()),
+            state: c.state,
+            expires_at: c.expires_at,
+            status: c.status,
+            reason: c.reason,
+            updated_at: c.updated_at,
+        });
     Ok(DeviceView {
+        push_channel,
         last_session: device.last_session_at.map(|at| LastSession {
             at,
             context: device.last_context.clone(),
