@@ -6,6 +6,7 @@
 
 mod devices;
 mod management;
+mod push;
 mod users;
 
 use std::str::FromStr;

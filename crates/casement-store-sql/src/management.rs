@@ -242,6 +242,9 @@ impl SessionStore for SqlStore {
             .await
             .map_err(map_err)?;
         }
+        if let Some((id, reason)) = &c.push {
+            crate::push::enqueue_in(&mut tx, id, &c.device_id, reason, c.now).await?;
+        }
         if let Some(reason) = &c.retire {
             retire_in(&mut tx, &c.device_id, reason, c.now).await?;
         }

@@ -443,6 +443,68 @@ pub async fn story(store: &dyn Store) {
         )
     );
 
+    // The push outbox: one queued push per device, claimed once per lease, retried, finished.
+    assert!(
+        store
+            .enqueue_push("p1", "D1", "command:c2", 470)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .enqueue_push("p2", "D1", "command:c3", 471)
+            .await
+            .unwrap(),
+        "one wake-up is enough"
+    );
+    let claimed = store.claim_pushes(480, 1_000, 10).await.unwrap();
+    assert_eq!(
+        claimed
+            .iter()
+            .map(|p| (p.id.as_str(), p.attempts))
+            .collect::<Vec<_>>(),
+        [("p1", 1)]
+    );
+    assert!(
+        store.claim_pushes(490, 1_000, 10).await.unwrap().is_empty(),
+        "claimed under lease"
+    );
+    assert_eq!(
+        store.claim_pushes(1_481, 1_000, 10).await.unwrap().len(),
+        1,
+        "an expired lease is claimed again"
+    );
+    store
+        .finish_push("p1", &PushResult::Retry { at: 5_000 }, "WNS 503", 1_500)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_pushes(4_999, 1_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not before the retry time"
+    );
+    let again = store.claim_pushes(5_000, 1_000, 10).await.unwrap();
+    assert_eq!(again[0].attempts, 3);
+    store
+        .finish_push("p1", &PushResult::Sent, "received", 5_001)
+        .await
+        .unwrap();
+    let pushes = store.pushes_of_device("D1", 10).await.unwrap();
+    assert_eq!(
+        (pushes[0].state.as_str(), pushes[0].last_outcome.as_deref()),
+        ("sent", Some("received"))
+    );
+    assert!(
+        store
+            .enqueue_push("p3", "D1", "command:c3", 5_002)
+            .await
+            .unwrap(),
+        "a new push once the last one is done"
+    );
+
     // Retries are bounded by max_attempts.
     let mut send = MessageChanges {
         device_id: "D1".into(),

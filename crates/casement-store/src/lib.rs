@@ -128,6 +128,34 @@ pub trait ChannelStore: Send + Sync {
     async fn push_channel(&self, device_id: &str) -> StoreResult<Option<ChannelRow>>;
 }
 
+/// The push outbox: durable, claimed with a lease, worked by any node.
+#[async_trait]
+pub trait PushStore: Send + Sync {
+    /// Queues a push to a device, due at `now`, unless one is already queued for it (one wake-up
+    /// is enough): returns whether a push was added.
+    async fn enqueue_push(
+        &self,
+        id: &str,
+        device_id: &str,
+        reason: &str,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Claims up to `limit` due pushes (queued and due, or claimed by a sender whose lease ran
+    /// out) until `now + lease_ms`, counting an attempt. Two callers never claim the same push
+    /// while a lease runs.
+    async fn claim_pushes(&self, now: i64, lease_ms: i64, limit: u32) -> StoreResult<Vec<PushRow>>;
+    /// Records how a claimed push ended.
+    async fn finish_push(
+        &self,
+        id: &str,
+        result: &PushResult,
+        outcome: &str,
+        now: i64,
+    ) -> StoreResult<()>;
+    /// A device's pushes, newest first.
+    async fn pushes_of_device(&self, device_id: &str, limit: u32) -> StoreResult<Vec<PushRow>>;
+}
+
 /// The audit log of administrative actions.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
@@ -139,12 +167,26 @@ pub trait AuditStore: Send + Sync {
 
 /// Everything Casement stores.
 pub trait Store:
-    UserStore + TokenStore + DeviceStore + CommandStore + SessionStore + ChannelStore + AuditStore
+    UserStore
+    + TokenStore
+    + DeviceStore
+    + CommandStore
+    + SessionStore
+    + ChannelStore
+    + PushStore
+    + AuditStore
 {
 }
 
 impl<
-    T: UserStore + TokenStore + DeviceStore + CommandStore + SessionStore + ChannelStore + AuditStore,
+    T: UserStore
+        + TokenStore
+        + DeviceStore
+        + CommandStore
+        + SessionStore
+        + ChannelStore
+        + PushStore
+        + AuditStore,
 > Store for T
 {
 }

@@ -232,6 +232,43 @@ pub struct ChannelRow {
     pub updated_at: i64,
 }
 
+/// A push in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushRow {
+    /// Id.
+    pub id: String,
+    /// Device.
+    pub device_id: String,
+    /// Why (e.g. `command:<id>` for an app install).
+    pub reason: String,
+    /// `queued`, `sending`, `sent` or `failed`.
+    pub state: String,
+    /// Sends tried.
+    pub attempts: u32,
+    /// Not before.
+    pub next_attempt_at: i64,
+    /// The last WNS outcome, in words.
+    pub last_outcome: Option<String>,
+    /// Created.
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+}
+
+/// How a claimed push ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushResult {
+    /// WNS accepted it (or dropped it: nothing more to do).
+    Sent,
+    /// Try again at this time.
+    Retry {
+        /// When.
+        at: i64,
+    },
+    /// Give up.
+    Failed,
+}
+
 /// What handling one device message needs, read in one go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManagementSnapshot {
@@ -306,6 +343,8 @@ pub struct MessageChanges {
     pub retire: Option<String>,
     /// The device's push channel, written over the stored one (a `None` URI keeps the stored URI).
     pub channel: Option<ChannelRow>,
+    /// Queue a push to the device (skipped when one is already queued): id and reason.
+    pub push: Option<(String, String)>,
     /// Audit entries.
     pub audit: Vec<AuditEntry>,
 }

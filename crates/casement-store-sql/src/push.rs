@@ -1,0 +1,123 @@
+//! The push outbox.
+
+use async_trait::async_trait;
+use casement_store::{PushResult, PushRow, PushStore, StoreResult};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use crate::{SqlStore, map_err};
+
+const PUSH_COLUMNS: &str =
+    "id, device_id, reason, state, attempts, next_attempt_at, last_outcome, created_at, updated_at";
+
+fn push(row: &AnyRow) -> Result<PushRow, sqlx::Error> {
+    let attempts: i64 = row.try_get("attempts")?;
+    Ok(PushRow {
+        id: row.try_get("id")?,
+        device_id: row.try_get("device_id")?,
+        reason: row.try_get("reason")?,
+        state: row.try_get("state")?,
+        attempts: attempts.clamp(0, i64::from(u32::MAX)) as u32,
+        next_attempt_at: row.try_get("next_attempt_at")?,
+        last_outcome: row.try_get("last_outcome")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// Queues a push inside a transaction unless one is queued for the device already.
+pub(crate) async fn enqueue_in(
+    tx: &mut Transaction<'_, Any>,
+    id: &str,
+    device_id: &str,
+    reason: &str,
+    now: i64,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "INSERT INTO push_outbox (id, device_id, reason, state, attempts, next_attempt_at, created_at, updated_at) \
+         SELECT $1, $2, $3, 'queued', 0, $4, $4, $4 WHERE NOT EXISTS (SELECT 1 FROM push_outbox WHERE device_id = $2 AND state = 'queued')",
+    )
+    .bind(id)
+    .bind(device_id)
+    .bind(reason)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    Ok(done.rows_affected() > 0)
+}
+
+#[async_trait]
+impl PushStore for SqlStore {
+    async fn enqueue_push(
+        &self,
+        id: &str,
+        device_id: &str,
+        reason: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let added = enqueue_in(&mut tx, id, device_id, reason, now).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(added)
+    }
+
+    async fn claim_pushes(&self, now: i64, lease_ms: i64, limit: u32) -> StoreResult<Vec<PushRow>> {
+        // The due-condition is repeated outside the subquery: under PostgreSQL's READ COMMITTED a
+        // second claimer blocked on the same row re-checks it against the first claimer's update
+        // and skips the row.
+        let due = "((state = 'queued' AND next_attempt_at <= $1) OR (state = 'sending' AND claimed_until < $1))";
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE push_outbox SET state = 'sending', claimed_until = $2, attempts = attempts + 1, updated_at = $1 \
+             WHERE id IN (SELECT id FROM push_outbox WHERE {due} ORDER BY next_attempt_at, id LIMIT $3) AND {due} \
+             RETURNING {PUSH_COLUMNS}"
+        )))
+        .bind(now)
+        .bind(now + lease_ms)
+        .bind(i64::from(limit.max(1)))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(push)
+            .collect::<Result<_, _>>()
+            .map_err(map_err)
+    }
+
+    async fn finish_push(
+        &self,
+        id: &str,
+        result: &PushResult,
+        outcome: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        let (state, next) = match result {
+            PushResult::Sent => ("sent", None),
+            PushResult::Retry { at } => ("queued", Some(*at)),
+            PushResult::Failed => ("failed", None),
+        };
+        sqlx::query("UPDATE push_outbox SET state = $2, next_attempt_at = COALESCE($3, next_attempt_at), claimed_until = NULL, last_outcome = $4, updated_at = $5 WHERE id = $1 AND state = 'sending'")
+            .bind(id)
+            .bind(state)
+            .bind(next)
+            .bind(outcome)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn pushes_of_device(&self, device_id: &str, limit: u32) -> StoreResult<Vec<PushRow>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {PUSH_COLUMNS} FROM push_outbox WHERE device_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2")))
+            .bind(device_id)
+            .bind(i64::from(limit.clamp(1, 10_000)))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter()
+            .map(push)
+            .collect::<Result<_, _>>()
+            .map_err(map_err)
+    }
+}
