@@ -52,6 +52,20 @@ pub struct RawConfig {
     pub wns_package_family_name: Option<String>,
     /// Queue push configuration for every newly enrolled device (when WNS is configured).
     pub auto_push_config: bool,
+    /// WNS credentials (the package SID, `ms-app://S-1-15-2-…`): without them nothing is pushed
+    /// and installs are delivered in the next allowed session only.
+    pub wns_client_id: Option<String>,
+    /// The WNS client secret.
+    pub wns_client_secret: Option<String>,
+    /// The OAuth token endpoint (default the documented login.live.com one).
+    pub wns_token_url: Option<String>,
+    /// Host suffixes channel URIs may be under (default `notify.windows.com`).
+    pub wns_allowed_hosts: Vec<String>,
+    /// `host:port` of local WNS-compatible endpoints allowed explicitly (the simulator's); never
+    /// needed in production.
+    pub wns_local_hosts: Vec<String>,
+    /// PEM file of extra certificates to trust for WNS (the simulator's endpoint).
+    pub wns_trust_pem: Option<PathBuf>,
 }
 
 impl Default for RawConfig {
@@ -74,6 +88,12 @@ impl Default for RawConfig {
             wns_app_id: "Casement".into(),
             wns_package_family_name: None,
             auto_push_config: true,
+            wns_client_id: None,
+            wns_client_secret: None,
+            wns_token_url: None,
+            wns_allowed_hosts: vec!["notify.windows.com".into()],
+            wns_local_hosts: Vec::new(),
+            wns_trust_pem: None,
         }
     }
 }
@@ -165,6 +185,14 @@ impl RawConfig {
             sts_token_seconds: self.sts_token_seconds,
             trusted_proxies: self.trusted_proxies,
             auto_push_config: self.auto_push_config,
+            wns_client: wns_client(
+                &self.wns_client_id,
+                &self.wns_client_secret,
+                &self.wns_token_url,
+                &self.wns_allowed_hosts,
+                &self.wns_local_hosts,
+                &self.wns_trust_pem,
+            )?,
             wns: self
                 .wns_package_family_name
                 .filter(|p| !p.trim().is_empty())
@@ -207,6 +235,8 @@ pub struct Config {
     pub wns: Option<casement_dm::catalog::WnsIdentity>,
     /// Queue push configuration for new devices.
     pub auto_push_config: bool,
+    /// The WNS client configuration, when credentials are given.
+    pub wns_client: Option<casement_push::WnsConfig>,
 }
 
 impl Config {
@@ -219,6 +249,37 @@ impl Config {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.public_url)
     }
+}
+
+/// The WNS client configuration from the raw settings; `None` without credentials.
+fn wns_client(
+    id: &Option<String>,
+    secret: &Option<String>,
+    token_url: &Option<String>,
+    allowed: &[String],
+    local: &[String],
+    trust: &Option<PathBuf>,
+) -> Result<Option<casement_push::WnsConfig>, ConfigError> {
+    let (Some(id), Some(secret)) = (id, secret) else {
+        if id.is_some() != secret.is_some() {
+            return Err(ConfigError(
+                "wns_client_id and wns_client_secret must be given together".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let mut config = casement_push::WnsConfig::new(id.clone(), secret.clone());
+    if let Some(url) = token_url {
+        config.token_url = url.clone();
+    }
+    config.allowed_host_suffixes = allowed.to_vec();
+    config.allow_insecure_hosts = local.to_vec();
+    if let Some(path) = trust {
+        let pem = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("wns_trust_pem {}: {e}", path.display())))?;
+        config.extra_root_certificates_pem = vec![pem];
+    }
+    Ok(Some(config))
 }
 
 /// A configuration that cannot be used, with the reason.

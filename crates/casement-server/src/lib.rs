@@ -43,6 +43,7 @@ pub struct Server {
     pub created: Vec<String>,
     handle: Handle<SocketAddr>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    push_worker: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// A start that failed, with the reason.
@@ -82,6 +83,14 @@ impl Server {
             device_locks: Arc::default(),
             verified_credentials: Arc::default(),
         };
+        let push_worker = match &config.wns_client {
+            Some(wns) => {
+                let client = casement_push::WnsClient::new(wns.clone())
+                    .map_err(|e| StartError(format!("WNS client: {e}")))?;
+                Some(services::push::spawn(state.clone(), Arc::new(client)))
+            }
+            None => None,
+        };
         let app = http::app(state.clone());
         let handle = Handle::new();
         let server =
@@ -102,6 +111,7 @@ impl Server {
             created: boot.created,
             handle,
             task,
+            push_worker,
         })
     }
 
@@ -112,6 +122,9 @@ impl Server {
 
     /// Stops accepting, lets requests in progress finish (up to 10 s), and waits.
     pub async fn shutdown(self) {
+        if let Some(worker) = &self.push_worker {
+            worker.abort();
+        }
         self.handle.graceful_shutdown(Some(Duration::from_secs(10)));
         if let Ok(Err(e)) = self.task.await {
             tracing::warn!(error = %e, "server ended with an error");

@@ -101,6 +101,17 @@ impl Metrics {
         );
     }
 
+    /// A push handled by the worker, by outcome.
+    pub fn push(&self, outcome: &str) {
+        let label = outcome
+            .split([';', ':', '('])
+            .next()
+            .unwrap_or(outcome)
+            .trim()
+            .to_owned();
+        self.add("casement_pushes_total", vec![("outcome", label)], 1);
+    }
+
     /// An HTTP request's latency on a route.
     pub fn observe_latency(&self, route: &str, seconds: f64) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());

@@ -80,6 +80,21 @@ pub async fn queue(
         });
     }
     state.store.enqueue_commands(&commands).await?;
+    if matches!(request, CommandRequest::AppInstall { .. }) {
+        // Wake the device so that it comes back in an Apps session (PRODUCT §3 flow 5); if no
+        // push gets through, the next session whose context allows it delivers the install.
+        if let Some(first) = commands.first() {
+            state
+                .store
+                .enqueue_push(
+                    &uuid::Uuid::new_v4().to_string(),
+                    &device.id,
+                    &format!("command:{}", first.id),
+                    now,
+                )
+                .await?;
+        }
+    }
     Ok(commands.into_iter().map(row).collect())
 }
 

@@ -532,6 +532,17 @@ fn changes_for(
                 let channel_known = changes.channel.as_ref().is_some_and(|c| c.uri.is_some());
                 if let (Some(report), false) = (ChannelReport::read(results), channel_known) {
                     let (state, reason) = report.state(now);
+                    let installs_waiting = snapshot
+                        .pending
+                        .iter()
+                        .any(|c| c.class == CommandClass::AppManagement.as_str());
+                    if state.can_push() && installs_waiting {
+                        // A channel is back: the installs still pending are pushed again.
+                        changes.push = Some((
+                            uuid::Uuid::new_v4().to_string(),
+                            "channel available: pending installs".into(),
+                        ));
+                    }
                     changes.channel = Some(ChannelRow {
                         uri: report.uri.clone(),
                         expires_at: report.expires_at,

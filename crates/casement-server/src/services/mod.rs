@@ -3,4 +3,5 @@
 pub mod commands;
 pub mod enrollment;
 pub mod management;
+pub mod push;
 pub mod users;

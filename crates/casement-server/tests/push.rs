@@ -1,0 +1,209 @@
+//! The push worker against real storage: WNS's answers are scripted (it is an external service),
+//! the channel comes from real management sessions of the device core.
+
+mod common;
+
+use std::sync::Mutex;
+
+use casement_dm::device::Platform;
+use casement_push::{PushError, PushOutcome, Pusher, WnsDiagnostics};
+use casement_server::RawConfig;
+use casement_server::services::push::run_once;
+use common::*;
+
+/// WNS as a script: each push takes the next answer; the URIs pushed to are recorded.
+#[derive(Debug, Default)]
+struct ScriptedWns {
+    answers: Mutex<Vec<PushOutcome>>,
+    pushed: Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl Pusher for ScriptedWns {
+    async fn push(&self, channel_uri: &str, _payload: &[u8]) -> Result<PushOutcome, PushError> {
+        self.pushed.lock().unwrap().push(channel_uri.to_owned());
+        Ok(self.answers.lock().unwrap().remove(0))
+    }
+}
+
+const CHANNEL_URI: &str = "./Vendor/MSFT/DMClient/Provider/Casement/Push/ChannelURI";
+const PUSH_STATUS: &str = "./Vendor/MSFT/DMClient/Provider/Casement/Push/Status";
+
+fn received() -> PushOutcome {
+    PushOutcome::Received {
+        status: None,
+        device_connection_status: None,
+        diagnostics: WnsDiagnostics::default(),
+    }
+}
+
+async fn install(h: &Harness, device: &str) {
+    let app = serde_json::json!({ "kind": "app-install", "app": { "type": "store", "package_family_name": "Contoso.Notes_8wekyb3d8bbwe", "product_id": "9WZDNCRFHVJL", "sku_id": "0016" } });
+    let (status, body) = h
+        .api_post(&format!("/devices/{device}/commands"), app)
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+async fn channel(h: &Harness, device: &str) -> serde_json::Value {
+    h.api_get(&format!("/devices/{device}")).await["push_channel"].clone()
+}
+
+#[tokio::test]
+async fn installs_are_pushed_and_a_revoked_channel_is_reconfigured_then_pushed_again() {
+    let h = start(RawConfig {
+        wns_package_family_name: Some("Contoso.MDM_8wekyb3d8bbwe".into()),
+        ..RawConfig::default()
+    })
+    .await;
+    let device = h.enroll("P1").await;
+    let mut tree = Tree::default();
+    tree.nodes.insert(
+        CHANNEL_URI.into(),
+        "https://db5.notify.windows.com/?token=first".into(),
+    );
+    tree.nodes.insert(PUSH_STATUS.into(), "0".into());
+    session(
+        &h,
+        &device,
+        Some("Maintenance"),
+        1,
+        Platform::Windows10,
+        Some("user"),
+        &mut tree,
+    )
+    .await;
+    assert_eq!(channel(&h, "P1").await["state"], "active");
+
+    let wns = ScriptedWns::default();
+    // The user's install request wakes the device.
+    install(&h, "P1").await;
+    wns.answers.lock().unwrap().push(received());
+    assert_eq!(run_once(&h.server.state, &wns).await.unwrap(), 1);
+    assert_eq!(
+        wns.pushed.lock().unwrap().as_slice(),
+        ["https://db5.notify.windows.com/?token=first"]
+    );
+    let pushes = h
+        .server
+        .state
+        .store
+        .pushes_of_device("P1", 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        (pushes[0].state.as_str(), pushes[0].last_outcome.as_deref()),
+        ("sent", Some("received"))
+    );
+
+    // Another install, but WNS answers 410: the channel is revoked and push configuration queued.
+    install(&h, "P1").await;
+    wns.answers.lock().unwrap().push(PushOutcome::ChannelGone {
+        expired: true,
+        diagnostics: WnsDiagnostics::default(),
+    });
+    run_once(&h.server.state, &wns).await.unwrap();
+    let ch = channel(&h, "P1").await;
+    assert_eq!(ch["state"], "revoked", "{ch}");
+    assert!(ch["reason"].as_str().unwrap().contains("410"));
+    let commands = h
+        .server
+        .state
+        .store
+        .commands_of_device("P1", 100)
+        .await
+        .unwrap();
+    assert!(
+        commands
+            .iter()
+            .any(|c| c.class == "push-configuration"
+                && c.state == casement_store::CommandState::Pending),
+        "push-config re-queued"
+    );
+    assert_eq!(
+        run_once(&h.server.state, &wns).await.unwrap(),
+        0,
+        "nothing is pushed to a revoked channel"
+    );
+
+    // The next Maintenance session configures a new channel, and delivers the installs that were
+    // waiting (Maintenance may carry app management), so no further push is needed.
+    tree.nodes.insert(
+        CHANNEL_URI.into(),
+        "https://db5.notify.windows.com/?token=second".into(),
+    );
+    session(
+        &h,
+        &device,
+        Some("Maintenance"),
+        2,
+        Platform::Windows10,
+        Some("user"),
+        &mut tree,
+    )
+    .await;
+    assert_eq!(channel(&h, "P1").await["state"], "active");
+    let commands = h
+        .server
+        .state
+        .store
+        .commands_of_device("P1", 100)
+        .await
+        .unwrap();
+    assert!(
+        commands
+            .iter()
+            .filter(|c| c.kind == "app-install")
+            .all(|c| c.state != casement_store::CommandState::Pending),
+        "{commands:?}"
+    );
+    assert_eq!(run_once(&h.server.state, &wns).await.unwrap(), 0);
+    h.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_channel_outside_the_wns_hosts_is_never_contacted() {
+    let h = start(RawConfig {
+        wns_package_family_name: Some("Contoso.MDM_8wekyb3d8bbwe".into()),
+        ..RawConfig::default()
+    })
+    .await;
+    let device = h.enroll("P2").await;
+    let mut tree = Tree::default();
+    tree.nodes.insert(
+        CHANNEL_URI.into(),
+        "https://127.0.0.1:9/steal?token=x".into(),
+    );
+    tree.nodes.insert(PUSH_STATUS.into(), "0".into());
+    session(
+        &h,
+        &device,
+        Some("Maintenance"),
+        1,
+        Platform::Windows10,
+        Some("user"),
+        &mut tree,
+    )
+    .await;
+    install(&h, "P2").await;
+    // The real client: its token URL is unreachable, so any request at all would fail differently.
+    let mut config = casement_push::WnsConfig::new("ms-app://s-1-15-2-1", "secret");
+    config.token_url = "https://127.0.0.1:9/token".into();
+    let wns = casement_push::WnsClient::new(config).unwrap();
+    run_once(&h.server.state, &wns).await.unwrap();
+    let ch = channel(&h, "P2").await;
+    assert_eq!(ch["state"], "failed");
+    assert!(
+        ch["reason"].as_str().unwrap().contains("never contacted"),
+        "{ch}"
+    );
+    let pushes = h
+        .server
+        .state
+        .store
+        .pushes_of_device("P2", 10)
+        .await
+        .unwrap();
+    assert_eq!(pushes[0].state, "failed");
+    h.server.shutdown().await;
+}
