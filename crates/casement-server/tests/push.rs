@@ -207,3 +207,59 @@ async fn a_channel_outside_the_wns_hosts_is_never_contacted() {
     assert_eq!(pushes[0].state, "failed");
     h.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_install_from_the_catalog_moves_from_queued_to_installed() {
+    let h = start(RawConfig {
+        wns_package_family_name: Some("Contoso.MDM_8wekyb3d8bbwe".into()),
+        ..RawConfig::default()
+    })
+    .await;
+    let device = h.enroll("P3").await;
+    let app = serde_json::json!({ "name": "Contoso Notes", "version": "1.0", "payloads": { "windows-10": { "type": "store", "package_family_name": "Contoso.Notes_8wekyb3d8bbwe", "product_id": "9WZDNCRFHVJL", "sku_id": "0016" } } });
+    let (status, app) = h.api_post("/apps", app).await;
+    assert_eq!(status, 201, "{app}");
+    let (status, bad) = h.api_post("/apps", serde_json::json!({ "name": "X", "version": "1", "payloads": { "windows-10": { "type": "nope" } } })).await;
+    assert_eq!(status, 400, "{bad}");
+
+    let (status, install) = h
+        .api_post(
+            "/devices/P3/installs",
+            serde_json::json!({ "app_id": app["id"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{install}");
+    assert_eq!(install["status"], "queued");
+    assert_eq!(install["detail"], "waiting for your PC to come online");
+    let id = install["id"].as_str().unwrap().to_owned();
+
+    // A Maintenance session delivers and the simulated tree accepts the install: installed.
+    let mut tree = Tree::default();
+    session(
+        &h,
+        &device,
+        Some("Maintenance"),
+        1,
+        Platform::Windows10,
+        Some("user"),
+        &mut tree,
+    )
+    .await;
+    let install = h.api_get(&format!("/installs/{id}")).await;
+    assert_eq!(install["status"], "installed", "{install}");
+    assert_eq!(
+        h.api_get("/devices/P3/installs").await["installs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let (status, _) = h
+        .api_post(
+            "/devices/P3/installs",
+            serde_json::json!({ "app_id": "nope" }),
+        )
+        .await;
+    assert_eq!(status, 404);
+    h.server.shutdown().await;
+}

@@ -156,6 +156,23 @@ pub trait PushStore: Send + Sync {
     async fn pushes_of_device(&self, device_id: &str, limit: u32) -> StoreResult<Vec<PushRow>>;
 }
 
+/// The app catalog and install requests.
+#[async_trait]
+pub trait AppStore: Send + Sync {
+    /// Adds an app. A duplicate id is [`StoreError::Conflict`].
+    async fn create_app(&self, app: &AppRow) -> StoreResult<()>;
+    /// The app, or `None`.
+    async fn app(&self, id: &str) -> StoreResult<Option<AppRow>>;
+    /// All apps by name.
+    async fn list_apps(&self) -> StoreResult<Vec<AppRow>>;
+    /// Records an install request (its commands are queued separately, before).
+    async fn create_install(&self, install: &InstallRow) -> StoreResult<()>;
+    /// The install, or `None`.
+    async fn install(&self, id: &str) -> StoreResult<Option<InstallRow>>;
+    /// A device's installs, newest first.
+    async fn installs_of_device(&self, device_id: &str) -> StoreResult<Vec<InstallRow>>;
+}
+
 /// The audit log of administrative actions.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
@@ -174,11 +191,12 @@ pub trait Store:
     + SessionStore
     + ChannelStore
     + PushStore
+    + AppStore
     + AuditStore
 {
 }
 
-impl<
+impl<T> Store for T where
     T: UserStore
         + TokenStore
         + DeviceStore
@@ -186,7 +204,7 @@ impl<
         + SessionStore
         + ChannelStore
         + PushStore
-        + AuditStore,
-> Store for T
+        + AppStore
+        + AuditStore
 {
 }

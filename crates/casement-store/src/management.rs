@@ -348,3 +348,35 @@ pub struct MessageChanges {
     /// Audit entries.
     pub audit: Vec<AuditEntry>,
 }
+
+/// An app in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppRow {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Install payloads per platform (JSON object: `windows-8.1`, `windows-10` → catalog payload).
+    pub payloads: String,
+    /// Created.
+    pub created_at: i64,
+}
+
+/// An install request of an app on a device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstallRow {
+    /// Id.
+    pub id: String,
+    /// App.
+    pub app_id: String,
+    /// Device.
+    pub device_id: String,
+    /// The commands queued for it (JSON array of ids).
+    pub command_ids: String,
+    /// Who asked (`admin-token`, `portal:<upn>`).
+    pub requested_by: String,
+    /// When.
+    pub created_at: i64,
+}

@@ -14,6 +14,9 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/sessions/{id}", &["get"]),
     ("/api/v1/users", &["get", "post"]),
     ("/api/v1/audit", &["get"]),
+    ("/api/v1/apps", &["get", "post"]),
+    ("/api/v1/devices/{id}/installs", &["get", "post"]),
+    ("/api/v1/installs/{id}", &["get"]),
     ("/api/v1/openapi.json", &["get"]),
 ];
 
@@ -130,6 +133,31 @@ pub fn document() -> Value {
                 "parameters": [{ "name": "limit", "in": "query", "schema": { "type": "integer" } }],
                 "responses": merge(json!({ "200": ok("Entries", list("AuditEntry", "entries")) }), errors(&["401"]))
             }},
+            "/api/v1/apps": {
+                "get": { "summary": "The app catalog", "responses": merge(json!({ "200": ok("Apps", list("App", "apps")) }), errors(&["401"])) },
+                "post": {
+                    "summary": "Add an app: an install payload per platform (windows-8.1: app-install-job with the administrator's JobData; windows-10: store, hosted or msi)",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                        "type": "object", "required": ["name", "version", "payloads"],
+                        "properties": { "name": { "type": "string" }, "version": { "type": "string" }, "payloads": { "type": "object" } }
+                    }}}},
+                    "responses": merge(json!({ "201": ok("The app", reference("App")) }), errors(&["400", "401"]))
+                }
+            },
+            "/api/v1/devices/{id}/installs": {
+                "get": { "summary": "The device's installs with their status", "parameters": id_parameter("Device ID"), "responses": merge(json!({ "200": ok("Installs", list("Install", "installs")) }), errors(&["401", "404"])) },
+                "post": {
+                    "summary": "Install an app on the device: queues its install commands and wakes the device through WNS",
+                    "parameters": id_parameter("Device ID"),
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["app_id"], "properties": { "app_id": { "type": "string" } } } } } },
+                    "responses": merge(json!({ "201": ok("The install", reference("Install")) }), errors(&["400", "401", "404", "409", "422"]))
+                }
+            },
+            "/api/v1/installs/{id}": { "get": {
+                "summary": "One install: queued → pushed → delivered → installed / failed, with the reason",
+                "parameters": id_parameter("Install id"),
+                "responses": merge(json!({ "200": ok("The install", reference("Install")) }), errors(&["401", "404"]))
+            }},
             "/api/v1/openapi.json": { "get": {
                 "summary": "This document",
                 "security": [],
@@ -228,6 +256,11 @@ fn schemas() -> Value {
             "commands": { "type": "array", "items": { "type": "object", "properties": { "command_id": { "type": "string" }, "msg_id": { "type": "integer" }, "cmd_id": { "type": "integer" } } } }
         }}]},
         "User": { "type": "object", "required": ["id", "upn"], "properties": { "id": { "type": "string" }, "upn": { "type": "string" }, "display_name": { "type": "string" }, "created_at": { "type": "integer" } } },
+        "App": { "type": "object", "required": ["id", "name", "version"], "properties": { "id": { "type": "string" }, "name": { "type": "string" }, "version": { "type": "string" }, "payloads": { "type": "object" }, "created_at": { "type": "integer" } } },
+        "Install": { "type": "object", "required": ["id", "app_id", "device_id", "status"], "properties": {
+            "id": { "type": "string" }, "app_id": { "type": "string" }, "device_id": { "type": "string" },
+            "status": { "type": "string", "enum": ["queued", "pushed", "delivered", "installed", "failed"] },
+            "detail": { "type": "string" }, "requested_by": { "type": "string" }, "created_at": { "type": "integer" } } },
         "AuditEntry": { "type": "object", "properties": { "id": { "type": "string" }, "at": { "type": "integer" }, "actor": { "type": "string" }, "action": { "type": "string" }, "target": nullable("string"), "detail": { "type": "object" } } }
     })
 }

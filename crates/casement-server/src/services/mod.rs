@@ -2,6 +2,7 @@
 
 pub mod commands;
 pub mod enrollment;
+pub mod installs;
 pub mod management;
 pub mod push;
 pub mod users;

@@ -134,8 +134,8 @@ async fn channel_gone(state: &AppState, device_id: &str, reason: &str) -> Result
     let waiting = pending
         .iter()
         .any(|c| c.class == "push-configuration" && c.state == CommandState::Pending);
-    if !waiting {
-        if let Err(e) = commands::queue(
+    if !waiting
+        && let Err(e) = commands::queue(
             state,
             device_id,
             &CommandRequest::PushConfig,
@@ -143,9 +143,8 @@ async fn channel_gone(state: &AppState, device_id: &str, reason: &str) -> Result
             "system",
         )
         .await
-        {
-            tracing::warn!(device = device_id, error = %e, "could not queue push configuration after the channel was revoked");
-        }
+    {
+        tracing::warn!(device = device_id, error = %e, "could not queue push configuration after the channel was revoked");
     }
     Ok(())
 }

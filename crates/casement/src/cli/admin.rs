@@ -42,6 +42,9 @@ enum AdminCommand {
     /// Management sessions.
     #[command(subcommand)]
     Sessions(Sessions),
+    /// The app catalog and installs.
+    #[command(subcommand)]
+    Apps(Apps),
     /// The audit log.
     Audit {
         /// Most entries.
@@ -87,6 +90,18 @@ enum Commands {
     List { device: String },
     /// Cancel a pending command.
     Cancel { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum Apps {
+    /// Add an app: '{"name":…,"version":…,"payloads":{"windows-10":{"type":"store",…}}}'.
+    Add { app: String },
+    /// List the catalog.
+    List,
+    /// Install an app on a device.
+    Install { device: String, app_id: String },
+    /// A device's installs and their status.
+    Installs { device: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -195,6 +210,22 @@ async fn dispatch(api: &Api, command: AdminCommand) -> anyhow::Result<Value> {
         }
         AdminCommand::Sessions(Sessions::Show { id }) => {
             api.get(&format!("/sessions/{}", encode(&id))).await
+        }
+        AdminCommand::Apps(Apps::Add { app }) => {
+            let body: Value = serde_json::from_str(&app).context("the app must be JSON")?;
+            api.post("/apps", body).await
+        }
+        AdminCommand::Apps(Apps::List) => api.get("/apps").await,
+        AdminCommand::Apps(Apps::Install { device, app_id }) => {
+            api.post(
+                &format!("/devices/{}/installs", encode(&device)),
+                json!({ "app_id": app_id }),
+            )
+            .await
+        }
+        AdminCommand::Apps(Apps::Installs { device }) => {
+            api.get(&format!("/devices/{}/installs", encode(&device)))
+                .await
         }
         AdminCommand::Audit { limit } => api.get(&format!("/audit?limit={limit}")).await,
     }

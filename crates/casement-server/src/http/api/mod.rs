@@ -1,5 +1,6 @@
 //! The admin REST API (`/api/v1`, JSON, `Authorization: Bearer <admin token>`).
 
+mod apps;
 mod commands;
 mod devices;
 mod sessions;
@@ -29,6 +30,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/commands/{id}/cancel", post(commands::cancel))
         .route("/sessions/{id}", get(sessions::get))
         .route("/users", get(users::list).post(users::create))
+        .route("/apps", get(apps::list).post(apps::create))
+        .route(
+            "/devices/{id}/installs",
+            get(apps::list_installs).post(apps::install),
+        )
+        .route("/installs/{id}", get(apps::get_install))
         .route("/audit", get(sessions::audit))
         .layer(middleware::from_fn_with_state(state, require_admin))
 }

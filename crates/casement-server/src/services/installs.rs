@@ -1,0 +1,160 @@
+//! App installs: an app from the catalog, on a device, as the platform's install commands and a
+//! wake-up push; its status is derived from those commands and pushes: queued → pushed →
+//! delivered → installed / failed (with the reason).
+
+use casement_dm::catalog::{AppPayload, CommandRequest};
+use casement_store::{CommandState, InstallRow, Platform, StoreError};
+use serde::Serialize;
+
+use crate::clock::now_ms;
+use crate::services::commands::{QueueError, queue};
+use crate::state::AppState;
+
+/// Why an install could not be requested.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    /// No such app.
+    #[error("unknown app")]
+    UnknownApp,
+    /// The app has no payload for the device's platform.
+    #[error("the app has no install payload for {0}")]
+    NoPayload(&'static str),
+    /// Queueing failed.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// An install and where it stands.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstallView {
+    /// Id.
+    pub id: String,
+    /// App id.
+    pub app_id: String,
+    /// Device.
+    pub device_id: String,
+    /// `queued`, `pushed`, `delivered`, `installed` or `failed`.
+    pub status: &'static str,
+    /// In words, for a person.
+    pub detail: String,
+    /// Who asked.
+    pub requested_by: String,
+    /// When.
+    pub created_at: i64,
+}
+
+/// Requests an install of `app_id` on the device: queues the platform's install commands (which
+/// enqueue a wake-up push) and records the request.
+pub async fn request(
+    state: &AppState,
+    device_id: &str,
+    app_id: &str,
+    requested_by: &str,
+) -> Result<InstallView, InstallError> {
+    let app = state
+        .store
+        .app(app_id)
+        .await?
+        .ok_or(InstallError::UnknownApp)?;
+    let device = state
+        .store
+        .device(device_id)
+        .await?
+        .ok_or(QueueError::UnknownDevice)?;
+    let platform = device.platform.as_str();
+    let payloads: serde_json::Value =
+        serde_json::from_str(&app.payloads).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let payload: AppPayload = payloads
+        .get(platform)
+        .cloned()
+        .and_then(|p| serde_json::from_value(p).ok())
+        .ok_or(InstallError::NoPayload(match device.platform {
+            Platform::Windows81 => "windows-8.1",
+            Platform::Windows10 => "windows-10",
+        }))?;
+    let commands = queue(
+        state,
+        device_id,
+        &CommandRequest::AppInstall { app: payload },
+        None,
+        requested_by,
+    )
+    .await?;
+    let install = InstallRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        app_id: app.id,
+        device_id: device_id.to_owned(),
+        command_ids: serde_json::to_string(
+            &commands.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        )
+        .unwrap_or_default(),
+        requested_by: requested_by.to_owned(),
+        created_at: now_ms(),
+    };
+    state.store.create_install(&install).await?;
+    view(state, install).await.map_err(InstallError::Store)
+}
+
+/// The install with its derived status.
+pub async fn view(state: &AppState, install: InstallRow) -> Result<InstallView, StoreError> {
+    let ids: Vec<String> = serde_json::from_str(&install.command_ids).unwrap_or_default();
+    let mut commands = Vec::with_capacity(ids.len());
+    for id in &ids {
+        if let Some(c) = state.store.command(id).await? {
+            commands.push(c);
+        }
+    }
+    let pushed = state
+        .store
+        .pushes_of_device(&install.device_id, 50)
+        .await?
+        .iter()
+        .any(|p| p.state == "sent" && p.created_at >= install.created_at);
+    let (status, detail) = if let Some(failed) = commands.iter().find(|c| {
+        matches!(
+            c.state,
+            CommandState::Failed | CommandState::Expired | CommandState::Cancelled
+        )
+    }) {
+        let why = match failed.status_code {
+            Some(code) => format!(
+                "the PC reported error {code} ({})",
+                casement_syncml::StatusCode::from_code(code as u16).meaning()
+            ),
+            None => format!("the install command was {}", failed.state.as_str()),
+        };
+        ("failed", why)
+    } else if !commands.is_empty() && commands.iter().all(|c| c.state == CommandState::Done) {
+        (
+            "installed",
+            "the PC reported the installation done".to_owned(),
+        )
+    } else if commands
+        .iter()
+        .any(|c| matches!(c.state, CommandState::Sent | CommandState::Done))
+    {
+        (
+            "delivered",
+            "the PC received the install and is working on it".to_owned(),
+        )
+    } else if pushed {
+        (
+            "pushed",
+            "your PC was woken up and should start the installation shortly".to_owned(),
+        )
+    } else {
+        ("queued", "waiting for your PC to come online".to_owned())
+    };
+    Ok(InstallView {
+        id: install.id,
+        app_id: install.app_id,
+        device_id: install.device_id,
+        status,
+        detail,
+        requested_by: install.requested_by,
+        created_at: install.created_at,
+    })
+}
