@@ -598,3 +598,57 @@ async fn a_new_device_gets_push_configuration_queued_and_its_channel_tracked() {
     );
     h.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn regression_issue_4_the_users_unenroll_alert_retires_the_device_and_its_certificate_is_refused_after()
+ {
+    let h = start(RawConfig::default()).await;
+    let device = h.enroll("D9").await;
+    queue(
+        &h,
+        "D9",
+        "left-over",
+        "inventory",
+        Command::Get(ItemCommand::target(casement_syncml::CmdId(1), CAPTION)),
+        false,
+    )
+    .await;
+    let mut tree = Tree::default();
+    common::session_with(
+        &h,
+        &device,
+        Some("Maintenance"),
+        1,
+        Platform::Windows10,
+        Some("user"),
+        &mut tree,
+        true,
+    )
+    .await;
+    let view = h.api_get("/devices/D9").await;
+    assert!(view["retired_at"].is_i64(), "{view}");
+    assert!(view["retired_reason"].as_str().unwrap().contains("1226"));
+    assert!(view["certificate"]["revoked_at"].is_i64());
+    let audit = h.api_get("/audit").await;
+    assert!(
+        audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "device.unenroll" && e["actor"] == "device:D9")
+    );
+    // Its certificate no longer opens a session.
+    let body = "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto><SessionID>2</SessionID><MsgID>1</MsgID><Target><LocURI>x</LocURI></Target><Source><LocURI>D9</LocURI></Source></SyncHdr><SyncBody><Alert><CmdID>2</CmdID><Data>1201</Data></Alert><Final/></SyncBody></SyncML>";
+    let r = device
+        .client
+        .post(format!(
+            "{}/ManagementServer/MDM.svc?mode=Maintenance&Platform=WoA",
+            h.server.local_url()
+        ))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    h.server.shutdown().await;
+}

@@ -35,6 +35,7 @@ pub mod http;
 pub mod scenario;
 pub mod state;
 pub mod transcript;
+pub mod wns;
 
 pub use enroll::{
     AuthMode, EnrollError, EnrollOptions, Hardware, Platform, Step, enroll, enroll_with,

@@ -14,3 +14,5 @@ mod flow;
 mod requests;
 #[path = "integration/responses.rs"]
 mod responses;
+#[path = "integration/wns_endpoint.rs"]
+mod wns_endpoint;

@@ -79,9 +79,18 @@ impl ActiveSession {
         reply.body.is_final = true;
         self.last_server_msg = reply_msg;
 
+        // The user disconnected the device: Windows has already removed the enrollment and sends
+        // the 1226 alert as a last word (windows-itpro-docs disconnecting-from-mdm-unenrollment.md:
+        // "the server gets no further sessions"), so nothing new is sent; the session ends here.
+        let unenrolled = effects.contains(&Effect::UnenrollmentRequested);
         let next = if aborted {
             effects.push(Effect::SessionEnded {
                 outcome: SessionOutcome::AbortedByDevice,
+            });
+            None
+        } else if unenrolled {
+            effects.push(Effect::SessionEnded {
+                outcome: SessionOutcome::Completed,
             });
             None
         } else if !message.body.is_final {

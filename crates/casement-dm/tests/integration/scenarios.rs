@@ -500,3 +500,40 @@ fn the_session_state_survives_serialization_between_requests() {
         2
     );
 }
+
+/// Regression (issue 4): a package 1 carrying the user's unenroll alert got the pending commands
+/// in its reply, so the device's answer came after it had been retired and was refused.
+#[test]
+fn regression_issue_4_the_unenroll_alert_ends_the_session_without_new_commands() {
+    let xml = include_str!("../../testdata/win10-09-session2-client-msg1-unenroll.xml");
+    let message = casement_syncml::parse(xml.as_bytes()).unwrap();
+    let pending = [PendingCommand {
+        id: CommandRef("inv".into()),
+        class: CommandClass::Inventory,
+        command: get("./DevDetail/SwV"),
+        expires_at: None,
+    }];
+    let step = casement_dm::server::start(
+        0,
+        &message,
+        ModeParam::Maintenance,
+        &pending,
+        &Default::default(),
+    );
+    assert!(step.effects.contains(&Effect::UnenrollmentRequested));
+    assert!(
+        step.reply
+            .body
+            .commands
+            .iter()
+            .all(|c| matches!(c, Command::Status(_))),
+        "status only"
+    );
+    assert!(step.next.is_none());
+    assert!(
+        !step
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::CommandSent { .. }))
+    );
+}

@@ -223,6 +223,21 @@ pub async fn session(
     login: Option<&str>,
     tree: &mut Tree,
 ) -> Vec<SyncMl> {
+    session_with(h, device, mode, session_id, platform, login, tree, false).await
+}
+
+/// [`session`], optionally with the user's unenroll request (generic alert 1226) in package 1.
+#[allow(clippy::too_many_arguments)]
+pub async fn session_with(
+    h: &Harness,
+    device: &Enrolled,
+    mode: Option<&str>,
+    session_id: u32,
+    platform: Platform,
+    login: Option<&str>,
+    tree: &mut Tree,
+    unenroll_request: bool,
+) -> Vec<SyncMl> {
     let url = match mode {
         Some(mode) => format!(
             "{}/ManagementServer/MDM.svc?mode={mode}&Platform=WoA",
@@ -245,7 +260,7 @@ pub async fn session(
             ("./DevInfo/Man".into(), "Contoso".into()),
             ("./DevInfo/Mod".into(), "Surface".into()),
         ],
-        unenroll_request: false,
+        unenroll_request,
     };
     let (mut core, mut outgoing) = DeviceSession::start(package1);
     let mut replies = Vec::new();
