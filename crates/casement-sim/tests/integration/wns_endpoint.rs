@@ -40,7 +40,9 @@ fn client(endpoint: &WnsEndpoint) -> WnsClient {
 /// A reqwest client trusting the endpoint, for requests the WNS client would never send.
 fn raw_http(endpoint: &WnsEndpoint) -> reqwest::Client {
     reqwest::Client::builder()
-        .tls_certs_only([reqwest::Certificate::from_pem(endpoint.certificate_pem().as_bytes()).unwrap()])
+        .tls_certs_only([
+            reqwest::Certificate::from_pem(endpoint.certificate_pem().as_bytes()).unwrap(),
+        ])
         .build()
         .unwrap()
 }
@@ -143,17 +145,18 @@ async fn channel_states_give_the_documented_answers() {
         PushOutcome::ServerError { status: 500, .. }
     ));
     endpoint.set_state("dropped", ChannelState::Dropped);
-    assert!(matches!(
-        push("dropped").await,
-        PushOutcome::Dropped { .. }
-    ));
+    assert!(matches!(push("dropped").await, PushOutcome::Dropped { .. }));
 
     // None of those reached the device; all were recorded with the answer given.
     assert!(rx.try_recv().is_err());
     assert_eq!(endpoint.pushes("revoked")[0].status, 404);
     assert_eq!(endpoint.pushes("expired")[0].status, 410);
     assert_eq!(endpoint.pushes("throttled")[0].status, 406);
-    let failing: Vec<u16> = endpoint.pushes("failing").iter().map(|p| p.status).collect();
+    let failing: Vec<u16> = endpoint
+        .pushes("failing")
+        .iter()
+        .map(|p| p.status)
+        .collect();
     assert_eq!(failing, [503, 500]);
     assert!(!endpoint.pushes("dropped")[0].delivered);
 
@@ -177,7 +180,10 @@ async fn refused_tokens_and_wrong_credentials_are_token_errors() {
     let uri = endpoint.channel_uri(DEVICE);
 
     endpoint.refuse_tokens(REFUSAL);
-    let err = client(&endpoint).push(&uri, WAKE_PAYLOAD).await.unwrap_err();
+    let err = client(&endpoint)
+        .push(&uri, WAKE_PAYLOAD)
+        .await
+        .unwrap_err();
     match &err {
         PushError::Token(TokenError::Rejected {
             status,
@@ -205,7 +211,13 @@ async fn refused_tokens_and_wrong_credentials_are_token_errors() {
     assert!(endpoint.pushes(DEVICE).is_empty());
 
     // Accepted again: the right credentials get a token.
-    assert!(client(&endpoint).push(&uri, WAKE_PAYLOAD).await.unwrap().is_received());
+    assert!(
+        client(&endpoint)
+            .push(&uri, WAKE_PAYLOAD)
+            .await
+            .unwrap()
+            .is_received()
+    );
     assert_eq!(endpoint.tokens_issued(), 1);
     endpoint.shutdown().await;
 }
@@ -303,7 +315,9 @@ async fn oversized_payloads_are_refused_by_the_client_and_the_endpoint() {
         .await
         .unwrap();
     assert_eq!(toast.status(), 400);
-    let wrong_type = request(b"x".to_vec(), "wns/raw", "text/plain").await.unwrap();
+    let wrong_type = request(b"x".to_vec(), "wns/raw", "text/plain")
+        .await
+        .unwrap();
     assert_eq!(wrong_type.status(), 400);
     let no_auth = http
         .post(&uri)
@@ -317,7 +331,11 @@ async fn oversized_payloads_are_refused_by_the_client_and_the_endpoint() {
     let get = http.get(&uri).send().await.unwrap();
     assert_eq!(get.status(), 405);
     let pushes = endpoint.pushes(DEVICE);
-    assert_eq!(pushes.len(), 1, "only the 5000-byte push reached the channel");
+    assert_eq!(
+        pushes.len(),
+        1,
+        "only the 5000-byte push reached the channel"
+    );
     assert_eq!(pushes[0].payload.len(), 5000);
     endpoint.shutdown().await;
 }
@@ -368,33 +386,45 @@ async fn the_driver_starts_the_devices_apps_session() {
     agent.save(&devices.join("ann")).unwrap();
 
     let (tx, mut sessions) = tokio::sync::mpsc::unbounded_channel();
-    let driver = tokio::spawn(run_push_driver(
+    // The driver's future is not `Send` (agent sessions are not): it runs on this task.
+    let driver = run_push_driver(
         endpoint.subscribe(),
         devices.clone(),
         time::OffsetDateTime::now_utc,
         Some(server_pem),
         move |result| tx.send(result).unwrap(),
-    ));
+    );
+    let pushes = async {
+        let wns = client(&endpoint);
+        let uri = endpoint.channel_uri(&device.device_id);
+        assert!(wns.push(&uri, WAKE_PAYLOAD).await.unwrap().is_received());
+        let entry = sessions.recv().await.unwrap().expect("a session");
+        assert_eq!(entry.device_id, device.device_id);
+        assert_eq!(entry.event, Event::Push);
+        let session = entry.session.expect("the push starts a session");
+        assert_eq!(session.mode, "Apps");
+        assert_eq!(
+            session.outcome,
+            Outcome::Completed,
+            "{:?}",
+            session.http_errors
+        );
+        // The session was saved: the next one has the next SessionID.
+        let agent = Agent::load(&devices.join("ann")).unwrap();
+        assert_eq!(agent.state().next_session_id, 2);
 
-    let wns = client(&endpoint);
-    let uri = endpoint.channel_uri(&device.device_id);
-    assert!(wns.push(&uri, WAKE_PAYLOAD).await.unwrap().is_received());
-    let entry = sessions.recv().await.unwrap().expect("a session");
-    assert_eq!(entry.device_id, device.device_id);
-    assert_eq!(entry.event, Event::Push);
-    let session = entry.session.expect("the push starts a session");
-    assert_eq!(session.mode, "Apps");
-    assert_eq!(session.outcome, Outcome::Completed, "{:?}", session.http_errors);
-    // The session was saved: the next one has the next SessionID.
-    let agent = Agent::load(&devices.join("ann")).unwrap();
-    assert_eq!(agent.state().next_session_id, 2);
+        // A push for a device with no directory is reported, not fatal.
+        assert!(
+            wns.push(&endpoint.channel_uri("NOPE"), WAKE_PAYLOAD)
+                .await
+                .unwrap()
+                .is_received()
+        );
+        let err = sessions.recv().await.unwrap().unwrap_err();
+        assert!(err.to_string().contains("NOPE"), "{err}");
 
-    // A push for a device with no directory is reported, not fatal.
-    assert!(wns.push(&endpoint.channel_uri("NOPE"), WAKE_PAYLOAD).await.unwrap().is_received());
-    let err = sessions.recv().await.unwrap().unwrap_err();
-    assert!(err.to_string().contains("NOPE"), "{err}");
-
-    endpoint.shutdown().await;
-    driver.await.unwrap();
+        endpoint.shutdown().await;
+    };
+    tokio::join!(driver, pushes);
     server.shutdown().await;
 }
