@@ -107,12 +107,18 @@ pub async fn view(state: &AppState, install: InstallRow) -> Result<InstallView, 
             commands.push(c);
         }
     }
+    // A push counts when it was queued for one of this install's commands, or later (a channel
+    // that came back re-pushes waiting installs).
     let pushed = state
         .store
         .pushes_of_device(&install.device_id, 50)
         .await?
         .iter()
-        .any(|p| p.state == "sent" && p.created_at >= install.created_at);
+        .any(|p| {
+            p.state == "sent"
+                && (ids.iter().any(|id| p.reason.ends_with(id.as_str()))
+                    || p.created_at >= install.created_at)
+        });
     let (status, detail) = if let Some(failed) = commands.iter().find(|c| {
         matches!(
             c.state,

@@ -1,0 +1,151 @@
+//! The app-install story over real HTTPS (PRODUCT §3 flows 5–6): the server's real WNS client
+//! pushes through the simulator's WNS-compatible endpoint, the simulated Windows 8.1 device starts
+//! its Apps session, and the install is tracked to "installed"; a revoked channel is marked,
+//! re-configured in the next Maintenance session, and the waiting install delivered there.
+
+use std::time::Duration;
+
+use casement_server::{RawConfig, Server};
+use casement_sim::agent::{Agent, Event};
+use casement_sim::wns::{WnsEndpoint, WnsEndpointConfig};
+use casement_sim::{AuthMode, EnrollOptions, Platform, enroll};
+use serde_json::{Value, json};
+
+struct Env {
+    server: Server,
+    wns: WnsEndpoint,
+    http: reqwest::Client,
+    token: String,
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    async fn start() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let mut listen = WnsEndpointConfig::new("ms-app://S-1-15-2-1234", "wns-secret");
+        listen.listen = "127.0.0.1:0".parse().unwrap();
+        let wns = WnsEndpoint::start(listen).await.unwrap();
+        let trust = dir.path().join("wns.pem");
+        std::fs::write(&trust, wns.certificate_pem()).unwrap();
+        let raw = RawConfig {
+            data_dir: dir.path().join("server"),
+            listen: "127.0.0.1:0".into(),
+            wns_package_family_name: Some("Contoso.MDM_8wekyb3d8bbwe".into()),
+            wns_client_id: Some("ms-app://S-1-15-2-1234".into()),
+            wns_client_secret: Some("wns-secret".into()),
+            wns_token_url: Some(wns.token_url()),
+            wns_local_hosts: vec![wns.host_port().to_owned()],
+            wns_trust_pem: Some(trust),
+            ..RawConfig::default()
+        };
+        let server = Server::start(raw).await.unwrap();
+        let http = reqwest::Client::builder().tls_certs_only([reqwest::Certificate::from_pem(server.tls_certificate_pem.as_bytes()).unwrap()]).build().unwrap();
+        let token = std::fs::read_to_string(&server.admin_token_path).unwrap().trim().to_owned();
+        let env = Env { server, wns, http, token, dir };
+        assert_eq!(env.post("/users", json!({"upn": "alice@contoso.com", "password": "correct horse battery"})).await.0, 201);
+        env
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self.http.post(format!("{}/api/v1{path}", self.server.local_url())).bearer_auth(&self.token).json(&body).send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        self.http.get(format!("{}/api/v1{path}", self.server.local_url())).bearer_auth(&self.token).send().await.unwrap().json().await.unwrap()
+    }
+
+    async fn agent(&self) -> Agent {
+        let mut options = EnrollOptions::new(format!("{}/EnrollmentServer/Discovery.svc", self.server.local_url()), "alice@contoso.com", "correct horse battery", Platform::Windows81);
+        options.auth = AuthMode::Federated;
+        options.server_tls_pem = Some(self.server.tls_certificate_pem.clone());
+        let device = enroll(&options).await.unwrap();
+        let mut agent = Agent::new(device, time::OffsetDateTime::now_utc());
+        agent.state_mut().wns_endpoint = self.wns.channel_base();
+        agent.state_mut().server_tls_pem = Some(self.server.tls_certificate_pem.clone());
+        agent
+    }
+
+    /// Waits until `check` holds for the value at `path` (the push worker runs in the background).
+    async fn wait_for(&self, path: &str, check: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..100 {
+            let v = self.get(path).await;
+            if check(&v) {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{path} never reached the expected state: {}", self.get(path).await);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_install_is_pushed_started_in_an_apps_session_and_tracked_to_installed() {
+    let env = Env::start().await;
+    let mut agent = env.agent().await;
+    let id = agent.device().device_id.clone();
+    let mut pushes = env.wns.subscribe();
+
+    // The enrolled user logs on: Maintenance carries the push configuration queued at enrollment.
+    let now = time::OffsetDateTime::now_utc();
+    agent.event(Event::Logon, now).await;
+    let device = env.get(&format!("/devices/{id}")).await;
+    assert_eq!(device["push_channel"]["state"], "active", "{device}");
+
+    // Step 1: an app is picked for the device.
+    let app = json!({ "name": "Contoso Notes", "version": "1.0", "payloads": { "windows-8.1": { "type": "app-install-job", "job_data": "<Job PackageFullName=\"Contoso.Notes_1.0.0.0_x64__8wekyb3d8bbwe\"/>" } } });
+    let (status, app) = env.post("/apps", app).await;
+    assert_eq!(status, 201, "{app}");
+    let (status, install) = env.post(&format!("/devices/{id}/installs"), json!({ "app_id": app["id"] })).await;
+    assert_eq!(status, 201, "{install}");
+    let install_path = format!("/installs/{}", install["id"].as_str().unwrap());
+
+    // Steps 2–4: the server pushes through WNS to the device's channel.
+    let pushed = tokio::time::timeout(Duration::from_secs(10), pushes.recv()).await.expect("a push within 10 s").unwrap();
+    assert_eq!(pushed, id);
+    env.wait_for(&install_path, |v| v["status"] == "pushed").await;
+
+    // Step 5: the push starts MDMAgent -App: an Apps session delivers the install.
+    let entry = agent.event(Event::Push, now + time::Duration::minutes(1)).await;
+    assert_eq!(entry.session.as_ref().unwrap().mode, "Apps");
+    assert_eq!(entry.status_of("Exec=CreateJob"), Some(200));
+    let install = env.get(&install_path).await;
+    assert_eq!(install["status"], "installed", "{install}");
+    let sessions = env.get(&format!("/devices/{id}/sessions")).await;
+    assert_eq!(sessions["sessions"][0]["context"], "Apps");
+    env.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_channel_is_reconfigured_in_the_next_maintenance_session() {
+    let env = Env::start().await;
+    let mut agent = env.agent().await;
+    let id = agent.device().device_id.clone();
+    let now = time::OffsetDateTime::now_utc();
+    agent.event(Event::Logon, now).await;
+    agent.event(Event::Logoff, now + time::Duration::minutes(1)).await;
+
+    // WNS revoked the channel: the push is answered 404.
+    env.wns.revoke(&id);
+    let app = json!({ "name": "Contoso Notes", "version": "1.0", "payloads": { "windows-8.1": { "type": "app-install-job", "job_data": "<Job PackageFullName=\"Contoso.Notes_1.0.0.0_x64__8wekyb3d8bbwe\"/>" } } });
+    let (_, app) = env.post("/apps", app).await;
+    let (_, install) = env.post(&format!("/devices/{id}/installs"), json!({ "app_id": app["id"] })).await;
+    let install_path = format!("/installs/{}", install["id"].as_str().unwrap());
+    let device = env.wait_for(&format!("/devices/{id}"), |d| d["push_channel"]["state"] == "revoked").await;
+    assert!(device["push_channel"]["reason"].as_str().unwrap().contains("404"), "{device}");
+    let commands = env.get(&format!("/devices/{id}/commands")).await;
+    assert!(commands["commands"].as_array().unwrap().iter().any(|c| c["class"] == "push-configuration" && c["state"] == "pending" && c["waits_for"] == "waits for a Maintenance session"));
+    assert_eq!(env.get(&install_path).await["status"], "queued");
+
+    // A reboot (Machine) cannot carry either; the next logon (Maintenance) re-configures the
+    // channel and delivers the waiting install.
+    agent.event(Event::Reboot, now + time::Duration::minutes(2)).await;
+    assert_eq!(env.get(&install_path).await["status"], "queued");
+    env.wns.set_state(&id, casement_sim::wns::ChannelState::Active);
+    agent.event(Event::Logon, now + time::Duration::minutes(3)).await;
+    let device = env.get(&format!("/devices/{id}")).await;
+    assert_eq!(device["push_channel"]["state"], "active", "{device}");
+    assert_eq!(env.get(&install_path).await["status"], "installed");
+    let _ = env.dir.path();
+    env.server.shutdown().await;
+}
