@@ -21,6 +21,11 @@ struct Env {
 
 impl Env {
     async fn start() -> Env {
+        Self::start_with(true).await
+    }
+
+    /// `push_worker`: give the server WNS credentials (so it pushes) or not (pushes stay queued).
+    async fn start_with(push_worker: bool) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let mut listen = WnsEndpointConfig::new("ms-app://S-1-15-2-1234", "wns-secret");
         listen.listen = "127.0.0.1:0".parse().unwrap();
@@ -31,32 +36,74 @@ impl Env {
             data_dir: dir.path().join("server"),
             listen: "127.0.0.1:0".into(),
             wns_package_family_name: Some("Contoso.MDM_8wekyb3d8bbwe".into()),
-            wns_client_id: Some("ms-app://S-1-15-2-1234".into()),
-            wns_client_secret: Some("wns-secret".into()),
+            wns_client_id: push_worker.then(|| "ms-app://S-1-15-2-1234".into()),
+            wns_client_secret: push_worker.then(|| "wns-secret".into()),
             wns_token_url: Some(wns.token_url()),
             wns_local_hosts: vec![wns.host_port().to_owned()],
             wns_trust_pem: Some(trust),
             ..RawConfig::default()
         };
         let server = Server::start(raw).await.unwrap();
-        let http = reqwest::Client::builder().tls_certs_only([reqwest::Certificate::from_pem(server.tls_certificate_pem.as_bytes()).unwrap()]).build().unwrap();
-        let token = std::fs::read_to_string(&server.admin_token_path).unwrap().trim().to_owned();
-        let env = Env { server, wns, http, token, dir };
-        assert_eq!(env.post("/users", json!({"upn": "alice@contoso.com", "password": "correct horse battery"})).await.0, 201);
+        let http = reqwest::Client::builder()
+            .tls_certs_only([
+                reqwest::Certificate::from_pem(server.tls_certificate_pem.as_bytes()).unwrap(),
+            ])
+            .build()
+            .unwrap();
+        let token = std::fs::read_to_string(&server.admin_token_path)
+            .unwrap()
+            .trim()
+            .to_owned();
+        let env = Env {
+            server,
+            wns,
+            http,
+            token,
+            dir,
+        };
+        assert_eq!(
+            env.post(
+                "/users",
+                json!({"upn": "alice@contoso.com", "password": "correct horse battery"})
+            )
+            .await
+            .0,
+            201
+        );
         env
     }
 
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let r = self.http.post(format!("{}/api/v1{path}", self.server.local_url())).bearer_auth(&self.token).json(&body).send().await.unwrap();
+        let r = self
+            .http
+            .post(format!("{}/api/v1{path}", self.server.local_url()))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
     async fn get(&self, path: &str) -> Value {
-        self.http.get(format!("{}/api/v1{path}", self.server.local_url())).bearer_auth(&self.token).send().await.unwrap().json().await.unwrap()
+        self.http
+            .get(format!("{}/api/v1{path}", self.server.local_url()))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     async fn agent(&self) -> Agent {
-        let mut options = EnrollOptions::new(format!("{}/EnrollmentServer/Discovery.svc", self.server.local_url()), "alice@contoso.com", "correct horse battery", Platform::Windows81);
+        let mut options = EnrollOptions::new(
+            format!("{}/EnrollmentServer/Discovery.svc", self.server.local_url()),
+            "alice@contoso.com",
+            "correct horse battery",
+            Platform::Windows81,
+        );
         options.auth = AuthMode::Federated;
         options.server_tls_pem = Some(self.server.tls_certificate_pem.clone());
         let device = enroll(&options).await.unwrap();
@@ -75,7 +122,10 @@ impl Env {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("{path} never reached the expected state: {}", self.get(path).await);
+        panic!(
+            "{path} never reached the expected state: {}",
+            self.get(path).await
+        );
     }
 }
 
@@ -96,17 +146,28 @@ async fn an_install_is_pushed_started_in_an_apps_session_and_tracked_to_installe
     let app = json!({ "name": "Contoso Notes", "version": "1.0", "payloads": { "windows-8.1": { "type": "app-install-job", "job_data": "<Job PackageFullName=\"Contoso.Notes_1.0.0.0_x64__8wekyb3d8bbwe\"/>" } } });
     let (status, app) = env.post("/apps", app).await;
     assert_eq!(status, 201, "{app}");
-    let (status, install) = env.post(&format!("/devices/{id}/installs"), json!({ "app_id": app["id"] })).await;
+    let (status, install) = env
+        .post(
+            &format!("/devices/{id}/installs"),
+            json!({ "app_id": app["id"] }),
+        )
+        .await;
     assert_eq!(status, 201, "{install}");
     let install_path = format!("/installs/{}", install["id"].as_str().unwrap());
 
     // Steps 2–4: the server pushes through WNS to the device's channel.
-    let pushed = tokio::time::timeout(Duration::from_secs(10), pushes.recv()).await.expect("a push within 10 s").unwrap();
+    let pushed = tokio::time::timeout(Duration::from_secs(10), pushes.recv())
+        .await
+        .expect("a push within 10 s")
+        .unwrap();
     assert_eq!(pushed, id);
-    env.wait_for(&install_path, |v| v["status"] == "pushed").await;
+    env.wait_for(&install_path, |v| v["status"] == "pushed")
+        .await;
 
     // Step 5: the push starts MDMAgent -App: an Apps session delivers the install.
-    let entry = agent.event(Event::Push, now + time::Duration::minutes(1)).await;
+    let entry = agent
+        .event(Event::Push, now + time::Duration::minutes(1))
+        .await;
     assert_eq!(entry.session.as_ref().unwrap().mode, "Apps");
     assert_eq!(entry.status_of("Exec=CreateJob"), Some(200));
     let install = env.get(&install_path).await;
@@ -123,29 +184,115 @@ async fn a_revoked_channel_is_reconfigured_in_the_next_maintenance_session() {
     let id = agent.device().device_id.clone();
     let now = time::OffsetDateTime::now_utc();
     agent.event(Event::Logon, now).await;
-    agent.event(Event::Logoff, now + time::Duration::minutes(1)).await;
+    agent
+        .event(Event::Logoff, now + time::Duration::minutes(1))
+        .await;
 
     // WNS revoked the channel: the push is answered 404.
     env.wns.revoke(&id);
     let app = json!({ "name": "Contoso Notes", "version": "1.0", "payloads": { "windows-8.1": { "type": "app-install-job", "job_data": "<Job PackageFullName=\"Contoso.Notes_1.0.0.0_x64__8wekyb3d8bbwe\"/>" } } });
     let (_, app) = env.post("/apps", app).await;
-    let (_, install) = env.post(&format!("/devices/{id}/installs"), json!({ "app_id": app["id"] })).await;
+    let (_, install) = env
+        .post(
+            &format!("/devices/{id}/installs"),
+            json!({ "app_id": app["id"] }),
+        )
+        .await;
     let install_path = format!("/installs/{}", install["id"].as_str().unwrap());
-    let device = env.wait_for(&format!("/devices/{id}"), |d| d["push_channel"]["state"] == "revoked").await;
-    assert!(device["push_channel"]["reason"].as_str().unwrap().contains("404"), "{device}");
+    let device = env
+        .wait_for(&format!("/devices/{id}"), |d| {
+            d["push_channel"]["state"] == "revoked"
+        })
+        .await;
+    assert!(
+        device["push_channel"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("404"),
+        "{device}"
+    );
     let commands = env.get(&format!("/devices/{id}/commands")).await;
-    assert!(commands["commands"].as_array().unwrap().iter().any(|c| c["class"] == "push-configuration" && c["state"] == "pending" && c["waits_for"] == "waits for a Maintenance session"));
+    assert!(
+        commands["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["class"] == "push-configuration"
+                && c["state"] == "pending"
+                && c["waits_for"] == "waits for a Maintenance session")
+    );
     assert_eq!(env.get(&install_path).await["status"], "queued");
 
     // A reboot (Machine) cannot carry either; the next logon (Maintenance) re-configures the
     // channel and delivers the waiting install.
-    agent.event(Event::Reboot, now + time::Duration::minutes(2)).await;
+    agent
+        .event(Event::Reboot, now + time::Duration::minutes(2))
+        .await;
     assert_eq!(env.get(&install_path).await["status"], "queued");
-    env.wns.set_state(&id, casement_sim::wns::ChannelState::Active);
-    agent.event(Event::Logon, now + time::Duration::minutes(3)).await;
+    env.wns
+        .set_state(&id, casement_sim::wns::ChannelState::Active);
+    agent
+        .event(Event::Logon, now + time::Duration::minutes(3))
+        .await;
     let device = env.get(&format!("/devices/{id}")).await;
     assert_eq!(device["push_channel"]["state"], "active", "{device}");
     assert_eq!(env.get(&install_path).await["status"], "installed");
     let _ = env.dir.path();
     env.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_queued_before_a_restart_is_sent_after_it() {
+    // The first server has no WNS credentials: the push can only leave after the restart.
+    let env = Env::start_with(false).await;
+    let mut agent = env.agent().await;
+    let id = agent.device().device_id.clone();
+    agent
+        .event(Event::Logon, time::OffsetDateTime::now_utc())
+        .await;
+    let app = json!({ "name": "Notes", "version": "1.0", "payloads": { "windows-8.1": { "type": "app-install-job", "job_data": "<Job PackageFullName=\"Contoso.Notes_1.0.0.0_x64__8wekyb3d8bbwe\"/>" } } });
+    let (_, app) = env.post("/apps", app).await;
+    let Env {
+        server,
+        wns,
+        http,
+        token,
+        dir,
+    } = env;
+    let url = format!("{}/api/v1/devices/{id}/installs", server.local_url());
+    let r = http
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&json!({ "app_id": app["id"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let config = server.config.clone();
+    server.shutdown().await;
+    let mut pushes = wns.subscribe();
+    assert!(
+        wns.pushes(&id).is_empty(),
+        "nothing was pushed before the restart"
+    );
+
+    // The same data directory and database, a new process: the push is in the outbox.
+    let raw = RawConfig {
+        data_dir: config.data_dir.clone(),
+        listen: "127.0.0.1:0".into(),
+        wns_package_family_name: Some("Contoso.MDM_8wekyb3d8bbwe".into()),
+        wns_client_id: Some("ms-app://S-1-15-2-1234".into()),
+        wns_client_secret: Some("wns-secret".into()),
+        wns_token_url: Some(wns.token_url()),
+        wns_local_hosts: vec![wns.host_port().to_owned()],
+        wns_trust_pem: Some(dir.path().join("wns.pem")),
+        ..RawConfig::default()
+    };
+    let restarted = Server::start(raw).await.unwrap();
+    let pushed = tokio::time::timeout(Duration::from_secs(10), pushes.recv())
+        .await
+        .expect("the queued push is sent after the restart")
+        .unwrap();
+    assert_eq!(pushed, id);
+    restarted.shutdown().await;
 }
