@@ -296,3 +296,121 @@ async fn a_push_queued_before_a_restart_is_sent_after_it() {
     assert_eq!(pushed, id);
     restarted.shutdown().await;
 }
+
+/// Measurement, not a check (run with `cargo test --release -p casement --test e2e_push --
+/// --ignored --nocapture`): how many pushes per second the outbox worker sends to the
+/// simulator's WNS endpoint over HTTPS, and how long an install takes from request to installed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn measure_push_throughput_and_install_latency() {
+    use casement_store::{
+        ChannelRow, MessageChanges, NewCertificate, NewDevice, Platform as StorePlatform,
+    };
+    let env = Env::start_with(false).await;
+    let store = &env.server.state.store;
+    let user = store
+        .user_by_upn("alice@contoso.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let n = 500;
+    let now = casement_server::clock::now_ms();
+    for i in 0..n {
+        let id = format!("PUSHBENCH{i:05}");
+        let device = NewDevice {
+            id: id.clone(),
+            platform: StorePlatform::Windows81,
+            user_id: user.id.clone(),
+            upn: user.upn.clone(),
+            user_sid: None,
+            name: None,
+            enrollment_context: vec![],
+            enrolled_at: now,
+        };
+        let cert = NewCertificate {
+            serial_hex: format!("{i:032x}"),
+            device_id: id.clone(),
+            thumbprint: "00".repeat(20),
+            not_before: now,
+            not_after: now + 1,
+            pem: String::new(),
+            issued_at: now,
+        };
+        store.record_enrollment(&device, &cert).await.unwrap();
+        let channel = ChannelRow {
+            device_id: id.clone(),
+            state: "active".into(),
+            uri: Some(env.wns.channel_uri(&id)),
+            expires_at: None,
+            status: None,
+            last_error: None,
+            reason: None,
+            updated_at: now,
+        };
+        store
+            .apply_message(&MessageChanges {
+                device_id: id.clone(),
+                now,
+                channel: Some(channel),
+                ..MessageChanges::default()
+            })
+            .await
+            .unwrap();
+        store
+            .enqueue_push(&format!("p{i}"), &id, "bench", now)
+            .await
+            .unwrap();
+    }
+    let mut config = casement_push::WnsConfig::new("ms-app://S-1-15-2-1234", "wns-secret");
+    config.token_url = env.wns.token_url();
+    config.allow_insecure_hosts = vec![env.wns.host_port().to_owned()];
+    config.extra_root_certificates_pem = vec![env.wns.certificate_pem().to_owned()];
+    let client = casement_push::WnsClient::new(config).unwrap();
+    let started = std::time::Instant::now();
+    let mut sent = 0;
+    while sent < n {
+        sent += casement_server::services::push::run_once(&env.server.state, &client)
+            .await
+            .unwrap();
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "outbox: {n} pushes in {:.2} s = {:.0} pushes/s (claim, WNS token cached, HTTPS POST, record)",
+        elapsed.as_secs_f64(),
+        n as f64 / elapsed.as_secs_f64()
+    );
+    env.server.shutdown().await;
+
+    // Install request → installed, with the push worker on and the device answering the push at once.
+    let env = Env::start().await;
+    let mut agent = env.agent().await;
+    let id = agent.device().device_id.clone();
+    let mut pushes = env.wns.subscribe();
+    agent
+        .event(Event::Logon, time::OffsetDateTime::now_utc())
+        .await;
+    let app = json!({ "name": "Notes", "version": "1.0", "payloads": { "windows-8.1": { "type": "app-install-job", "job_data": "<Job PackageFullName=\"Contoso.Notes_1.0.0.0_x64__8wekyb3d8bbwe\"/>" } } });
+    let (_, app) = env.post("/apps", app).await;
+    let started = std::time::Instant::now();
+    let (_, install) = env
+        .post(
+            &format!("/devices/{id}/installs"),
+            json!({ "app_id": app["id"] }),
+        )
+        .await;
+    pushes.recv().await.unwrap();
+    let pushed_after = started.elapsed();
+    agent
+        .event(Event::Push, time::OffsetDateTime::now_utc())
+        .await;
+    let status = env
+        .get(&format!("/installs/{}", install["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(status["status"], "installed");
+    println!(
+        "install: request → push received {:.0} ms; → installed {:.0} ms",
+        pushed_after.as_secs_f64() * 1000.0,
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    env.server.shutdown().await;
+}
