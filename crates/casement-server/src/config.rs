@@ -66,6 +66,8 @@ pub struct RawConfig {
     pub wns_local_hosts: Vec<String>,
     /// PEM file of extra certificates to trust for WNS (the simulator's endpoint).
     pub wns_trust_pem: Option<PathBuf>,
+    /// Least time between two pushes to one device, in seconds (a rate limit per channel).
+    pub push_interval_seconds: u32,
 }
 
 impl Default for RawConfig {
@@ -94,6 +96,7 @@ impl Default for RawConfig {
             wns_allowed_hosts: vec!["notify.windows.com".into()],
             wns_local_hosts: Vec::new(),
             wns_trust_pem: None,
+            push_interval_seconds: 10,
         }
     }
 }
@@ -185,6 +188,7 @@ impl RawConfig {
             sts_token_seconds: self.sts_token_seconds,
             trusted_proxies: self.trusted_proxies,
             auto_push_config: self.auto_push_config,
+            push_interval_ms: i64::from(self.push_interval_seconds) * 1000,
             wns_client: wns_client(
                 &self.wns_client_id,
                 &self.wns_client_secret,
@@ -237,6 +241,8 @@ pub struct Config {
     pub auto_push_config: bool,
     /// The WNS client configuration, when credentials are given.
     pub wns_client: Option<casement_push::WnsConfig>,
+    /// Least time between two pushes to one device.
+    pub push_interval_ms: i64,
 }
 
 impl Config {

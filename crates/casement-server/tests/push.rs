@@ -53,6 +53,7 @@ async fn channel(h: &Harness, device: &str) -> serde_json::Value {
 async fn installs_are_pushed_and_a_revoked_channel_is_reconfigured_then_pushed_again() {
     let h = start(RawConfig {
         wns_package_family_name: Some("Contoso.MDM_8wekyb3d8bbwe".into()),
+        push_interval_seconds: 0,
         ..RawConfig::default()
     })
     .await;

@@ -242,8 +242,8 @@ impl SessionStore for SqlStore {
             .await
             .map_err(map_err)?;
         }
-        if let Some((id, reason)) = &c.push {
-            crate::push::enqueue_in(&mut tx, id, &c.device_id, reason, c.now).await?;
+        if let Some((id, reason, interval)) = &c.push {
+            crate::push::enqueue_in(&mut tx, id, &c.device_id, reason, c.now, *interval).await?;
         }
         if let Some(reason) = &c.retire {
             retire_in(&mut tx, &c.device_id, reason, c.now).await?;

@@ -32,15 +32,22 @@ pub(crate) async fn enqueue_in(
     device_id: &str,
     reason: &str,
     now: i64,
+    min_interval_ms: i64,
 ) -> StoreResult<bool> {
+    // Rate limit per channel: a new push is due no sooner than MIN_PUSH_INTERVAL_MS after the
+    // device's last one was sent (WNS throttles channels that get too many; one wake-up is enough).
     let done = sqlx::query(
         "INSERT INTO push_outbox (id, device_id, reason, state, attempts, next_attempt_at, created_at, updated_at) \
-         SELECT $1, $2, $3, 'queued', 0, $4, $4, $4 WHERE NOT EXISTS (SELECT 1 FROM push_outbox WHERE device_id = $2 AND state = 'queued')",
+         SELECT $1, $2, $3, 'queued', 0, \
+           COALESCE((SELECT CASE WHEN MAX(updated_at) + $5 > $4 THEN MAX(updated_at) + $5 END FROM push_outbox WHERE device_id = $2 AND state = 'sent'), $4), \
+           $4, $4 \
+         WHERE NOT EXISTS (SELECT 1 FROM push_outbox WHERE device_id = $2 AND state = 'queued')",
     )
     .bind(id)
     .bind(device_id)
     .bind(reason)
     .bind(now)
+    .bind(min_interval_ms)
     .execute(&mut **tx)
     .await
     .map_err(map_err)?;
@@ -55,9 +62,10 @@ impl PushStore for SqlStore {
         device_id: &str,
         reason: &str,
         now: i64,
+        min_interval_ms: i64,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let added = enqueue_in(&mut tx, id, device_id, reason, now).await?;
+        let added = enqueue_in(&mut tx, id, device_id, reason, now, min_interval_ms).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(added)
     }

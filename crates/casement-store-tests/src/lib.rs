@@ -446,13 +446,13 @@ pub async fn story(store: &dyn Store) {
     // The push outbox: one queued push per device, claimed once per lease, retried, finished.
     assert!(
         store
-            .enqueue_push("p1", "D1", "command:c2", 470)
+            .enqueue_push("p1", "D1", "command:c2", 470, 10_000)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .enqueue_push("p2", "D1", "command:c3", 471)
+            .enqueue_push("p2", "D1", "command:c3", 471, 10_000)
             .await
             .unwrap(),
         "one wake-up is enough"
@@ -499,10 +499,27 @@ pub async fn story(store: &dyn Store) {
     );
     assert!(
         store
-            .enqueue_push("p3", "D1", "command:c3", 5_002)
+            .enqueue_push("p3", "D1", "command:c3", 5_002, 10_000)
             .await
             .unwrap(),
         "a new push once the last one is done"
+    );
+    assert!(
+        store
+            .claim_pushes(5_003, 1_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "rate limited: not due right after a sent push"
+    );
+    assert_eq!(
+        store
+            .claim_pushes(5_001 + 10_000, 1_000, 10)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "due once the interval has passed"
     );
 
     // The app catalog and installs.
@@ -518,7 +535,10 @@ pub async fn story(store: &dyn Store) {
         store.create_app(&notes).await,
         Err(StoreError::Conflict(_))
     ));
-    assert_eq!(store.list_apps().await.unwrap(), [notes.clone()]);
+    assert_eq!(
+        store.list_apps().await.unwrap(),
+        std::slice::from_ref(&notes)
+    );
     let install = InstallRow {
         id: "i1".into(),
         app_id: "app1".into(),

@@ -131,14 +131,16 @@ pub trait ChannelStore: Send + Sync {
 /// The push outbox: durable, claimed with a lease, worked by any node.
 #[async_trait]
 pub trait PushStore: Send + Sync {
-    /// Queues a push to a device, due at `now`, unless one is already queued for it (one wake-up
-    /// is enough): returns whether a push was added.
+    /// Queues a push to a device, due at `now` (or `min_interval_ms` after its last sent push, if
+    /// later: a rate limit per channel), unless one is already queued for it (one wake-up is
+    /// enough): returns whether a push was added.
     async fn enqueue_push(
         &self,
         id: &str,
         device_id: &str,
         reason: &str,
         now: i64,
+        min_interval_ms: i64,
     ) -> StoreResult<bool>;
     /// Claims up to `limit` due pushes (queued and due, or claimed by a sender whose lease ran
     /// out) until `now + lease_ms`, counting an attempt. Two callers never claim the same push

@@ -343,8 +343,9 @@ pub struct MessageChanges {
     pub retire: Option<String>,
     /// The device's push channel, written over the stored one (a `None` URI keeps the stored URI).
     pub channel: Option<ChannelRow>,
-    /// Queue a push to the device (skipped when one is already queued): id and reason.
-    pub push: Option<(String, String)>,
+    /// Queue a push to the device (skipped when one is already queued): id, reason, and the
+    /// least time after its last sent push (ms).
+    pub push: Option<(String, String, i64)>,
     /// Audit entries.
     pub audit: Vec<AuditEntry>,
 }

@@ -357,7 +357,7 @@ async fn measure_push_throughput_and_install_latency() {
             .await
             .unwrap();
         store
-            .enqueue_push(&format!("p{i}"), &id, "bench", now)
+            .enqueue_push(&format!("p{i}"), &id, "bench", now, 0)
             .await
             .unwrap();
     }

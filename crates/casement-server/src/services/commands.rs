@@ -91,6 +91,7 @@ pub async fn queue(
                     &device.id,
                     &format!("command:{}", first.id),
                     now,
+                    state.config.push_interval_ms,
                 )
                 .await?;
         }

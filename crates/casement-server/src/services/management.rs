@@ -204,7 +204,15 @@ async fn handle_once(
         }
     };
     let is_new = continuing.is_none();
-    let mut changes = changes_for(&snapshot, &session_row, is_new, message, &step, now);
+    let mut changes = changes_for(
+        &snapshot,
+        &session_row,
+        is_new,
+        message,
+        &step,
+        now,
+        state.config.push_interval_ms,
+    );
     changes.enqueue = enqueue;
     state.store.apply_message(&changes).await?;
     state.metrics.message(&session_row.context, &step.effects);
@@ -435,6 +443,7 @@ fn changes_for(
     incoming: &SyncMl,
     step: &Step,
     now: i64,
+    push_interval_ms: i64,
 ) -> MessageChanges {
     let device_id = snapshot.device.id.clone();
     let mut changes = MessageChanges {
@@ -541,6 +550,7 @@ fn changes_for(
                         changes.push = Some((
                             uuid::Uuid::new_v4().to_string(),
                             "channel available: pending installs".into(),
+                            push_interval_ms,
                         ));
                     }
                     changes.channel = Some(ChannelRow {
