@@ -264,3 +264,111 @@ async fn an_install_from_the_catalog_moves_from_queued_to_installed() {
     assert_eq!(status, 404);
     h.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_channel_not_read_for_a_day_is_read_again_in_maintenance_without_reconfiguring() {
+    let h = start(RawConfig {
+        wns_package_family_name: Some("Contoso.MDM_8wekyb3d8bbwe".into()),
+        ..RawConfig::default()
+    })
+    .await;
+    let device = h.enroll("P4").await;
+    let mut tree = Tree::default();
+    tree.nodes.insert(
+        CHANNEL_URI.into(),
+        "https://db5.notify.windows.com/?token=first".into(),
+    );
+    tree.nodes.insert(PUSH_STATUS.into(), "0".into());
+    session(
+        &h,
+        &device,
+        Some("Maintenance"),
+        1,
+        Platform::Windows10,
+        Some("user"),
+        &mut tree,
+    )
+    .await;
+    const PFN: &str = "./Vendor/MSFT/DMClient/Provider/Casement/Push/PFN";
+    assert!(
+        tree.nodes.contains_key(PFN),
+        "configured in the first session"
+    );
+
+    // Two days later, as far as the server knows.
+    let two_days_ago = casement_server::clock::now_ms() - 2 * 86_400_000;
+    let aged = casement_store::ChannelRow {
+        device_id: "P4".into(),
+        state: "active".into(),
+        uri: None,
+        expires_at: None,
+        status: None,
+        last_error: None,
+        reason: None,
+        updated_at: two_days_ago,
+    };
+    h.server
+        .state
+        .store
+        .apply_message(&casement_store::MessageChanges {
+            device_id: "P4".into(),
+            now: two_days_ago,
+            channel: Some(aged),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    tree.nodes.remove(PFN);
+    tree.nodes.insert(
+        CHANNEL_URI.into(),
+        "https://db5.notify.windows.com/?token=renewed".into(),
+    );
+
+    // A Machine session does not carry push configuration; the next Maintenance session reads.
+    session(
+        &h,
+        &device,
+        Some("Machine"),
+        2,
+        Platform::Windows10,
+        Some("none"),
+        &mut tree,
+    )
+    .await;
+    assert!(
+        h.server
+            .state
+            .store
+            .push_channel("P4")
+            .await
+            .unwrap()
+            .unwrap()
+            .updated_at
+            == two_days_ago
+    );
+    session(
+        &h,
+        &device,
+        Some("Maintenance"),
+        3,
+        Platform::Windows10,
+        Some("user"),
+        &mut tree,
+    )
+    .await;
+    let channel = h
+        .server
+        .state
+        .store
+        .push_channel("P4")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(channel.updated_at > two_days_ago, "read again");
+    assert_eq!(
+        channel.uri.as_deref(),
+        Some("https://db5.notify.windows.com/?token=renewed")
+    );
+    assert!(!tree.nodes.contains_key(PFN), "the PFN was not set again");
+    h.server.shutdown().await;
+}

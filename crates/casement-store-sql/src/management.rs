@@ -139,7 +139,9 @@ impl SessionStore for SqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(map_err)?;
+        let channel = self.push_channel(device_id).await?;
         Ok(Some(ManagementSnapshot {
+            channel,
             device,
             active_session: active.as_ref().map(session).transpose()?,
             pending: pending.iter().map(command).collect::<StoreResult<_>>()?,

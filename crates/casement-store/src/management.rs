@@ -278,6 +278,8 @@ pub struct ManagementSnapshot {
     pub active_session: Option<SessionRow>,
     /// Its pending commands in queue order (at most the limit asked for).
     pub pending: Vec<CommandRow>,
+    /// Its push channel, if one was ever recorded.
+    pub channel: Option<ChannelRow>,
 }
 
 /// A session write, checked against the version read.

@@ -192,13 +192,19 @@ async fn handle_once(
             )
         }
         None => {
-            let step = server::start(
-                now,
-                message,
-                ModeParam::parse(facts.mode.as_deref()),
-                &candidates,
-                &config,
+            let mode = ModeParam::parse(facts.mode.as_deref());
+            let decision = casement_dm::ContextDecision::decide(
+                mode.clone(),
+                casement_dm::Package1Facts::read(message),
             );
+            if decision.context == casement_dm::Context::Maintenance {
+                enqueue = channel_refresh(state, &snapshot, now);
+                let rows: Vec<CommandRow> = enqueue.iter().cloned().map(pending_row).collect();
+                let mut next = pending_for_core(&rows)?;
+                next.append(&mut candidates);
+                candidates = next;
+            }
+            let step = server::start(now, message, mode, &candidates, &config);
             let row = new_session_row(device_id, message, &step, facts, now);
             (step, row)
         }
@@ -285,6 +291,75 @@ fn retry(id: &str, status: Option<(StatusCode, Option<String>)>) -> CommandTrans
         count_attempt: false,
         retry: true,
     }
+}
+
+/// How old a channel report may get before a Maintenance session reads it again (Windows 10
+/// renews its channel when 15 days remain; servers should query it regularly: windows-itpro-docs
+/// push-notification-windows-mdm.md).
+const CHANNEL_REFRESH_MS: i64 = 24 * 3_600_000;
+
+/// Push configuration a Maintenance session should carry: all of it for a device that never had
+/// a channel (enrolled before WNS was configured), the reads only for a channel not read for a
+/// day; nothing when push configuration is already pending or WNS is not configured.
+fn channel_refresh(state: &AppState, snapshot: &ManagementSnapshot, now: i64) -> Vec<NewCommand> {
+    let (Some(wns), true) = (&state.config.wns, state.config.auto_push_config) else {
+        return Vec::new();
+    };
+    if snapshot
+        .pending
+        .iter()
+        .any(|c| c.class == CommandClass::PushConfiguration.as_str())
+    {
+        return Vec::new();
+    }
+    let reads_only = match &snapshot.channel {
+        None => false,
+        Some(c)
+            if matches!(c.state.as_str(), "active" | "expiring" | "configuring")
+                && now - c.updated_at > CHANNEL_REFRESH_MS =>
+        {
+            true
+        }
+        Some(_) => return Vec::new(),
+    };
+    let platform = match snapshot.device.platform {
+        casement_store::Platform::Windows81 => casement_dm::device::Platform::Windows81,
+        casement_store::Platform::Windows10 => casement_dm::device::Platform::Windows10,
+    };
+    let context = casement_dm::catalog::CatalogContext {
+        platform,
+        device_id: snapshot.device.id.clone(),
+        provider_id: state.config.provider_id.clone(),
+        wns: Some(wns.clone()),
+    };
+    let Ok(specs) =
+        casement_dm::catalog::build(&casement_dm::catalog::CommandRequest::PushConfig, &context)
+    else {
+        return Vec::new();
+    };
+    specs
+        .into_iter()
+        // The first spec sets the configuration (8.1 UpdateConfiguration, 10/11 Push/PFN); the
+        // rest read the channel back.
+        .skip(usize::from(reads_only))
+        .map(|spec| NewCommand {
+            id: uuid::Uuid::new_v4().to_string(),
+            device_id: snapshot.device.id.clone(),
+            kind: "push-config".into(),
+            class: spec.class.as_str().to_owned(),
+            label: if reads_only {
+                format!("{} (periodic re-read)", spec.label)
+            } else {
+                spec.label
+            },
+            payload: serde_json::to_string(&spec.command).unwrap_or_default(),
+            secret: spec.secret,
+            created_at: now,
+            expires_at: None,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            created_by: "system".into(),
+        })
+        .collect()
 }
 
 /// The follow-up reads of inventory results this message carries (only results matched to an
