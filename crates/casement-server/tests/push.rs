@@ -50,7 +50,8 @@ async fn channel(h: &Harness, device: &str) -> serde_json::Value {
 }
 
 #[tokio::test]
-async fn installs_are_pushed_and_a_revoked_channel_is_reconfigured_then_pushed_again() {
+async fn installs_are_pushed_and_after_a_revoked_channel_the_next_maintenance_reconfigures_and_delivers()
+ {
     let h = start(RawConfig {
         wns_package_family_name: Some("Contoso.MDM_8wekyb3d8bbwe".into()),
         push_interval_seconds: 0,

@@ -77,6 +77,31 @@ pub struct NewCommand {
     pub created_by: String,
 }
 
+impl NewCommand {
+    /// The row this command is once queued: pending, no attempts yet.
+    pub fn into_pending_row(self) -> CommandRow {
+        CommandRow {
+            id: self.id,
+            device_id: self.device_id,
+            kind: self.kind,
+            class: self.class,
+            label: self.label,
+            payload: self.payload,
+            secret: self.secret,
+            state: CommandState::Pending,
+            status_code: None,
+            original_error: None,
+            results: None,
+            attempts: 0,
+            max_attempts: self.max_attempts,
+            created_at: self.created_at,
+            updated_at: self.created_at,
+            expires_at: self.expires_at,
+            created_by: self.created_by,
+        }
+    }
+}
+
 /// A stored command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandRow {

@@ -3,7 +3,7 @@
 
 use casement_dm::catalog::{self, CatalogContext, CommandRequest};
 use casement_dm::device::Platform as DmPlatform;
-use casement_store::{CommandRow, CommandState, NewCommand, Platform, StoreError};
+use casement_store::{CommandRow, NewCommand, Platform, StoreError};
 
 use crate::clock::now_ms;
 use crate::services::management::DEFAULT_MAX_ATTEMPTS;
@@ -96,27 +96,8 @@ pub async fn queue(
                 .await?;
         }
     }
-    Ok(commands.into_iter().map(row).collect())
-}
-
-fn row(c: NewCommand) -> CommandRow {
-    CommandRow {
-        id: c.id,
-        device_id: c.device_id,
-        kind: c.kind,
-        class: c.class,
-        label: c.label,
-        payload: c.payload,
-        secret: c.secret,
-        state: CommandState::Pending,
-        status_code: None,
-        original_error: None,
-        results: None,
-        attempts: 0,
-        max_attempts: c.max_attempts,
-        created_at: c.created_at,
-        updated_at: c.created_at,
-        expires_at: c.expires_at,
-        created_by: c.created_by,
-    }
+    Ok(commands
+        .into_iter()
+        .map(NewCommand::into_pending_row)
+        .collect())
 }

@@ -182,7 +182,11 @@ async fn handle_once(
             // Inventory read in two steps (Windows 8.1 WMI classes: the instance list, then the
             // instances' properties): the second step goes out first, in this same session.
             enqueue = follow_ups(&core, message, device_id, now);
-            let rows: Vec<CommandRow> = enqueue.iter().cloned().map(pending_row).collect();
+            let rows: Vec<CommandRow> = enqueue
+                .iter()
+                .cloned()
+                .map(NewCommand::into_pending_row)
+                .collect();
             let mut next = pending_for_core(&rows)?;
             next.append(&mut candidates);
             candidates = next;
@@ -199,7 +203,11 @@ async fn handle_once(
             );
             if decision.context == casement_dm::Context::Maintenance {
                 enqueue = channel_refresh(state, &snapshot, now);
-                let rows: Vec<CommandRow> = enqueue.iter().cloned().map(pending_row).collect();
+                let rows: Vec<CommandRow> = enqueue
+                    .iter()
+                    .cloned()
+                    .map(NewCommand::into_pending_row)
+                    .collect();
                 let mut next = pending_for_core(&rows)?;
                 next.append(&mut candidates);
                 candidates = next;
@@ -407,29 +415,6 @@ fn follow_ups(
         }
     }
     out
-}
-
-/// A command about to be queued, as the pending row it will be.
-fn pending_row(c: NewCommand) -> CommandRow {
-    CommandRow {
-        id: c.id,
-        device_id: c.device_id,
-        kind: c.kind,
-        class: c.class,
-        label: c.label,
-        payload: c.payload,
-        secret: c.secret,
-        state: CommandState::Pending,
-        status_code: None,
-        original_error: None,
-        results: None,
-        attempts: 0,
-        max_attempts: c.max_attempts,
-        created_at: c.created_at,
-        updated_at: c.created_at,
-        expires_at: c.expires_at,
-        created_by: c.created_by,
-    }
 }
 
 fn pending_for_core(rows: &[CommandRow]) -> Result<Vec<PendingCommand>, StoreError> {

@@ -112,7 +112,7 @@ pub fn run(args: FleetArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn parse_platform(name: &str) -> anyhow::Result<Platform> {
+pub fn parse_platform(name: &str) -> anyhow::Result<Platform> {
     Ok(match name.to_ascii_lowercase().as_str() {
         "win81" | "windows81" | "8.1" => Platform::Windows81,
         "win10" | "windows10" | "10" => Platform::Windows10,

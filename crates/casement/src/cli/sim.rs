@@ -80,7 +80,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
             password,
             platform,
         } => {
-            let platform = fleet_platform(&platform)?;
+            let platform = fleet::parse_platform(&platform)?;
             let pem = std::fs::read_to_string(&ca_cert)
                 .with_context(|| format!("reading {}", ca_cert.display()))?;
             let mut options = casement_sim::EnrollOptions::new(
@@ -167,13 +167,4 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
         }
         SimCommand::Fleet(args) => fleet::run(args),
     }
-}
-
-fn fleet_platform(name: &str) -> anyhow::Result<casement_sim::Platform> {
-    Ok(match name.to_ascii_lowercase().as_str() {
-        "win81" | "8.1" => casement_sim::Platform::Windows81,
-        "win10" | "10" => casement_sim::Platform::Windows10,
-        "win11" | "11" => casement_sim::Platform::Windows11,
-        other => anyhow::bail!("unknown platform {other:?} (win81, win10, win11)"),
-    })
 }
