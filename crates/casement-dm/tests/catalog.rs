@@ -538,8 +538,15 @@ fn msi_install_on_windows_10() {
         },
     };
     let specs = build(&request, Platform::Windows10);
-    assert_eq!(specs.len(), 2);
+    assert_eq!(specs.len(), 3);
     let node = "./User/Vendor/MSFT/EnterpriseDesktopAppManagement/MSI/%7B6F7CB29F-1319-4816-B345-0856916EB801%7D/DownloadInstall";
+    check(
+        &specs[2],
+        CmdKind::Get,
+        CommandClass::AppManagement,
+        "Confirm the install of Orca (MSI Status)",
+        &[get_item(&node.replace("/DownloadInstall", "/Status"))],
+    );
     check(
         &specs[0],
         CmdKind::Add,
@@ -605,6 +612,14 @@ fn store_and_hosted_installs_on_windows_10() {
             r#type: None,
         }],
     );
+    assert_eq!(specs.len(), 3);
+    check(
+        &specs[2],
+        CmdKind::Get,
+        CommandClass::AppManagement,
+        "Confirm the install of Notes (AppInstallation Status)",
+        &[get_item(&format!("{node}/Status"))],
+    );
 
     let hosted = CommandRequest::AppInstall {
         app: AppPayload::Hosted {
@@ -637,6 +652,14 @@ fn store_and_hosted_installs_on_windows_10() {
             format: Some("xml"),
             r#type: None,
         }],
+    );
+    assert_eq!(specs.len(), 3);
+    check(
+        &specs[2],
+        CmdKind::Get,
+        CommandClass::AppManagement,
+        "Confirm the install of Contoso.Notes_8wekyb3d8bbwe (AppInstallation Status)",
+        &[get_item(&format!("{node}/Status"))],
     );
 }
 
@@ -757,6 +780,7 @@ fn every_request() -> Vec<CommandRequest> {
         CommandRequest::AppInstall {
             app: AppPayload::AppInstallJob {
                 job_data: "x".into(),
+                package_full_name: None,
                 name: None,
             },
         },

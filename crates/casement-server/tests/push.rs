@@ -266,6 +266,71 @@ async fn an_install_from_the_catalog_moves_from_queued_to_installed() {
     h.server.shutdown().await;
 }
 
+/// Issue 5: an install's status is confirmed by reading the device's install status afterwards,
+/// not taken from the install command's 200 alone.
+#[tokio::test]
+async fn issue_5_an_install_is_confirmed_or_failed_by_reading_its_status_afterwards() {
+    let h = start(RawConfig {
+        wns_package_family_name: Some("Contoso.MDM_8wekyb3d8bbwe".into()),
+        ..RawConfig::default()
+    })
+    .await;
+    let device = h.enroll("P6").await;
+    let app = serde_json::json!({ "name": "Orca", "version": "1.0", "payloads": { "windows-10": { "type": "msi", "product_id": "{6F7CB29F-1319-4816-B345-0856916EB801}", "product_version": "1.0.0", "content_urls": ["https://dp.contoso.com/orca.msi"], "file_hash": "4525065777EF18B9444ABF71DD4B48E5F64F4F0E1E029995FB8DA441CDE4296E" } } });
+    let (_, app) = h.api_post("/apps", app).await;
+    let status_node = "./Device/Vendor/MSFT/EnterpriseDesktopAppManagement/MSI/%7B6F7CB29F-1319-4816-B345-0856916EB801%7D/Status";
+    let mut tree = Tree::default();
+    let mut msg = 1;
+    let mut run = async |tree: &mut Tree, status: &str| {
+        tree.nodes.insert(status_node.into(), status.into());
+        session(
+            &h,
+            &device,
+            Some("Maintenance"),
+            msg,
+            Platform::Windows10,
+            Some("user"),
+            tree,
+        )
+        .await;
+        msg += 1;
+    };
+
+    // Downloading (20): delivered, still installing, the check waits for a later session.
+    let (_, install) = h
+        .api_post(
+            "/devices/P6/installs",
+            serde_json::json!({ "app_id": app["id"] }),
+        )
+        .await;
+    let path = format!("/installs/{}", install["id"].as_str().unwrap());
+    run(&mut tree, "20").await;
+    let seen = h.api_get(&path).await;
+    assert_eq!(seen["status"], "delivered", "{seen}");
+    assert!(
+        seen["detail"].as_str().unwrap().contains("downloaded"),
+        "{seen}"
+    );
+    // Enforcement completed (70): installed.
+    run(&mut tree, "70").await;
+    let seen = h.api_get(&path).await;
+    assert_eq!(seen["status"], "installed", "{seen}");
+
+    // A second install whose enforcement fails (60): failed, with the reason in words.
+    let (_, install) = h
+        .api_post(
+            "/devices/P6/installs",
+            serde_json::json!({ "app_id": app["id"] }),
+        )
+        .await;
+    let path = format!("/installs/{}", install["id"].as_str().unwrap());
+    run(&mut tree, "60").await;
+    let seen = h.api_get(&path).await;
+    assert_eq!(seen["status"], "failed", "{seen}");
+    assert_eq!(seen["detail"], "the installer failed on the PC", "{seen}");
+    h.server.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_channel_not_read_for_a_day_is_read_again_in_maintenance_without_reconfiguring() {
     let h = start(RawConfig {

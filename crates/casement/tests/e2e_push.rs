@@ -41,6 +41,8 @@ impl Env {
             wns_token_url: Some(wns.token_url()),
             wns_local_hosts: vec![wns.host_port().to_owned()],
             wns_trust_pem: Some(trust),
+            // One push per second per channel, so that the confirmation push follows quickly.
+            push_interval_seconds: 1,
             ..RawConfig::default()
         };
         let server = Server::start(raw).await.unwrap();
@@ -143,7 +145,7 @@ async fn an_install_is_pushed_started_in_an_apps_session_and_tracked_to_installe
     assert_eq!(device["push_channel"]["state"], "active", "{device}");
 
     // Step 1: an app is picked for the device.
-    let app = json!({ "name": "Contoso Notes", "version": "1.0", "payloads": { "windows-8.1": { "type": "app-install-job", "job_data": "<Job PackageFullName=\"Contoso.Notes_1.0.0.0_x64__8wekyb3d8bbwe\"/>" } } });
+    let app = json!({ "name": "Contoso Notes", "version": "1.0", "payloads": { "windows-8.1": { "type": "app-install-job", "job_data": "<Job PackageFullName=\"Contoso.Notes_1.0.0.0_x64__8wekyb3d8bbwe\"/>", "package_full_name": "Contoso.Notes_1.0.0.0_x64__8wekyb3d8bbwe" } } });
     let (status, app) = env.post("/apps", app).await;
     assert_eq!(status, 201, "{app}");
     let (status, install) = env
@@ -170,10 +172,32 @@ async fn an_install_is_pushed_started_in_an_apps_session_and_tracked_to_installe
         .await;
     assert_eq!(entry.session.as_ref().unwrap().mode, "Apps");
     assert_eq!(entry.status_of("Exec=CreateJob"), Some(200));
+    // The job runs on after the session: the check sent with it finds the app not installed yet.
     let install = env.get(&install_path).await;
-    assert_eq!(install["status"], "installed", "{install}");
+    assert_eq!(install["status"], "delivered", "{install}");
+    assert!(
+        install["detail"].as_str().unwrap().contains("installing"),
+        "{install}"
+    );
     let sessions = env.get(&format!("/devices/{id}/sessions")).await;
     assert_eq!(sessions["sessions"][0]["context"], "Apps");
+
+    // The server wakes the device again; the next Apps session reads MDM_Application: installed.
+    let pushed = tokio::time::timeout(Duration::from_secs(10), pushes.recv())
+        .await
+        .expect("a confirmation push within 10 s")
+        .unwrap();
+    assert_eq!(pushed, id);
+    let entry = agent
+        .event(Event::Push, now + time::Duration::minutes(2))
+        .await;
+    assert_eq!(entry.session.as_ref().unwrap().mode, "Apps");
+    let install = env.get(&install_path).await;
+    assert_eq!(install["status"], "installed", "{install}");
+    assert!(
+        install["detail"].as_str().unwrap().contains("1.0.0.0"),
+        "the version read from MDM_Application: {install}"
+    );
     env.server.shutdown().await;
 }
 

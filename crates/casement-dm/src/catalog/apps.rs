@@ -45,6 +45,7 @@
 use casement_syncml::{Command, Data, MetInf, Meta};
 use serde::{Deserialize, Serialize};
 
+use super::install_check::{application_check, modern_check, msi_check};
 use super::uri::{
     APP_INSTALL_JOB_CLASS, CREATE_JOB_METHOD, app_install_job_create, modern_app_hosted_install,
     modern_app_installation, modern_app_store_install, msi_download_install,
@@ -93,6 +94,11 @@ pub enum AppPayload {
     AppInstallJob {
         /// The JobData string.
         job_data: String,
+        /// The installed package's full name (`MDM_Application.PackageFullName`, e.g.
+        /// `Contoso.Notes_2.1.0.0_x64__8wekyb3d8bbwe`): when given, the install is confirmed by
+        /// reading that instance afterwards; without it, only the job's creation is known.
+        #[serde(default)]
+        package_full_name: Option<String>,
         /// A display name for labels.
         #[serde(default)]
         name: Option<String>,
@@ -185,17 +191,27 @@ pub(super) fn build(
     ctx: &CatalogContext,
 ) -> Result<Vec<QueuedSpec>, CatalogError> {
     match (app, ctx.platform) {
-        (AppPayload::AppInstallJob { job_data, name }, Platform::Windows81) => {
+        (
+            AppPayload::AppInstallJob {
+                job_data,
+                package_full_name,
+                name,
+            },
+            Platform::Windows81,
+        ) => {
             required("app.job_data", job_data)?;
             let data = Data::text(format!("JobData={job_data}"));
-            Ok(vec![spec(
+            let shown = display(name.as_deref(), "an application");
+            let mut specs = vec![spec(
                 CommandClass::AppManagement,
-                format!(
-                    "Install {} ({APP_INSTALL_JOB_CLASS}.{CREATE_JOB_METHOD})",
-                    display(name.as_deref(), "an application")
-                ),
+                format!("Install {shown} ({APP_INSTALL_JOB_CLASS}.{CREATE_JOB_METHOD})"),
                 exec(app_install_job_create(), Some(chr_text()), Some(data)),
-            )])
+            )];
+            if let Some(full_name) = package_full_name.as_deref().map(str::trim) {
+                required("app.package_full_name", full_name)?;
+                specs.push(application_check(full_name, shown));
+            }
+            Ok(specs)
         }
         (AppPayload::AppInstallJob { .. }, Platform::Windows10) => Err(unsupported(
             ctx.platform,
@@ -297,6 +313,7 @@ fn store(
                 Some(Data::Xml(xml)),
             ),
         ),
+        modern_check(&modern_app_installation(scope, pfn), display(name, pfn)),
     ])
 }
 
@@ -353,6 +370,7 @@ fn hosted(
                 Some(Data::Xml(xml)),
             ),
         ),
+        modern_check(&modern_app_installation(scope, pfn), display(name, pfn)),
     ])
 }
 
@@ -436,11 +454,12 @@ fn msi(app: &AppPayload) -> Result<Vec<QueuedSpec>, CatalogError> {
                 scope.describe()
             ),
             exec(
-                node,
+                node.clone(),
                 Some(Meta::format("xml").with(MetInf::Type, "text/plain")),
                 Some(Data::Xml(xml)),
             ),
         ),
+        msi_check(&node, display(name.as_deref(), &guid)),
     ])
 }
 
@@ -532,6 +551,7 @@ mod tests {
     fn windows81_job_is_one_create_job_exec() {
         let app = AppPayload::AppInstallJob {
             job_data: "<Job/>".into(),
+            package_full_name: None,
             name: Some("Contoso".into()),
         };
         let specs = build(&app, &ctx(Platform::Windows81)).unwrap();
@@ -550,10 +570,37 @@ mod tests {
     }
 
     #[test]
+    fn windows81_job_with_a_package_name_is_confirmed_by_mdm_application() {
+        let app = AppPayload::AppInstallJob {
+            job_data: "<Job/>".into(),
+            package_full_name: Some("Contoso.Notes_2.1.0.0_x64__8wekyb3d8bbwe".into()),
+            name: Some("Notes".into()),
+        };
+        let specs = build(&app, &ctx(Platform::Windows81)).unwrap();
+        assert_eq!(specs.len(), 2);
+        assert!(matches!(specs[1].command, Command::Get(_)));
+        assert_eq!(
+            specs[1].command.items()[0].loc_uri(),
+            Some(
+                "./cimv2/MDM_Application/MDM_Application.PackageFullName=%22Contoso.Notes_2.1.0.0_x64__8wekyb3d8bbwe%22/PackageVersion"
+            )
+        );
+        assert_eq!(
+            specs[1].label,
+            "Confirm the install of Notes (MDM_Application)"
+        );
+    }
+
+    #[test]
     fn msi_is_add_then_exec_with_the_nested_job() {
         let specs = build(&msi_payload(), &ctx(Platform::Windows10)).unwrap();
-        assert_eq!(specs.len(), 2);
+        assert_eq!(specs.len(), 3, "Add, Exec, then the Status check");
         let uri = "./Device/Vendor/MSFT/EnterpriseDesktopAppManagement/MSI/%7B1803A630-3C38-4D2B-9B9A-0CB37243539C%7D/DownloadInstall";
+        assert!(matches!(specs[2].command, Command::Get(_)));
+        assert_eq!(
+            specs[2].command.items()[0].loc_uri(),
+            Some(uri.replace("/DownloadInstall", "/Status").as_str())
+        );
         assert!(matches!(specs[0].command, Command::Add(_)));
         assert_eq!(specs[0].command.items()[0].loc_uri(), Some(uri));
         assert_eq!(specs[0].command.items()[0].data, None);
@@ -642,6 +689,7 @@ mod tests {
     fn payloads_of_the_other_platform_and_bad_fields_are_refused() {
         let job = AppPayload::AppInstallJob {
             job_data: "x".into(),
+            package_full_name: None,
             name: None,
         };
         assert!(matches!(

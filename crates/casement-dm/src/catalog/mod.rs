@@ -28,6 +28,7 @@
 //! | `unenroll` | Exec `…/MDM_Client.DeviceClientID=%22<id>%22/Exec=SendUnenrollRequest`, Data `DeviceClientID=<id>` | Exec `./Vendor/MSFT/DMClient/Provider/<prov>/Unenroll`, Data `<prov>` | unenrollment |
 //! | `push-config` | Exec `./cimv2/MDM_WNSConfiguration/MDM_WNSConfiguration.AppId=%22<app>%22/Exec=UpdateConfiguration`, Data `ConfigString=<app>;<pfn>`; Get `…/ConfigurationStatus`; Get `./cimv2/MDM_WNSChannel/MDM_WNSChannel.AppId=%22<app>%22/{Channel,ExpirationTime,ChannelStatus,LastError}` | Sequence(Add, Replace) `./Vendor/MSFT/DMClient/Provider/<prov>/Push/PFN`; Get `…/Push/ChannelURI` + `…/Push/Status` | push configuration |
 //! | `app-install` | Exec `./cimv2/MDM_AppInstallJob/Exec=CreateJob`, Data `JobData=<admin's JobData>` | Add + Exec `./{User,Device}/Vendor/MSFT/EnterpriseModernAppManagement/AppInstallation/<pfn>/{StoreInstall,HostedInstall}`, or Add + Exec `./{User,Device}/Vendor/MSFT/EnterpriseDesktopAppManagement/MSI/%7B<guid>%7D/DownloadInstall` with `<MsiInstallJob>` | app management |
+//! | (after each `app-install`) | Get `./cimv2/MDM_Application/MDM_Application.PackageFullName=%22<name>%22/PackageVersion` (when the app names its package) | Get `…/AppInstallation/<pfn>/Status` or `…/MSI/%7B<guid>%7D/Status`: see `install_check.rs` | app management |
 //! | `raw` | the administrator's commands, parsed and checked | same | declared |
 //!
 //! Sources per command are in the module that builds it: [`uri`] (addressing), `inventory.rs`,
@@ -35,6 +36,7 @@
 
 mod apps;
 mod client;
+mod install_check;
 mod inventory;
 mod push;
 mod raw;
@@ -49,6 +51,7 @@ use crate::context::CommandClass;
 use crate::device::Platform;
 
 pub use apps::{AppPayload, AppScope};
+pub use install_check::{APPLICATION_KEY, InstallProgress, is_install_check, judge_install_check};
 pub use inventory::{
     BIOS_PROPERTIES, COMPUTER_SYSTEM_PROPERTIES, DEVDETAIL_NODES_WIN10, DEVDETAIL_NODES_WIN81,
     DEVICE_STATUS_NODES, DEVINFO_NODES, InventorySet, MAX_FOLLOW_UP_INSTANCES,

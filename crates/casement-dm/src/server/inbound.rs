@@ -187,6 +187,7 @@ impl ActiveSession {
                     status,
                     original_error,
                     results: f.results,
+                    target: f.target,
                 },
                 None => Effect::CommandUnanswered { command: f.command },
             });

@@ -93,6 +93,11 @@ pub struct InFlight {
     pub cmd_id: CmdId,
     /// Its element name.
     pub kind: CmdKind,
+    /// The LocURI of its first item (what a Get read, what an Exec ran), so that a reported
+    /// outcome can be judged by what it was about (e.g. an install check). Absent in session
+    /// states recorded before it existed.
+    #[serde(default)]
+    pub target: Option<String>,
     /// CmdIDs of commands nested in it (Atomic, Sequence), whose statuses belong to it.
     pub nested: Vec<CmdId>,
     /// Its status, once received.
@@ -148,6 +153,8 @@ pub enum Effect {
         original_error: Option<String>,
         /// Results (for a Get).
         results: Vec<ResultItem>,
+        /// The LocURI of the command's first item, when it has items.
+        target: Option<String>,
     },
     /// A command sent but never answered (lost reply, aborted or abandoned session): it goes
     /// back to pending, keeping its identity.

@@ -74,6 +74,11 @@ impl ActiveSession {
                 msg_id: reply_msg,
                 cmd_id,
                 kind: command.kind(),
+                target: command
+                    .items()
+                    .first()
+                    .and_then(|i| i.loc_uri())
+                    .map(str::to_owned),
                 nested,
                 status: None,
                 results: Vec::new(),

@@ -136,7 +136,7 @@ pub fn document() -> Value {
             "/api/v1/apps": {
                 "get": { "summary": "The app catalog", "responses": merge(json!({ "200": ok("Apps", list("App", "apps")) }), errors(&["401"])) },
                 "post": {
-                    "summary": "Add an app: an install payload per platform (windows-8.1: app-install-job with the administrator's JobData; windows-10: store, hosted or msi)",
+                    "summary": "Add an app: an install payload per platform (windows-8.1: app-install-job with the administrator's JobData and optionally package_full_name, which confirms the install through MDM_Application; windows-10: store, hosted or msi)",
                     "requestBody": { "required": true, "content": { "application/json": { "schema": {
                         "type": "object", "required": ["name", "version", "payloads"],
                         "properties": { "name": { "type": "string" }, "version": { "type": "string" }, "payloads": { "type": "object" } }

@@ -3,7 +3,7 @@
 //! delivered → installed / failed (with the reason).
 
 use casement_dm::catalog::{AppPayload, CommandRequest};
-use casement_store::{CommandState, InstallRow, Platform, StoreError};
+use casement_store::{CommandRow, CommandState, InstallRow, Platform, StoreError};
 use serde::Serialize;
 
 use crate::clock::now_ms;
@@ -119,41 +119,7 @@ pub async fn view(state: &AppState, install: InstallRow) -> Result<InstallView, 
                 && (ids.iter().any(|id| p.reason.ends_with(id.as_str()))
                     || p.created_at >= install.created_at)
         });
-    let (status, detail) = if let Some(failed) = commands.iter().find(|c| {
-        matches!(
-            c.state,
-            CommandState::Failed | CommandState::Expired | CommandState::Cancelled
-        )
-    }) {
-        let why = match failed.status_code {
-            Some(code) => format!(
-                "the PC reported error {code} ({})",
-                casement_syncml::StatusCode::from_code(code as u16).meaning()
-            ),
-            None => format!("the install command was {}", failed.state.as_str()),
-        };
-        ("failed", why)
-    } else if !commands.is_empty() && commands.iter().all(|c| c.state == CommandState::Done) {
-        (
-            "installed",
-            "the PC reported the installation done".to_owned(),
-        )
-    } else if commands
-        .iter()
-        .any(|c| matches!(c.state, CommandState::Sent | CommandState::Done))
-    {
-        (
-            "delivered",
-            "the PC received the install and is working on it".to_owned(),
-        )
-    } else if pushed {
-        (
-            "pushed",
-            "your PC was woken up and should start the installation shortly".to_owned(),
-        )
-    } else {
-        ("queued", "waiting for your PC to come online".to_owned())
-    };
+    let (status, detail) = derive(&commands, pushed);
     Ok(InstallView {
         id: install.id,
         app_id: install.app_id,
@@ -163,4 +129,89 @@ pub async fn view(state: &AppState, install: InstallRow) -> Result<InstallView, 
         requested_by: install.requested_by,
         created_at: install.created_at,
     })
+}
+
+/// The install's status from its commands (the install commands, then the check that confirms
+/// it, when the platform has one: see `casement_dm::catalog::judge_install_check`) and whether a
+/// push reached WNS for it.
+fn derive(commands: &[CommandRow], pushed: bool) -> (&'static str, String) {
+    let (checks, installs): (Vec<&CommandRow>, Vec<&CommandRow>) =
+        commands.iter().partition(|c| is_check(c));
+    let ended = |c: &&&CommandRow| {
+        matches!(
+            c.state,
+            CommandState::Failed | CommandState::Expired | CommandState::Cancelled
+        )
+    };
+    if let Some(failed) = installs.iter().find(ended) {
+        let why = match failed.status_code {
+            Some(code) => format!(
+                "the PC reported error {code} ({})",
+                casement_syncml::StatusCode::from_code(code as u16).meaning()
+            ),
+            None => format!("the install command was {}", failed.state.as_str()),
+        };
+        return ("failed", why);
+    }
+    if let Some(check) = checks.iter().find(ended) {
+        let why = check
+            .original_error
+            .clone()
+            .unwrap_or_else(|| format!("the install check was {}", check.state.as_str()));
+        let detail = if check.state == CommandState::Failed && check.attempts >= check.max_attempts
+        {
+            format!(
+                "the PC did not confirm the installation after {} checks (last answer: {why})",
+                check.attempts
+            )
+        } else {
+            why
+        };
+        return ("failed", detail);
+    }
+    let installs_done =
+        !installs.is_empty() && installs.iter().all(|c| c.state == CommandState::Done);
+    if installs_done && checks.iter().all(|c| c.state == CommandState::Done) {
+        let detail = checks
+            .iter()
+            .find_map(|c| c.original_error.clone())
+            .unwrap_or_else(|| "the PC reported the installation done".to_owned());
+        return ("installed", detail);
+    }
+    if installs_done {
+        let detail = checks
+            .iter()
+            .find_map(|c| c.original_error.clone())
+            .map(|why| format!("the PC is installing the app: {why}"))
+            .unwrap_or_else(|| "the PC is installing the app".to_owned());
+        return ("delivered", detail);
+    }
+    if installs
+        .iter()
+        .any(|c| matches!(c.state, CommandState::Sent | CommandState::Done))
+    {
+        return (
+            "delivered",
+            "the PC received the install and is working on it".to_owned(),
+        );
+    }
+    if pushed {
+        return (
+            "pushed",
+            "your PC was woken up and should start the installation shortly".to_owned(),
+        );
+    }
+    ("queued", "waiting for your PC to come online".to_owned())
+}
+
+/// Whether the command is the Get that confirms an install.
+fn is_check(command: &CommandRow) -> bool {
+    serde_json::from_str::<casement_syncml::Command>(&command.payload)
+        .ok()
+        .and_then(|c| {
+            c.items()
+                .first()
+                .and_then(|i| i.loc_uri().map(str::to_owned))
+        })
+        .is_some_and(|uri| casement_dm::catalog::is_install_check(&uri))
 }

@@ -301,6 +301,33 @@ fn retry(id: &str, status: Option<(StatusCode, Option<String>)>) -> CommandTrans
     }
 }
 
+/// An install check's outcome as a command transition: installed → done; failed → failed with
+/// the reason in words; still installing → back to pending for a later session (bounded by the
+/// command's attempts), the reason kept for the console.
+fn install_check_transition(
+    id: &str,
+    status: StatusCode,
+    results: &[casement_dm::ResultItem],
+    progress: casement_dm::catalog::InstallProgress,
+) -> CommandTransition {
+    use casement_dm::catalog::InstallProgress;
+    let (to, why) = match progress {
+        InstallProgress::Installing(why) => return retry(id, Some((status, Some(why)))),
+        InstallProgress::Installed(why) => (CommandState::Done, why),
+        InstallProgress::Failed(why) => (CommandState::Failed, why),
+    };
+    CommandTransition {
+        id: id.to_owned(),
+        from: CommandState::Sent,
+        to,
+        status_code: Some(i64::from(status.code())),
+        original_error: Some(why),
+        results: (!results.is_empty()).then(|| serde_json::to_string(results).unwrap_or_default()),
+        count_attempt: false,
+        retry: false,
+    }
+}
+
 /// How old a channel report may get before a Maintenance session reads it again (Windows 10
 /// renews its channel when 15 days remain; servers should query it regularly: windows-itpro-docs
 /// push-notification-windows-mdm.md).
@@ -568,13 +595,35 @@ fn changes_for(
                 status,
                 original_error,
                 results,
+                target,
             } => {
                 let in_flight_class = class_in_flight(row, command);
                 let impersonating = matches!(
                     in_flight_class,
                     Some(CommandClass::PushConfiguration | CommandClass::AppManagement)
                 );
-                if !status.is_success() && impersonating {
+                let install_check = target
+                    .as_deref()
+                    .filter(|_| in_flight_class == Some(CommandClass::AppManagement))
+                    .and_then(|t| casement_dm::catalog::judge_install_check(t, *status, results));
+                if let Some(progress) = install_check {
+                    let still_installing = matches!(
+                        progress,
+                        casement_dm::catalog::InstallProgress::Installing(_)
+                    );
+                    changes.commands.push(install_check_transition(
+                        &command.0, *status, results, progress,
+                    ));
+                    if still_installing && changes.push.is_none() {
+                        // Wake the device again (no sooner than the channel's push interval) so
+                        // that it comes back and the check confirms the install soon.
+                        changes.push = Some((
+                            uuid::Uuid::new_v4().to_string(),
+                            format!("install check:{}", command.0),
+                            push_interval_ms,
+                        ));
+                    }
+                } else if !status.is_success() && impersonating {
                     // Commands that impersonate the enrolled user fail when MDMAgent cannot (an
                     // interactive run): a failed UpdateConfiguration or app install job is
                     // retried in a later session whose context allows it, bounded by attempts.

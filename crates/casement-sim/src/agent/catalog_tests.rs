@@ -48,6 +48,7 @@ fn requests(platform: Platform) -> Vec<CommandRequest> {
                 app: AppPayload::AppInstallJob {
                     job_data: "<Job PackageFullName=\"Contoso.Notes_1.0.0.0_x64__8wekyb3d8bbwe\"/>"
                         .into(),
+                    package_full_name: Some("Contoso.Notes_1.0.0.0_x64__8wekyb3d8bbwe".into()),
                     name: None,
                 },
             });
@@ -175,6 +176,24 @@ fn all_specs(device: &EnrolledDevice) -> Vec<QueuedSpec> {
 /// Runs `spec` and its inventory follow-ups; panics on any failure.
 fn run_ok(device: &EnrolledDevice, state: &mut AgentState, access: UserAccess, spec: &QueuedSpec) {
     let (statuses, results) = answer(device, state, access, spec);
+    let target = spec.command.items().first().and_then(|i| i.loc_uri());
+    if let Some(target) = target.filter(|t| catalog::is_install_check(t)) {
+        // An install check may find the install still running (the job ends after the session):
+        // that is an answer, not a failure; a failed install is.
+        let code = statuses.first().map_or(500, |(_, code)| *code);
+        let progress = catalog::judge_install_check(
+            target,
+            casement_syncml::StatusCode::from_code(code),
+            &results,
+        );
+        assert!(
+            !matches!(progress, Some(catalog::InstallProgress::Failed(_)) | None),
+            "{:?} {access:?}: {} judged {progress:?}",
+            device.platform,
+            spec.label
+        );
+        return;
+    }
     for (cmd, code) in &statuses {
         let harmless = cmd == "Add" && *code == 418;
         assert!(

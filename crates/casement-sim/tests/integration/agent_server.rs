@@ -380,7 +380,12 @@ async fn windows10_contexts_against_the_server() {
         "{:?}",
         session.commands
     );
-    assert!(env.states(&id, &app).await.iter().all(|s| *s == done(200)));
+    // Add and StoreInstall done; the Status check sent after them found the app installing
+    // (the simulated install ends with the session), so it waits for a later session.
+    let states = env.states(&id, &app).await;
+    assert_eq!(states.len(), 3, "{states:?}");
+    assert!(states[..2].iter().all(|s| *s == done(200)), "{states:?}");
+    assert_eq!(states[2].0, "pending", "{states:?}");
     assert_eq!(agent.state().tree.apps.len(), 1);
 
     let entry = agent
@@ -390,6 +395,12 @@ async fn windows10_contexts_against_the_server() {
     assert_eq!(
         (session.mode.as_str(), session.alert),
         ("Maintenance", 1200)
+    );
+    // The next session's check reads AppInstallation Status 3 (installed).
+    assert!(
+        env.states(&id, &app).await.iter().all(|s| *s == done(200)),
+        "{:?}",
+        env.states(&id, &app).await
     );
 
     let unenroll = env.queue(&id, json!({ "kind": "unenroll" })).await;
