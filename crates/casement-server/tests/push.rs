@@ -315,6 +315,7 @@ async fn issue_5_an_install_is_confirmed_or_failed_by_reading_its_status_afterwa
     run(&mut tree, "70").await;
     let seen = h.api_get(&path).await;
     assert_eq!(seen["status"], "installed", "{seen}");
+    assert_eq!(seen["detail"], "the PC reports the MSI installed", "{seen}");
 
     // A second install whose enforcement fails (60): failed, with the reason in words.
     let (_, install) = h

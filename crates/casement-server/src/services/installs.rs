@@ -174,7 +174,7 @@ fn derive(commands: &[CommandRow], pushed: bool) -> (&'static str, String) {
     if installs_done && checks.iter().all(|c| c.state == CommandState::Done) {
         let detail = checks
             .iter()
-            .find_map(|c| c.original_error.clone())
+            .find_map(|c| confirmed(c))
             .unwrap_or_else(|| "the PC reported the installation done".to_owned());
         return ("installed", detail);
     }
@@ -204,8 +204,8 @@ fn derive(commands: &[CommandRow], pushed: bool) -> (&'static str, String) {
     ("queued", "waiting for your PC to come online".to_owned())
 }
 
-/// Whether the command is the Get that confirms an install.
-fn is_check(command: &CommandRow) -> bool {
+/// The LocURI the command's first item names.
+fn target(command: &CommandRow) -> Option<String> {
     serde_json::from_str::<casement_syncml::Command>(&command.payload)
         .ok()
         .and_then(|c| {
@@ -213,5 +213,23 @@ fn is_check(command: &CommandRow) -> bool {
                 .first()
                 .and_then(|i| i.loc_uri().map(str::to_owned))
         })
-        .is_some_and(|uri| casement_dm::catalog::is_install_check(&uri))
+}
+
+/// Whether the command is the Get that confirms an install.
+fn is_check(command: &CommandRow) -> bool {
+    target(command).is_some_and(|uri| casement_dm::catalog::is_install_check(&uri))
+}
+
+/// What a done check found, in words (judged again from the stored status and results).
+fn confirmed(check: &CommandRow) -> Option<String> {
+    let results: Vec<casement_dm::ResultItem> = check
+        .results
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r).ok())
+        .unwrap_or_default();
+    let status = casement_syncml::StatusCode::from_code(u16::try_from(check.status_code?).ok()?);
+    match casement_dm::catalog::judge_install_check(&target(check)?, status, &results)? {
+        casement_dm::catalog::InstallProgress::Installed(why) => Some(why),
+        _ => None,
+    }
 }

@@ -313,15 +313,16 @@ fn install_check_transition(
     use casement_dm::catalog::InstallProgress;
     let (to, why) = match progress {
         InstallProgress::Installing(why) => return retry(id, Some((status, Some(why)))),
-        InstallProgress::Installed(why) => (CommandState::Done, why),
-        InstallProgress::Failed(why) => (CommandState::Failed, why),
+        // What it found is in the results; there is no error to keep.
+        InstallProgress::Installed(_) => (CommandState::Done, None),
+        InstallProgress::Failed(why) => (CommandState::Failed, Some(why)),
     };
     CommandTransition {
         id: id.to_owned(),
         from: CommandState::Sent,
         to,
         status_code: Some(i64::from(status.code())),
-        original_error: Some(why),
+        original_error: why,
         results: (!results.is_empty()).then(|| serde_json::to_string(results).unwrap_or_default()),
         count_attempt: false,
         retry: false,
