@@ -72,39 +72,45 @@ pub async fn home(
         @if q.requested.is_some() {
             p.notice role="status" { "Your install was requested. Its status below updates by itself." }
         }
-        section aria-labelledby="devices-h" {
-            h2 #devices-h { "Your devices" }
-            @if devices.is_empty() {
-                p.muted { "You have no enrolled devices yet. Enroll a PC from its Settings (Workplace / Access work or school) with your account, then come back." }
-            } @else {
-                div.grid {
-                    @for d in &devices {
-                        (device_card(d, channels.get(&d.id).cloned().flatten().as_deref(), now))
+        div.portal {
+            div {
+                section aria-labelledby="devices-h" {
+                    h2 #devices-h { "Your devices" }
+                    @if devices.is_empty() {
+                        p.muted { "You have no enrolled devices yet. Enroll a PC from its Settings (Workplace / Access work or school) with your account, then come back." }
+                    } @else {
+                        div.grid {
+                            @for d in &devices {
+                                (device_card(d, channels.get(&d.id).cloned().flatten().as_deref(), now))
+                            }
+                        }
+                    }
+                }
+                section aria-labelledby="apps-h" {
+                    h2 #apps-h { "Apps you can install" }
+                    @if apps.is_empty() {
+                        p.muted { "Your administrator has not published any apps yet." }
+                    } @else {
+                        div.grid {
+                            @for app in &apps {
+                                (app_card(app, &devices, &session.session.csrf_token))
+                            }
+                        }
                     }
                 }
             }
-        }
-        section aria-labelledby="apps-h" {
-            h2 #apps-h { "Apps you can install" }
-            @if apps.is_empty() {
-                p.muted { "Your administrator has not published any apps yet." }
-            } @else {
-                div.grid {
-                    @for app in &apps {
-                        (app_card(app, &devices, &session.session.csrf_token))
+            aside {
+                section #installs aria-labelledby="installs-h" {
+                    h2 #installs-h { "Your installs" }
+                    ul #install-list .installs aria-live="polite" {
+                        @for i in &installs {
+                            (install_item(i))
+                        }
+                    }
+                    @if installs.is_empty() {
+                        p #no-installs .muted { "Nothing installed from here yet." }
                     }
                 }
-            }
-        }
-        section #installs aria-labelledby="installs-h" {
-            h2 #installs-h { "Your installs" }
-            ul #install-list .installs aria-live="polite" {
-                @for i in &installs {
-                    (install_item(i))
-                }
-            }
-            @if installs.is_empty() {
-                p #no-installs .muted { "Nothing installed from here yet." }
             }
         }
         script src=(assets::PORTAL_JS_PATH) defer {}

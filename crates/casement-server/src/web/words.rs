@@ -143,8 +143,8 @@ pub fn context_reason(reason: &str) -> &'static str {
 /// The push channel's state for an end user: can an install start right away?
 pub fn channel_for_user(state: Option<&str>) -> (&'static str, &'static str) {
     match state.unwrap_or("unconfigured") {
-        "active" => ("ok", "Ready: installs start right away."),
-        "expiring" => ("ok", "Ready: installs start right away."),
+        "active" => ("ok", "Installs start right away."),
+        "expiring" => ("ok", "Installs start right away."),
         "configuring" => (
             "wait",
             "Being set up for instant installs. Until then, installs start the next time it checks in.",
