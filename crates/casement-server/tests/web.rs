@@ -933,3 +933,135 @@ async fn administrators_are_created_through_the_api_and_the_console() {
         && a.target.as_deref() == Some("helpdesk")));
     h.server.shutdown().await;
 }
+
+/// Measurement, not a check: page weight and server time of the console's device list (and the
+/// dashboard) with 10,000 devices, each with one recorded session and a third with an active
+/// channel. Run with
+/// `cargo test --release -p casement-server --test web -- --ignored --nocapture measure`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn measure_the_console_device_list_at_10000_devices() {
+    use casement_store::{ChannelRow, MessageChanges, SessionRow, SessionWrite};
+    let (h, _app) = setup().await;
+    let store = &h.server.state.store;
+    let user = store.user_by_upn("bob@contoso.com").await.unwrap().unwrap();
+    let started = std::time::Instant::now();
+    let now = casement_server::clock::now_ms();
+    for i in 0..10_000u32 {
+        let id = format!("BULK-{i:05}");
+        let platform = if i % 2 == 0 {
+            Platform::Windows10
+        } else {
+            Platform::Windows81
+        };
+        store
+            .record_enrollment(
+                &NewDevice {
+                    id: id.clone(),
+                    platform,
+                    user_id: user.id.clone(),
+                    upn: user.upn.clone(),
+                    user_sid: None,
+                    name: Some(format!("Desktop {i}")),
+                    enrollment_context: vec![("OSVersion".into(), "10.0.22631".into())],
+                    enrolled_at: now,
+                },
+                &NewCertificate {
+                    serial_hex: format!("b{i:08x}"),
+                    device_id: id.clone(),
+                    thumbprint: "AB".repeat(20),
+                    not_before: now,
+                    not_after: now + 1,
+                    pem: String::new(),
+                    issued_at: now,
+                },
+            )
+            .await
+            .unwrap();
+        let context = ["Machine", "Maintenance", "Apps"][(i % 3) as usize];
+        let at = now - i64::from(i) * 60_000;
+        let mut changes = MessageChanges {
+            device_id: id.clone(),
+            now: at,
+            last_context: Some(context.into()),
+            ..MessageChanges::default()
+        };
+        changes.sessions.push(SessionWrite::Insert(SessionRow {
+            id: format!("S-{id}"),
+            device_id: id.clone(),
+            session_id: "1".into(),
+            context: context.into(),
+            reason: "mode-parameter".into(),
+            evidence: "{}".into(),
+            started_at: at,
+            updated_at: at,
+            ended_at: Some(at),
+            outcome: Some("completed".into()),
+            core_state: None,
+            version: 1,
+            message_count: 4,
+            commands_sent: 1,
+        }));
+        if i % 3 == 1 {
+            changes.channel = Some(ChannelRow {
+                device_id: id.clone(),
+                state: "active".into(),
+                uri: Some("https://db5.notify.windows.com/?token=x".into()),
+                expires_at: None,
+                status: Some("0".into()),
+                last_error: None,
+                reason: None,
+                updated_at: at,
+            });
+        }
+        store.apply_message(&changes).await.unwrap();
+    }
+    println!(
+        "seeded 10,000 devices (+10,000 sessions) in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let mut admin = Client::new(&h);
+    admin.sign_in("console", ADMIN, ADMIN_PASSWORD).await;
+    println!("page | bytes | server time median / p95 (ms) | round trip median (ms) | rows");
+    for path in [
+        "/console/devices",
+        "/console/devices?after=BULK%2D05000",
+        "/console/devices?q=desktop+999",
+        "/console/devices?platform=windows-10&context=Maintenance&channel=active",
+        "/console/devices?stale=on",
+        "/console",
+    ] {
+        let mut server = Vec::new();
+        let mut round_trip = Vec::new();
+        let mut bytes = 0;
+        let mut rows = 0;
+        for run in 0..23 {
+            let t = std::time::Instant::now();
+            let answer = admin.get(path).await;
+            let elapsed = t.elapsed().as_secs_f64() * 1000.0;
+            assert_eq!(answer.status, 200, "{path}");
+            if run < 3 {
+                continue; // warm-up
+            }
+            let timing = answer.headers["server-timing"].to_str().unwrap();
+            server.push(
+                timing
+                    .trim_start_matches("app;dur=")
+                    .parse::<f64>()
+                    .unwrap(),
+            );
+            round_trip.push(elapsed);
+            bytes = answer.body.len();
+            rows = answer.body.matches("<tr").count().saturating_sub(1);
+        }
+        server.sort_by(f64::total_cmp);
+        round_trip.sort_by(f64::total_cmp);
+        println!(
+            "{path} | {bytes} | {:.1} / {:.1} | {:.1} | {rows}",
+            server[server.len() / 2],
+            server[server.len() * 95 / 100],
+            round_trip[round_trip.len() / 2],
+        );
+    }
+    h.server.shutdown().await;
+}
