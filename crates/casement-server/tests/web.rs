@@ -656,12 +656,38 @@ async fn sessions_are_stored_hashed_with_safe_cookies_and_end_on_sign_out() {
         "its SHA-256 is"
     );
 
+    // The portal's cookie is Lax (a link from an e-mail opens it signed in) and lasts 12 hours.
     let mut alice = Client::new(&h);
-    alice
-        .sign_in("portal", "alice@contoso.com", "correct horse battery")
+    let login = alice.get("/portal/login").await;
+    let answer = alice
+        .form(
+            "/portal/login",
+            &[
+                ("csrf", &login.csrf()),
+                ("upn", "alice@contoso.com"),
+                ("password", "correct horse battery"),
+            ],
+        )
         .await;
-    let portal_cookie = alice.cookies[PORTAL_COOKIE].clone();
-    let _ = portal_cookie;
+    let portal_cookie = answer
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|c| c.starts_with(PORTAL_COOKIE))
+        .expect("a portal session cookie");
+    for attribute in [
+        "Path=/",
+        "Secure",
+        "HttpOnly",
+        "SameSite=Lax",
+        "Max-Age=43200",
+    ] {
+        assert!(
+            portal_cookie.contains(attribute),
+            "{portal_cookie} lacks {attribute}"
+        );
+    }
 
     // Pages are not cached and carry a strict content security policy.
     let page = admin.get("/console/devices").await;
@@ -793,7 +819,7 @@ async fn the_console_lists_searches_and_pages_devices_and_shows_a_session_side_b
     assert!(!second.body.contains("FLEET-049<") && !second.body.contains("rel=\"next\""));
     assert!(second.body.contains("rel=\"prev\""));
     let filtered = admin.get("/console/devices?context=Maintenance").await;
-    assert!(filtered.body.contains("1 device match.") && filtered.body.contains("WEB-SESSION-1"));
+    assert!(filtered.body.contains("1 device matches.") && filtered.body.contains("WEB-SESSION-1"));
     let never = admin
         .get("/console/devices?context=none&platform=windows-10&q=kiosk+1")
         .await;

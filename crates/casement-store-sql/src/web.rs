@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use casement_store::{
-    BrowseStore, ContextCount, DeviceListRow, DevicePage, DeviceQuery, InstallRow, Platform,
-    StoreResult, WebSessionKind, WebSessionRow, WebSessionStore,
+    BrowseStore, ContextCount, DeviceListRow, DevicePage, DeviceQuery, FleetCounts, InstallRow,
+    Platform, StoreResult, WebSessionKind, WebSessionRow, WebSessionStore,
 };
 use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row};
@@ -226,6 +226,30 @@ impl BrowseStore for SqlStore {
             has_before,
             has_after,
         })
+    }
+
+    async fn fleet_counts(&self, stale_before: i64) -> StoreResult<FleetCounts> {
+        let rows = sqlx::query(
+            "SELECT COALESCE(c.state, 'unconfigured') AS state, COUNT(*) AS n, \
+             SUM(CASE WHEN d.last_session_at IS NULL OR d.last_session_at < $1 THEN 1 ELSE 0 END) AS stale \
+             FROM devices d LEFT JOIN push_channels c ON c.device_id = d.id WHERE d.retired_at IS NULL \
+             GROUP BY COALESCE(c.state, 'unconfigured') ORDER BY state",
+        )
+        .bind(stale_before)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let mut counts = FleetCounts::default();
+        for r in &rows {
+            let n: i64 = r.try_get("n").map_err(map_err)?;
+            let stale: i64 = r.try_get("stale").map_err(map_err)?;
+            counts.devices += n.max(0) as u64;
+            counts.stale += stale.max(0) as u64;
+            counts
+                .by_channel
+                .push((r.try_get("state").map_err(map_err)?, n.max(0) as u64));
+        }
+        Ok(counts)
     }
 
     async fn sessions_per_context(

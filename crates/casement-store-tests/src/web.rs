@@ -360,6 +360,15 @@ pub async fn story(store: &dyn Store) {
         6
     );
 
+    // The dashboard's counts of active devices (W5 retired; D2 of the main story is active).
+    let counts = store.fleet_counts(2_000_000).await.unwrap();
+    assert_eq!(counts.devices, 6);
+    assert_eq!(counts.stale, 5, "all but W2 (last session at 4.6M)");
+    assert_eq!(
+        counts.by_channel,
+        [("active".to_owned(), 1), ("unconfigured".to_owned(), 5)]
+    );
+
     // Sessions per context, per hour, since a time.
     let hour = 3_600_000;
     let counts = store.sessions_per_context(1_000_000, hour).await.unwrap();

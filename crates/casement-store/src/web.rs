@@ -178,12 +178,27 @@ pub struct ContextCount {
     pub sessions: u64,
 }
 
+/// Active (not retired) devices counted for the dashboard, in one pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetCounts {
+    /// Active devices.
+    pub devices: u64,
+    /// Of those, stale: no session, or none since the time asked about.
+    pub stale: u64,
+    /// Active devices per push channel state (`unconfigured` includes devices with no channel
+    /// recorded), ordered by state name; states no device is in are absent.
+    pub by_channel: Vec<(String, u64)>,
+}
+
 /// Read-only queries of the web pages.
 #[async_trait]
 pub trait BrowseStore: Send + Sync {
     /// A page of devices matching `query`, ordered by id, with the total count. Unknown filter
     /// values match nothing (they are not errors).
     async fn query_devices(&self, query: &DeviceQuery) -> StoreResult<DevicePage>;
+    /// Active devices counted in all, stale (no session started at or after `stale_before`), and
+    /// per channel state.
+    async fn fleet_counts(&self, stale_before: i64) -> StoreResult<FleetCounts>;
     /// Sessions started at or after `since`, counted per context and per bucket of `bucket_ms`
     /// (buckets aligned to multiples of `bucket_ms` since the epoch), ordered by bucket then
     /// context. Empty buckets are not returned.

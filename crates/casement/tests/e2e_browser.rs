@@ -219,7 +219,7 @@ async fn console_an_administrator_finds_the_device_and_queues_a_command_that_wai
         .for_element(Locator::Id("result-count"))
         .await
         .unwrap();
-    assert!(count.text().await.unwrap().starts_with("1 device match."));
+    assert!(count.text().await.unwrap().starts_with("1 device matches."));
     browser.shot("console-03-devices").await;
     b.find(Locator::Css("table a[href^='/console/devices/']"))
         .await
@@ -227,13 +227,11 @@ async fn console_an_administrator_finds_the_device_and_queues_a_command_that_wai
         .click()
         .await
         .unwrap();
-    let h1 = b
-        .wait()
+    b.wait()
         .at_most(WAIT)
         .for_element(Locator::Css("main h1"))
         .await
         .unwrap();
-    let _ = h1;
     let facts = b
         .find(Locator::Css("dl.facts"))
         .await

@@ -133,7 +133,7 @@ pub async fn list(
             div { button type="submit" { "Show" } }
         }
         p #result-count role="status" {
-            (page.total) " device" (if page.total == 1 { "" } else { "s" }) " match."
+            (page.total) (if page.total == 1 { " device matches." } else { " devices match." })
             @if !page.rows.is_empty() { " Showing " (page.rows.len()) " on this page." }
         }
         @if !page.rows.is_empty() {
@@ -216,7 +216,6 @@ async fn device_page(
         .device(id)
         .await?
         .ok_or_else(|| WebError::not_found("device with that ID"))?;
-    let now = now_ms();
     let certificate = state
         .store
         .certificates_of_device(id)
@@ -375,7 +374,6 @@ async fn device_page(
             }
         }
     };
-    let _ = now;
     let mut response = console_page(
         session,
         &words::device_name(&device),

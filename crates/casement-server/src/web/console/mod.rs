@@ -13,7 +13,7 @@ use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use casement_store::{DeviceQuery, WebSessionKind};
+use casement_store::WebSessionKind;
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::json;
@@ -96,36 +96,27 @@ async fn dashboard(
     };
     let since = since - since.rem_euclid(bucket);
     let counts = state.store.sessions_per_context(since, bucket).await?;
-    let count = |f: &dyn Fn(&mut DeviceQuery)| {
-        let mut q = DeviceQuery {
-            limit: Some(1),
-            ..DeviceQuery::default()
-        };
-        f(&mut q);
-        q
-    };
-    let total = state.store.query_devices(&count(&|_| {})).await?.total;
-    let stale = state
-        .store
-        .query_devices(&count(&|q| q.stale_before = Some(now - STALE_AFTER_MS)))
-        .await?
-        .total;
-    let mut by_channel = Vec::new();
-    for channel in [
+    let fleet = state.store.fleet_counts(now - STALE_AFTER_MS).await?;
+    let total = fleet.devices;
+    let stale = fleet.stale;
+    let by_channel: Vec<(&str, u64)> = [
         "active",
         "expiring",
         "configuring",
         "revoked",
         "failed",
         "unconfigured",
-    ] {
-        let n = state
-            .store
-            .query_devices(&count(&|q| q.channel_state = Some(channel.into())))
-            .await?
-            .total;
-        by_channel.push((channel, n));
-    }
+    ]
+    .into_iter()
+    .map(|state| {
+        let n = fleet
+            .by_channel
+            .iter()
+            .find(|(s, _)| s == state)
+            .map_or(0, |(_, n)| *n);
+        (state, n)
+    })
+    .collect();
     let body = html! {
         h1 { "Dashboard" }
         div.stats {
