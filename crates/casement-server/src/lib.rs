@@ -15,6 +15,7 @@ pub mod paths;
 pub mod services;
 pub mod state;
 pub mod tls;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

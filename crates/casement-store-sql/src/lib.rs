@@ -4,11 +4,13 @@
 //! Portability rules (sqlx `Any` carries only integers, floats, text and blobs): times are BIGINT
 //! unix milliseconds, ids and JSON are TEXT, flags are nullable timestamps.
 
+mod admins;
 mod apps;
 mod devices;
 mod management;
 mod push;
 mod users;
+mod web;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -2,6 +2,7 @@
 //! Every backend runs it (`tests/sqlite.rs` always; PostgreSQL where a server is available).
 
 pub mod postgres;
+mod web;
 
 use casement_store::*;
 
@@ -678,4 +679,6 @@ pub async fn story(store: &dyn Store) {
         ["a2", "a1"],
         "newest first"
     );
+
+    web::story(store).await;
 }

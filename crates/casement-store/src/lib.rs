@@ -7,10 +7,12 @@
 mod error;
 mod management;
 mod types;
+mod web;
 
 pub use error::StoreError;
 pub use management::*;
 pub use types::*;
+pub use web::*;
 
 use async_trait::async_trait;
 
@@ -195,6 +197,9 @@ pub trait Store:
     + PushStore
     + AppStore
     + AuditStore
+    + AdminStore
+    + WebSessionStore
+    + BrowseStore
 {
 }
 
@@ -208,5 +213,8 @@ impl<T> Store for T where
         + PushStore
         + AppStore
         + AuditStore
+        + AdminStore
+        + WebSessionStore
+        + BrowseStore
 {
 }

@@ -41,6 +41,7 @@ pub fn app(state: AppState) -> Router {
             "/api/v1/openapi.json",
             get(|| async { axum::Json(openapi::document()) }),
         )
+        .merge(crate::web::router(state.clone()))
         .nest("/api/v1", api::router(state.clone()))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)

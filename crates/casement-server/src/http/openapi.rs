@@ -17,6 +17,8 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/apps", &["get", "post"]),
     ("/api/v1/devices/{id}/installs", &["get", "post"]),
     ("/api/v1/installs/{id}", &["get"]),
+    ("/api/v1/admins", &["get", "post"]),
+    ("/api/v1/portal/installs", &["get", "post"]),
     ("/api/v1/openapi.json", &["get"]),
 ];
 
@@ -158,6 +160,31 @@ pub fn document() -> Value {
                 "parameters": id_parameter("Install id"),
                 "responses": merge(json!({ "200": ok("The install", reference("Install")) }), errors(&["401", "404"]))
             }},
+            "/api/v1/admins": {
+                "get": { "summary": "Administrator accounts of the web console", "responses": merge(json!({ "200": ok("Accounts", list("Admin", "admins")) }), errors(&["401"])) },
+                "post": {
+                    "summary": "Create an administrator account for the web console (the API keeps using the admin token)",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                        "type": "object", "required": ["username", "password"],
+                        "properties": { "username": { "type": "string" }, "password": { "type": "string", "minLength": 12 }, "display_name": { "type": "string" } }
+                    }}}},
+                    "responses": merge(json!({ "201": ok("The account", reference("Admin")) }), errors(&["400", "401", "409"]))
+                }
+            },
+            "/api/v1/portal/installs": {
+                "get": {
+                    "summary": "Portal: the signed-in user's installs, newest first",
+                    "security": [{ "portalSession": [] }],
+                    "responses": merge(json!({ "200": ok("Installs", list("PortalInstall", "installs")) }), errors(&["401"]))
+                },
+                "post": {
+                    "summary": "Portal: install an app on one of the signed-in user's own devices (another user's device is 404)",
+                    "security": [{ "portalSession": [] }],
+                    "parameters": [{ "name": "X-CSRF-Token", "in": "header", "required": true, "description": "The portal session's anti-forgery token (the csrf-token meta element of the portal page)", "schema": { "type": "string" } }],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["device_id", "app_id"], "properties": { "device_id": { "type": "string" }, "app_id": { "type": "string" } } } } } },
+                    "responses": merge(json!({ "201": ok("The install", reference("PortalInstall")), "403": { "description": "Missing or wrong X-CSRF-Token", "content": { "application/json": { "schema": reference("Error") } } } }), errors(&["400", "401", "404", "422"]))
+                }
+            },
             "/api/v1/openapi.json": { "get": {
                 "summary": "This document",
                 "security": [],
@@ -165,7 +192,10 @@ pub fn document() -> Value {
             }}
         },
         "components": {
-            "securitySchemes": { "adminToken": { "type": "http", "scheme": "bearer", "description": "The token in casement-data/admin-token" } },
+            "securitySchemes": {
+                "adminToken": { "type": "http", "scheme": "bearer", "description": "The token in casement-data/admin-token" },
+                "portalSession": { "type": "apiKey", "in": "cookie", "name": "__Host-casement-portal", "description": "The portal's session cookie, set by signing in at /portal/login" }
+            },
             "schemas": schemas()
         }
     })
@@ -261,6 +291,11 @@ fn schemas() -> Value {
             "id": { "type": "string" }, "app_id": { "type": "string" }, "device_id": { "type": "string" },
             "status": { "type": "string", "enum": ["queued", "pushed", "delivered", "installed", "failed"] },
             "detail": { "type": "string" }, "requested_by": { "type": "string" }, "created_at": { "type": "integer" } } },
+        "Admin": { "type": "object", "required": ["id", "username"], "properties": { "id": { "type": "string" }, "username": { "type": "string" }, "display_name": { "type": "string" }, "created_at": { "type": "integer" } } },
+        "PortalInstall": { "allOf": [reference("Install"), { "type": "object", "properties": {
+            "app_name": { "type": "string" }, "device_name": { "type": "string" },
+            "label": { "type": "string", "description": "Waiting, Starting, Installing, Installed or Failed" },
+            "tone": { "type": "string", "enum": ["ok", "wait", "bad", "none"] } } }] },
         "AuditEntry": { "type": "object", "properties": { "id": { "type": "string" }, "at": { "type": "integer" }, "actor": { "type": "string" }, "action": { "type": "string" }, "target": nullable("string"), "detail": { "type": "object" } } }
     })
 }

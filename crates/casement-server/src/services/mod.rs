@@ -1,5 +1,6 @@
 //! Services: the code that drives the protocol cores against storage. Handlers call these.
 
+pub mod admins;
 pub mod commands;
 pub mod enrollment;
 pub mod installs;

@@ -45,6 +45,9 @@ enum AdminCommand {
     /// The app catalog and installs.
     #[command(subcommand)]
     Apps(Apps),
+    /// Administrator accounts of the web console (/console).
+    #[command(subcommand)]
+    Admins(Admins),
     /// The audit log.
     Audit {
         /// Most entries.
@@ -66,6 +69,23 @@ enum Users {
         display_name: Option<String>,
     },
     /// List users.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum Admins {
+    /// Add a console administrator (password from --password, or stdin with --password-stdin;
+    /// at least 12 characters).
+    Add {
+        username: String,
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// List console administrators.
     List,
 }
 
@@ -161,15 +181,7 @@ async fn dispatch(api: &Api, command: AdminCommand) -> anyhow::Result<Value> {
             password_stdin,
             display_name,
         }) => {
-            let password = match (password, password_stdin) {
-                (Some(p), false) => p,
-                (None, true) => {
-                    let mut p = String::new();
-                    std::io::stdin().read_to_string(&mut p)?;
-                    p.trim_end_matches(['\r', '\n']).to_owned()
-                }
-                _ => bail!("give exactly one of --password or --password-stdin"),
-            };
+            let password = read_password(password, password_stdin)?;
             api.post(
                 "/users",
                 json!({ "upn": upn, "password": password, "display_name": display_name }),
@@ -177,6 +189,20 @@ async fn dispatch(api: &Api, command: AdminCommand) -> anyhow::Result<Value> {
             .await
         }
         AdminCommand::Users(Users::List) => api.get("/users").await,
+        AdminCommand::Admins(Admins::Add {
+            username,
+            password,
+            password_stdin,
+            display_name,
+        }) => {
+            let password = read_password(password, password_stdin)?;
+            api.post(
+                "/admins",
+                json!({ "username": username, "password": password, "display_name": display_name }),
+            )
+            .await
+        }
+        AdminCommand::Admins(Admins::List) => api.get("/admins").await,
         AdminCommand::Devices(Devices::List {
             platform,
             include_retired,
@@ -228,6 +254,19 @@ async fn dispatch(api: &Api, command: AdminCommand) -> anyhow::Result<Value> {
                 .await
         }
         AdminCommand::Audit { limit } => api.get(&format!("/audit?limit={limit}")).await,
+    }
+}
+
+/// A password from `--password` or from stdin (`--password-stdin`), exactly one of them.
+fn read_password(password: Option<String>, from_stdin: bool) -> anyhow::Result<String> {
+    match (password, from_stdin) {
+        (Some(p), false) => Ok(p),
+        (None, true) => {
+            let mut p = String::new();
+            std::io::stdin().read_to_string(&mut p)?;
+            Ok(p.trim_end_matches(['\r', '\n']).to_owned())
+        }
+        _ => bail!("give exactly one of --password or --password-stdin"),
     }
 }
 

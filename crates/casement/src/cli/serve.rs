@@ -68,6 +68,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             server.admin_token_path.display()
         );
         println!("  OpenAPI:     {base}/api/v1/openapi.json   metrics: {base}/metrics");
+        println!("  portal:      {base}/portal   console: {base}/console  (casement admin admins add NAME)");
         println!("  database:    {}", redact_url(&server.config.database));
         println!("Press Ctrl-C to stop.");
         tokio::signal::ctrl_c()

@@ -1,5 +1,6 @@
 //! The admin REST API (`/api/v1`, JSON, `Authorization: Bearer <admin token>`).
 
+mod admins;
 mod apps;
 mod commands;
 mod devices;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/installs/{id}", get(apps::get_install))
         .route("/audit", get(sessions::audit))
+        .route("/admins", get(admins::list).post(admins::create))
         .layer(middleware::from_fn_with_state(state, require_admin))
 }
 

@@ -1,0 +1,88 @@
+//! Administrator accounts of the console: creation and password checks. Separate from the user
+//! directory (end users) and from the API's admin token.
+
+use casement_store::{Admin, NewAdmin, StoreError};
+
+use crate::clock::now_ms;
+use crate::password;
+use crate::state::AppState;
+
+/// Why an account could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateAdminError {
+    /// The input is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// The name is taken.
+    #[error("an administrator named {0} exists already")]
+    Exists(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// Creates an administrator with an argon2id-hashed password. Names are 1 to 64 characters
+/// without spaces or control characters; passwords 12 to 1024 characters (an administrator can
+/// do everything, so a longer minimum than end users').
+pub async fn create_admin(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    display_name: Option<&str>,
+) -> Result<Admin, CreateAdminError> {
+    let username = username.trim();
+    let valid = !username.is_empty()
+        && username.chars().count() <= 64
+        && !username
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control());
+    if !valid {
+        return Err(CreateAdminError::Invalid(format!(
+            "name {username:?} must be 1 to 64 characters without spaces"
+        )));
+    }
+    if password.chars().count() < 12 || password.len() > 1024 {
+        return Err(CreateAdminError::Invalid(
+            "an administrator's password must have 12 to 1024 characters".into(),
+        ));
+    }
+    let owned = password.to_owned();
+    let hash = tokio::task::spawn_blocking(move || password::hash(&owned))
+        .await
+        .map_err(|e| CreateAdminError::Invalid(e.to_string()))?
+        .map_err(CreateAdminError::Invalid)?;
+    let new = NewAdmin {
+        id: uuid::Uuid::new_v4().to_string(),
+        username: username.to_owned(),
+        display_name: display_name
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .unwrap_or(username)
+            .to_owned(),
+        password_hash: hash,
+        created_at: now_ms(),
+    };
+    state.store.create_admin(&new).await.map_err(|e| match e {
+        StoreError::Conflict(_) => CreateAdminError::Exists(username.to_owned()),
+        other => CreateAdminError::Store(other),
+    })
+}
+
+/// The account if `password` is its password. An unknown name costs the same time as a wrong
+/// password.
+pub async fn authenticate(
+    state: &AppState,
+    username: &str,
+    password: &str,
+) -> Result<Option<Admin>, StoreError> {
+    let admin = state.store.admin_by_username(username.trim()).await?;
+    let hash = admin
+        .as_ref()
+        .map_or(password::dummy_hash(), |a| a.password_hash.as_str())
+        .to_owned();
+    let attempt = password.to_owned();
+    let ok = tokio::task::spawn_blocking(move || password::verify(&attempt, &hash))
+        .await
+        .unwrap_or(false);
+    Ok(admin.filter(|_| ok))
+}

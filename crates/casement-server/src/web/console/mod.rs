@@ -1,0 +1,244 @@
+//! The administrators' console (`/console`): sign in with an administrator account, then the
+//! dashboard, devices (list, device page with its queue, sessions, channel and actions), a
+//! session's SyncML side by side, the app catalog, users and administrators, the audit log.
+//! Every action is written to the audit log as `admin:<name>`.
+
+mod chart;
+mod devices;
+mod directory;
+mod sessions;
+
+use axum::Router;
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use casement_store::WebSessionKind;
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::{self, ConsoleSession};
+use super::page::{self, Site, WebError, respond};
+use super::portal::login_form;
+use super::{audit, words};
+use crate::clock::now_ms;
+use crate::state::AppState;
+
+/// Devices without a session for this long count as stale.
+pub const STALE_AFTER_MS: i64 = 7 * 86_400_000;
+
+/// The console's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(dashboard))
+        .route(
+            "/console/",
+            get(|| async { Redirect::permanent("/console") }),
+        )
+        .route("/console/login", get(login_page).post(login))
+        .route("/console/logout", post(logout))
+        .route("/console/devices", get(devices::list))
+        .route("/console/devices/{id}", get(devices::show))
+        .route("/console/devices/{id}/commands", post(devices::queue))
+        .route("/console/devices/{id}/installs", post(devices::install))
+        .route("/console/commands/{id}/cancel", post(devices::cancel))
+        .route("/console/sessions/{id}", get(sessions::show))
+        .route(
+            "/console/apps",
+            get(directory::apps).post(directory::add_app),
+        )
+        .route(
+            "/console/users",
+            get(directory::users).post(directory::add_user),
+        )
+        .route("/console/admins", post(directory::add_admin))
+        .route("/console/audit", get(directory::audit_log))
+}
+
+/// A console page for the signed-in administrator.
+pub fn console_page(
+    session: &ConsoleSession,
+    title: &str,
+    current: &str,
+    body: Markup,
+) -> Response {
+    let signed_in = page::SignedIn {
+        name: &session.admin.username,
+        csrf: &session.session.csrf_token,
+    };
+    respond(
+        StatusCode::OK,
+        page::page(Site::Console, title, Some(signed_in), current, body),
+    )
+}
+
+/// The hidden CSRF field of a console form.
+pub fn csrf_field(session: &ConsoleSession) -> Markup {
+    html! { input type="hidden" name="csrf" value=(session.session.csrf_token); }
+}
+
+#[derive(Debug, Deserialize)]
+struct DashboardQuery {
+    range: Option<String>,
+}
+
+/// `GET /console`: counts and the sessions-per-context chart.
+async fn dashboard(
+    State(state): State<AppState>,
+    session: ConsoleSession,
+    Query(q): Query<DashboardQuery>,
+) -> Result<Response, WebError> {
+    let now = now_ms();
+    let (range, since, bucket) = match q.range.as_deref() {
+        Some("14d") => ("14d", now - 14 * 86_400_000, 86_400_000),
+        _ => ("24h", now - 24 * 3_600_000, 3_600_000),
+    };
+    let since = since - since.rem_euclid(bucket);
+    let counts = state.store.sessions_per_context(since, bucket).await?;
+    let fleet = state.store.fleet_counts(now - STALE_AFTER_MS).await?;
+    let total = fleet.devices;
+    let stale = fleet.stale;
+    let by_channel: Vec<(&str, u64)> = [
+        "active",
+        "expiring",
+        "configuring",
+        "revoked",
+        "failed",
+        "unconfigured",
+    ]
+    .into_iter()
+    .map(|state| {
+        let n = fleet
+            .by_channel
+            .iter()
+            .find(|(s, _)| s == state)
+            .map_or(0, |(_, n)| *n);
+        (state, n)
+    })
+    .collect();
+    let body = html! {
+        h1 { "Dashboard" }
+        div.stats {
+            div.stat { b { (total) } a href="/console/devices" { "enrolled devices" } }
+            div.stat { b { (stale) } a href="/console/devices?stale=on" { "stale (no session in 7 days)" } }
+            @for (channel, n) in &by_channel {
+                div.stat {
+                    b { (n) }
+                    a href=(format!("/console/devices?channel={channel}")) { "channel " (channel) }
+                }
+            }
+        }
+        h2 #chart-h { "Sessions per context" }
+        p {
+            @if range == "24h" { "Last 24 hours, per hour · " a href="/console?range=14d" { "last 14 days" } }
+            @else { "Last 14 days, per day · " a href="/console?range=24h" { "last 24 hours" } }
+        }
+        (chart::sessions_per_context(&counts, since, now, bucket))
+    };
+    Ok(console_page(&session, "Dashboard", "/console", body))
+}
+
+/// `GET /console/login`.
+async fn login_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    if auth::current(&state, &headers, WebSessionKind::Console)
+        .await?
+        .is_some()
+    {
+        return Ok(Redirect::to("/console").into_response());
+    }
+    let (token, set) = auth::login_token(&headers);
+    let mut response = respond(StatusCode::OK, login_form(Site::Console, &token, None, ""));
+    if let Some(set) = set {
+        response.headers_mut().append(header::SET_COOKIE, set);
+    }
+    Ok(response)
+}
+
+/// `POST /console/login`: administrator accounts only (end users of the directory are refused
+/// like a wrong password).
+async fn login(State(state): State<AppState>, request: Request) -> Result<Response, WebError> {
+    #[derive(Deserialize)]
+    struct Form {
+        username: String,
+        password: String,
+    }
+    let address = auth::address_key(request.extensions());
+    let headers = request.headers().clone();
+    let form: Form = auth::read_form(&state, request).await?;
+    let (token, _) = auth::login_token(&headers);
+    let account = format!("console:{}", form.username.trim().to_lowercase());
+    if auth::throttled(&state, &account, &address).await? {
+        let message = "Too many failed sign-ins. Wait 15 minutes, then try again.";
+        return Ok(respond(
+            StatusCode::TOO_MANY_REQUESTS,
+            login_form(Site::Console, &token, Some(message), &form.username),
+        ));
+    }
+    let admin =
+        crate::services::admins::authenticate(&state, &form.username, &form.password).await?;
+    let Some(admin) = admin else {
+        auth::failed(&state, &account, &address).await?;
+        let actor = format!("console:{}", form.username.trim());
+        audit(
+            &state,
+            &actor,
+            "console.sign-in-failed",
+            None,
+            json!({ "address": address }),
+        )
+        .await;
+        return Ok(respond(
+            StatusCode::UNAUTHORIZED,
+            login_form(
+                Site::Console,
+                &token,
+                Some("The name or password is incorrect."),
+                &form.username,
+            ),
+        ));
+    };
+    state.store.clear_login_failures(&account).await?;
+    let cookie = auth::sign_in(&state, WebSessionKind::Console, &admin.id).await?;
+    audit(
+        &state,
+        &format!("admin:{}", admin.username),
+        "console.sign-in",
+        None,
+        json!({ "address": address }),
+    )
+    .await;
+    let mut response = Redirect::to("/console").into_response();
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+/// `POST /console/logout`.
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, WebError> {
+    if let Some(s) = auth::current(&state, &headers, WebSessionKind::Console).await? {
+        let name = state
+            .store
+            .admin_by_id(&s.subject_id)
+            .await?
+            .map(|a| a.username);
+        let actor = format!("admin:{}", name.unwrap_or(s.subject_id));
+        audit(&state, &actor, "console.sign-out", None, json!({})).await;
+    }
+    let cookie = auth::sign_out(&state, &headers, WebSessionKind::Console).await?;
+    let mut response = Redirect::to("/console/login").into_response();
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+/// A command or channel state as a badge.
+pub fn badge(tone: &str, text: &str) -> Markup {
+    html! { span class=(format!("badge {tone}")) { (text) } }
+}
+
+/// A time for the console: relative, with the absolute time on hover and for screen readers.
+pub fn time(at: i64) -> Markup {
+    words::when(at, now_ms())
+}

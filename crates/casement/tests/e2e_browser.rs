@@ -1,0 +1,540 @@
+//! The portal and the console in a real browser: headless Chromium driven through chromedriver
+//! (WebDriver, with fantoccini), against the real server over HTTPS, with the simulator's
+//! Windows 8.1 device and its WNS endpoint (as in `e2e_push.rs`).
+//!
+//! - Portal: a user signs in, installs an app on their PC with one click, the server pushes,
+//!   the simulated PC runs its Apps session, and the page shows "Installed" by itself.
+//! - Console: an administrator signs in, finds the device, queues push configuration and sees
+//!   it wait for a Maintenance session (still after a Machine session).
+//!
+//! Screenshots of every page go to `target/screenshots/` (or `$CASEMENT_SCREENSHOTS`).
+//! Without `chromium` and `chromedriver` (Debian packages `chromium`, `chromium-driver`) the
+//! tests skip with a message, except with `CI=true`, where they fail.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use casement_server::{RawConfig, Server};
+use casement_sim::agent::{Agent, Event};
+use casement_sim::wns::{WnsEndpoint, WnsEndpointConfig};
+use casement_sim::{AuthMode, EnrollOptions, Platform, enroll};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery";
+const ADMIN: &str = "root";
+const ADMIN_PASSWORD: &str = "a long admin password";
+const WAIT: Duration = Duration::from_secs(30);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portal_a_user_installs_an_app_and_watches_it_reach_installed() {
+    let Some(browser) = Browser::start_or_skip("portal").await else {
+        return;
+    };
+    let env = Env::start().await;
+    let mut agent = env.agent().await;
+    let id = agent.device().device_id.clone();
+    let mut pushes = env.wns.subscribe();
+    // The user logs on to the PC: the Maintenance session configures its push channel.
+    let now = time::OffsetDateTime::now_utc();
+    agent.event(Event::Logon, now).await;
+    let app = json!({ "name": "Contoso Notes", "version": "1.0", "payloads": { "windows-8.1": { "type": "app-install-job", "job_data": "<Job PackageFullName=\"Contoso.Notes_1.0.0.0_x64__8wekyb3d8bbwe\"/>" } } });
+    let (status, app) = env.post("/apps", app).await;
+    assert_eq!(status, 201, "{app}");
+
+    let b = &browser.client;
+    b.goto(&env.url("/portal")).await.unwrap();
+    let user = b
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Id("upn"))
+        .await
+        .unwrap();
+    browser.shot("portal-01-sign-in").await;
+    user.send_keys("alice@contoso.com").await.unwrap();
+    b.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    b.find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let heading = b
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("main h1"))
+        .await
+        .unwrap();
+    assert_eq!(heading.text().await.unwrap(), "Hello, alice@contoso.com");
+    let card = b
+        .find(Locator::Css("article.card"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        card.contains("Windows 8.1") && card.contains("while you were signed in"),
+        "{card}"
+    );
+    assert!(
+        card.contains("Ready") && card.contains("Installs start right away."),
+        "{card}"
+    );
+    browser.shot("portal-02-devices-and-apps").await;
+
+    // One click.
+    b.find(Locator::Css("form.install button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let item = b
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#install-list li[data-install-id]"))
+        .await
+        .unwrap();
+    let text = item.text().await.unwrap();
+    assert!(text.contains("Contoso Notes 1.0 on"), "{text}");
+    browser.shot("portal-03-install-requested").await;
+
+    // The server pushes through WNS; the push starts MDMAgent -App: an Apps session installs.
+    let pushed = tokio::time::timeout(WAIT, pushes.recv())
+        .await
+        .expect("a push")
+        .unwrap();
+    assert_eq!(pushed, id);
+    let entry = agent
+        .event(Event::Push, now + time::Duration::minutes(1))
+        .await;
+    assert_eq!(entry.session.as_ref().unwrap().mode, "Apps");
+
+    // The page follows by itself (no reload).
+    let done = b
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#install-list li[data-status=installed]"))
+        .await
+        .unwrap();
+    let text = done.text().await.unwrap();
+    assert!(
+        text.contains("Installed") && text.contains("the PC reported the installation done"),
+        "{text}"
+    );
+    browser.shot("portal-04-installed").await;
+    b.set_window_size(390, 844).await.unwrap();
+    b.refresh().await.unwrap();
+    b.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#install-list li[data-status=installed]"))
+        .await
+        .unwrap();
+    browser.shot("portal-05-phone").await;
+    browser.stop().await;
+    env.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_an_administrator_finds_the_device_and_queues_a_command_that_waits_for_maintenance()
+{
+    let Some(browser) = Browser::start_or_skip("console").await else {
+        return;
+    };
+    let env = Env::start().await;
+    let (status, body) = env
+        .post(
+            "/admins",
+            json!({ "username": ADMIN, "password": ADMIN_PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let mut agent = env.agent().await;
+    let id = agent.device().device_id.clone();
+    let now = time::OffsetDateTime::now_utc();
+    agent.event(Event::Logon, now).await;
+    let app = json!({ "name": "Contoso Notes", "version": "1.0", "payloads": { "windows-8.1": { "type": "app-install-job", "job_data": "<Job/>" } } });
+    env.post("/apps", app).await;
+
+    let b = &browser.client;
+    b.goto(&env.url("/console")).await.unwrap();
+    let name = b
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Id("username"))
+        .await
+        .unwrap();
+    browser.shot("console-01-sign-in").await;
+    name.send_keys(ADMIN).await.unwrap();
+    b.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    b.find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("figure.chart svg"))
+        .await
+        .unwrap();
+    browser.shot("console-02-dashboard").await;
+
+    // Find the device.
+    b.find(Locator::LinkText("Devices"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let search = b
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Id("q"))
+        .await
+        .unwrap();
+    search.send_keys(&id).await.unwrap();
+    b.find(Locator::Css("form[role=search] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let count = b
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Id("result-count"))
+        .await
+        .unwrap();
+    assert!(count.text().await.unwrap().starts_with("1 device matches."));
+    browser.shot("console-03-devices").await;
+    b.find(Locator::Css("table a[href^='/console/devices/']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("main h1"))
+        .await
+        .unwrap();
+    let facts = b
+        .find(Locator::Css("dl.facts"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        facts.contains(&id) && facts.contains("alice@contoso.com"),
+        "{facts}"
+    );
+    browser.shot("console-04-device").await;
+
+    // Queue push configuration: it waits for a Maintenance session.
+    b.find(Locator::Css("form:has(input[value=push-config]) button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let pending = b
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#queue tr[data-state=pending] .waits"))
+        .await
+        .unwrap();
+    assert_eq!(
+        pending.text().await.unwrap(),
+        "waits for a Maintenance session"
+    );
+    assert!(
+        b.find(Locator::Css("p.notice"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("queued")
+    );
+    browser
+        .shot("console-05-queued-waits-for-maintenance")
+        .await;
+
+    // A reboot: a Machine session cannot carry it; it still waits.
+    agent
+        .event(Event::Reboot, now + time::Duration::minutes(1))
+        .await;
+    b.refresh().await.unwrap();
+    let pending = b
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#queue tr[data-state=pending] .waits"))
+        .await
+        .unwrap();
+    assert_eq!(
+        pending.text().await.unwrap(),
+        "waits for a Maintenance session"
+    );
+    let sessions = b
+        .find_all(Locator::Css("a[href^='/console/sessions/']"))
+        .await
+        .unwrap();
+    assert_eq!(sessions.len(), 2, "the Maintenance and the Machine session");
+    sessions[0].click().await.unwrap();
+    let h1 = b
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("main h1"))
+        .await
+        .unwrap();
+    assert!(h1.text().await.unwrap().starts_with("Machine session"));
+    b.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(".exchange pre"))
+        .await
+        .unwrap();
+    browser.shot("console-06-session-syncml").await;
+
+    for (path, name) in [
+        ("/console/apps", "console-07-apps"),
+        ("/console/users", "console-08-users"),
+        ("/console/audit", "console-09-audit"),
+    ] {
+        b.goto(&env.url(path)).await.unwrap();
+        b.wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("main h1"))
+            .await
+            .unwrap();
+        browser.shot(name).await;
+    }
+    let audit = b
+        .find(Locator::Id("audit"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        audit.contains("admin:root") && audit.contains("command.queue"),
+        "{audit}"
+    );
+    b.set_window_size(390, 844).await.unwrap();
+    b.goto(&env.url("/console/devices")).await.unwrap();
+    b.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Id("result-count"))
+        .await
+        .unwrap();
+    browser.shot("console-10-devices-phone").await;
+    browser.stop().await;
+    env.server.shutdown().await;
+}
+
+/// chromedriver + a headless Chromium session.
+struct Browser {
+    client: Client,
+    driver: Child,
+    shots: PathBuf,
+}
+
+impl Browser {
+    /// Starts chromedriver and a browser session, or says why not: a skip locally, a failure
+    /// with `CI=true`.
+    async fn start_or_skip(test: &str) -> Option<Browser> {
+        let (Some(chromium), Some(chromedriver)) = (find("chromium"), find("chromedriver")) else {
+            let why =
+                "chromium and chromedriver are needed (apt-get install chromium chromium-driver)";
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("{why}");
+            }
+            eprintln!("skipping the {test} browser test: {why}");
+            return None;
+        };
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("acceptInsecureCerts".into(), json!(true));
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": chromium,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--window-size=1280,1000", "--ignore-certificate-errors", "--no-first-run"]
+            }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last = None;
+        for _ in 0..100 {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(capabilities.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => {
+                    let shots = screenshots_dir();
+                    std::fs::create_dir_all(&shots).unwrap();
+                    return Some(Browser {
+                        client,
+                        driver,
+                        shots,
+                    });
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no browser session through chromedriver: {last:?}");
+    }
+
+    async fn shot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        let path = self.shots.join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+        eprintln!("screenshot: {}", path.display());
+    }
+
+    async fn stop(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}
+
+fn find(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
+
+/// `$CASEMENT_SCREENSHOTS`, or `target/screenshots` of the workspace.
+fn screenshots_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CASEMENT_SCREENSHOTS") {
+        return dir.into();
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    target.join("screenshots")
+}
+
+/// The server with WNS pushes to the simulator's endpoint, a user alice.
+struct Env {
+    server: Server,
+    wns: WnsEndpoint,
+    http: reqwest::Client,
+    token: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Env {
+    async fn start() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let mut listen = WnsEndpointConfig::new("ms-app://S-1-15-2-1234", "wns-secret");
+        listen.listen = "127.0.0.1:0".parse().unwrap();
+        let wns = WnsEndpoint::start(listen).await.unwrap();
+        let trust = dir.path().join("wns.pem");
+        std::fs::write(&trust, wns.certificate_pem()).unwrap();
+        let raw = RawConfig {
+            data_dir: dir.path().join("server"),
+            listen: "127.0.0.1:0".into(),
+            wns_package_family_name: Some("Contoso.MDM_8wekyb3d8bbwe".into()),
+            wns_client_id: Some("ms-app://S-1-15-2-1234".into()),
+            wns_client_secret: Some("wns-secret".into()),
+            wns_token_url: Some(wns.token_url()),
+            wns_local_hosts: vec![wns.host_port().to_owned()],
+            wns_trust_pem: Some(trust),
+            push_interval_seconds: 0,
+            ..RawConfig::default()
+        };
+        let server = Server::start(raw).await.unwrap();
+        let http = reqwest::Client::builder()
+            .tls_certs_only([
+                reqwest::Certificate::from_pem(server.tls_certificate_pem.as_bytes()).unwrap(),
+            ])
+            .build()
+            .unwrap();
+        let token = std::fs::read_to_string(&server.admin_token_path)
+            .unwrap()
+            .trim()
+            .to_owned();
+        let env = Env {
+            server,
+            wns,
+            http,
+            token,
+            _dir: dir,
+        };
+        let (status, body) = env
+            .post(
+                "/users",
+                json!({ "upn": "alice@contoso.com", "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        env
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.local_url())
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}/api/v1{path}", self.server.local_url()))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn agent(&self) -> Agent {
+        let mut options = EnrollOptions::new(
+            format!("{}/EnrollmentServer/Discovery.svc", self.server.local_url()),
+            "alice@contoso.com",
+            PASSWORD,
+            Platform::Windows81,
+        );
+        options.auth = AuthMode::Federated;
+        options.server_tls_pem = Some(self.server.tls_certificate_pem.clone());
+        let device = enroll(&options).await.unwrap();
+        let mut agent = Agent::new(device, time::OffsetDateTime::now_utc());
+        agent.state_mut().wns_endpoint = self.wns.channel_base();
+        agent.state_mut().server_tls_pem = Some(self.server.tls_certificate_pem.clone());
+        agent
+    }
+}
