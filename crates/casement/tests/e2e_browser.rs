@@ -40,7 +40,7 @@ async fn portal_a_user_installs_an_app_and_watches_it_reach_installed() {
     // The user logs on to the PC: the Maintenance session configures its push channel.
     let now = time::OffsetDateTime::now_utc();
     agent.event(Event::Logon, now).await;
-    let app = json!({ "name": "Contoso Notes", "version": "1.0", "payloads": { "windows-8.1": { "type": "app-install-job", "job_data": "<Job PackageFullName=\"Contoso.Notes_1.0.0.0_x64__8wekyb3d8bbwe\"/>" } } });
+    let app = json!({ "name": "Contoso Notes", "version": "1.0", "payloads": { "windows-8.1": { "type": "app-install-job", "job_data": "<Job PackageFullName=\"Contoso.Notes_1.0.0.0_x64__8wekyb3d8bbwe\"/>", "package_full_name": "Contoso.Notes_1.0.0.0_x64__8wekyb3d8bbwe" } } });
     let (status, app) = env.post("/apps", app).await;
     assert_eq!(status, 201, "{app}");
 
@@ -118,7 +118,22 @@ async fn portal_a_user_installs_an_app_and_watches_it_reach_installed() {
         .await;
     assert_eq!(entry.session.as_ref().unwrap().mode, "Apps");
 
-    // The page follows by itself (no reload).
+    // The page follows by itself (no reload): the PC got the install and is working on it (the
+    // simulated job runs on after the session, so the check sent with it finds it unfinished).
+    b.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#install-list li[data-status=delivered]"))
+        .await
+        .unwrap();
+    // The server wakes the PC again; the next Apps session confirms the app is installed.
+    let pushed = tokio::time::timeout(WAIT, pushes.recv())
+        .await
+        .expect("a confirmation push")
+        .unwrap();
+    assert_eq!(pushed, id);
+    agent
+        .event(Event::Push, now + time::Duration::minutes(2))
+        .await;
     let done = b
         .wait()
         .at_most(WAIT)
@@ -127,7 +142,7 @@ async fn portal_a_user_installs_an_app_and_watches_it_reach_installed() {
         .unwrap();
     let text = done.text().await.unwrap();
     assert!(
-        text.contains("Installed") && text.contains("the PC reported the installation done"),
+        text.contains("Installed") && text.contains("the app is installed (version 1.0.0.0)"),
         "{text}"
     );
     browser.shot("portal-04-installed").await;
