@@ -1,5 +1,5 @@
 //! Management sessions over real HTTPS with client certificates: the context rule end to end,
-//! and every refusal path.
+//! and every refusal path. The context stories also run on a throwaway PostgreSQL.
 
 mod common;
 
@@ -53,7 +53,18 @@ async fn states(h: &Harness, device: &str) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn a_machine_session_carries_only_what_machine_allows_and_maintenance_the_rest() {
-    let h = start(RawConfig::default()).await;
+    a_machine_session_carries_only_what_machine_allows_and_maintenance_the_rest_on(start(RawConfig::default()).await).await;
+}
+
+#[tokio::test]
+async fn a_machine_session_carries_only_what_machine_allows_and_maintenance_the_rest_on_postgres() {
+    let test = "a_machine_session_carries_only_what_machine_allows_and_maintenance_the_rest_on_postgres";
+    if let Some(h) = start_on(Backend::Postgres, test, RawConfig::default()).await {
+        a_machine_session_carries_only_what_machine_allows_and_maintenance_the_rest_on(h).await;
+    }
+}
+
+async fn a_machine_session_carries_only_what_machine_allows_and_maintenance_the_rest_on(h: Harness) {
     let device = h.enroll("D1").await;
     queue(
         &h,
@@ -176,7 +187,18 @@ async fn a_machine_session_carries_only_what_machine_allows_and_maintenance_the_
 
 #[tokio::test]
 async fn a_failed_push_config_is_retried_in_a_later_maintenance_session() {
-    let h = start(RawConfig::default()).await;
+    a_failed_push_config_is_retried_in_a_later_maintenance_session_on(start(RawConfig::default()).await).await;
+}
+
+#[tokio::test]
+async fn a_failed_push_config_is_retried_in_a_later_maintenance_session_on_postgres() {
+    let test = "a_failed_push_config_is_retried_in_a_later_maintenance_session_on_postgres";
+    if let Some(h) = start_on(Backend::Postgres, test, RawConfig::default()).await {
+        a_failed_push_config_is_retried_in_a_later_maintenance_session_on(h).await;
+    }
+}
+
+async fn a_failed_push_config_is_retried_in_a_later_maintenance_session_on(h: Harness) {
     let device = h.enroll("D2").await;
     queue(
         &h,
@@ -332,7 +354,18 @@ async fn requests_without_a_good_certificate_are_refused() {
 
 #[tokio::test]
 async fn the_windows_10_login_status_decides_with_the_mode() {
-    let h = start(RawConfig::default()).await;
+    the_windows_10_login_status_decides_with_the_mode_on(start(RawConfig::default()).await).await;
+}
+
+#[tokio::test]
+async fn the_windows_10_login_status_decides_with_the_mode_on_postgres() {
+    let test = "the_windows_10_login_status_decides_with_the_mode_on_postgres";
+    if let Some(h) = start_on(Backend::Postgres, test, RawConfig::default()).await {
+        the_windows_10_login_status_decides_with_the_mode_on(h).await;
+    }
+}
+
+async fn the_windows_10_login_status_decides_with_the_mode_on(h: Harness) {
     let device = h.enroll("D4").await;
     queue(
         &h,
