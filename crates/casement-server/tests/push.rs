@@ -464,16 +464,24 @@ async fn regression_issue_5_two_workers_on_one_postgres_send_every_push_exactly_
         ..h.server.state.clone()
     };
     let wns = std::sync::Arc::new(CountingWns::default());
+    let total = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // Each worker runs rounds until the two of them have handled every push (an empty round
+    // while the other holds the rest is not the end).
     let worker = |state: casement_server::AppState| {
-        let wns = wns.clone();
+        let (wns, total) = (wns.clone(), total.clone());
         tokio::spawn(async move {
             let mut handled = 0;
-            loop {
-                match run_once(&state, wns.as_ref()).await.unwrap() {
-                    0 => return handled,
-                    n => handled += n,
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while total.load(std::sync::atomic::Ordering::SeqCst) < DEVICES {
+                assert!(std::time::Instant::now() < deadline, "pushes left unsent");
+                let n = run_once(&state, wns.as_ref()).await.unwrap();
+                handled += n;
+                total.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+                if n == 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
                 }
             }
+            handled
         })
     };
     let (a, b) = (worker(h.server.state.clone()), worker(other));
