@@ -492,7 +492,10 @@ async fn regression_issue_5_two_workers_on_one_postgres_send_every_push_exactly_
     assert_eq!(pushed.len(), DEVICES);
     assert!(pushed.values().all(|&n| n == 1), "{pushed:?}");
     for i in 0..DEVICES {
-        let rows = store.pushes_of_device(&format!("W{i:03}"), 10).await.unwrap();
+        let rows = store
+            .pushes_of_device(&format!("W{i:03}"), 10)
+            .await
+            .unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!((rows[0].state.as_str(), rows[0].attempts), ("sent", 1));
     }

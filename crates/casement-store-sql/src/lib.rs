@@ -8,7 +8,10 @@ mod apps;
 mod devices;
 mod management;
 mod push;
+mod seed;
 mod users;
+
+pub use seed::{SEEDED_ROWS_PER_DEVICE, SeedSpec};
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -104,6 +107,20 @@ impl SqlStore {
     /// The SQLite URL for a database file inside `dir` (created on first use).
     pub fn sqlite_url(path: &std::path::Path) -> String {
         format!("sqlite://{}?mode=rwc", path.display())
+    }
+}
+
+/// A new random (version 4) UUID as text, made by the database: for rows inserted by
+/// `INSERT … SELECT`.
+pub(crate) fn new_uuid_sql(backend: Backend) -> &'static str {
+    match backend {
+        // gen_random_uuid() is built in since PostgreSQL 13.
+        Backend::Postgres => "CAST(gen_random_uuid() AS TEXT)",
+        // RFC 9562 §5.4 layout: version nibble 4, variant bits 10.
+        Backend::Sqlite => {
+            "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' || \
+             substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))"
+        }
     }
 }
 

@@ -69,6 +69,68 @@ impl CommandStore for SqlStore {
         tx.commit().await.map_err(map_err)
     }
 
+    async fn enqueue_bulk(&self, bulk: &BulkEnqueue) -> StoreResult<Vec<(Platform, u64)>> {
+        let uuid = crate::new_uuid_sql(self.backend);
+        let (selection, user) = match &bulk.selection {
+            DeviceSelection::All => ("", None),
+            DeviceSelection::User(user) => (" AND d.user_id = $11", Some(user.as_str())),
+        };
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut queued = Vec::new();
+        for (platform, commands) in &bulk.by_platform {
+            let mut devices = 0;
+            for c in commands {
+                // Every parameter is cast: PostgreSQL cannot infer the type of a bare parameter
+                // in a select list.
+                let done = sqlx::query(AssertSqlSafe(format!(
+                    "INSERT INTO commands (id, device_id, kind, class, label, payload, secret, state, attempts, max_attempts, created_at, updated_at, expires_at, created_by) \
+                     SELECT {uuid}, d.id, CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS TEXT), CAST($5 AS BIGINT), 'pending', 0, CAST($6 AS BIGINT), \
+                     CAST($7 AS BIGINT), CAST($7 AS BIGINT), CAST($8 AS BIGINT), CAST($9 AS TEXT) \
+                     FROM devices d WHERE d.retired_at IS NULL AND d.platform = $10{selection}{}",
+                    if user.is_none() { " AND CAST($11 AS TEXT) IS NULL" } else { "" }
+                )))
+                .bind(&c.kind)
+                .bind(&c.class)
+                .bind(&c.label)
+                .bind(&c.payload)
+                .bind(i64::from(c.secret))
+                .bind(i64::from(c.max_attempts))
+                .bind(c.created_at)
+                .bind(c.expires_at)
+                .bind(&c.created_by)
+                .bind(platform.as_str())
+                .bind(user)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                devices = done.rows_affected();
+            }
+            if let (Some((reason, now, interval)), false) = (&bulk.push, commands.is_empty()) {
+                sqlx::query(AssertSqlSafe(format!(
+                    "INSERT INTO push_outbox (id, device_id, reason, state, attempts, next_attempt_at, created_at, updated_at) \
+                     SELECT {uuid}, d.id, CAST($1 AS TEXT), 'queued', 0, \
+                       COALESCE((SELECT CASE WHEN MAX(p.updated_at) + CAST($3 AS BIGINT) > CAST($2 AS BIGINT) THEN MAX(p.updated_at) + CAST($3 AS BIGINT) END \
+                                 FROM push_outbox p WHERE p.device_id = d.id AND p.state = 'sent'), CAST($2 AS BIGINT)), \
+                       CAST($2 AS BIGINT), CAST($2 AS BIGINT) \
+                     FROM devices d WHERE d.retired_at IS NULL AND d.platform = $4{} \
+                     AND NOT EXISTS (SELECT 1 FROM push_outbox q WHERE q.device_id = d.id AND q.state = 'queued')",
+                    if user.is_some() { " AND d.user_id = $5" } else { " AND CAST($5 AS TEXT) IS NULL" }
+                )))
+                .bind(reason)
+                .bind(now)
+                .bind(interval)
+                .bind(platform.as_str())
+                .bind(user)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            }
+            queued.push((*platform, devices));
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(queued)
+    }
+
     async fn command(&self, id: &str) -> StoreResult<Option<CommandRow>> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COMMAND_COLUMNS} FROM commands WHERE id = $1"
@@ -386,25 +448,50 @@ async fn insert_commands(
     tx: &mut Transaction<'_, Any>,
     commands: &[NewCommand],
 ) -> StoreResult<()> {
-    for c in commands {
-        sqlx::query(
-                "INSERT INTO commands (id, device_id, kind, class, label, payload, secret, state, attempts, max_attempts, created_at, updated_at, expires_at, created_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9, $9, $10, $11)",
-            )
-            .bind(&c.id)
-            .bind(&c.device_id)
-            .bind(&c.kind)
-            .bind(&c.class)
-            .bind(&c.label)
-            .bind(&c.payload)
-            .bind(i64::from(c.secret))
-            .bind(i64::from(c.max_attempts))
-            .bind(c.created_at)
-            .bind(c.expires_at)
-            .bind(&c.created_by)
-            .execute(&mut **tx)
-            .await
-            .map_err(map_err)?;
+    // Many rows per statement (a fleet's enrollment, a bulk queue by ids): 11 parameters a row,
+    // well under SQLite's 32766 and PostgreSQL's 65535 parameters per statement.
+    const ROWS: usize = 256;
+    for chunk in commands.chunks(ROWS) {
+        let mut sql = String::from(
+            "INSERT INTO commands (id, device_id, kind, class, label, payload, secret, state, attempts, max_attempts, created_at, updated_at, expires_at, created_by) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let p = i * 11;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, 'pending', 0, ${}, ${}, ${}, ${}, ${})",
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5,
+                p + 6,
+                p + 7,
+                p + 8,
+                p + 9,
+                p + 9,
+                p + 10,
+                p + 11
+            ));
+        }
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for c in chunk {
+            query = query
+                .bind(&c.id)
+                .bind(&c.device_id)
+                .bind(&c.kind)
+                .bind(&c.class)
+                .bind(&c.label)
+                .bind(&c.payload)
+                .bind(i64::from(c.secret))
+                .bind(i64::from(c.max_attempts))
+                .bind(c.created_at)
+                .bind(c.expires_at)
+                .bind(&c.created_by);
+        }
+        query.execute(&mut **tx).await.map_err(map_err)?;
     }
     Ok(())
 }

@@ -660,6 +660,99 @@ pub async fn story(store: &dyn Store) {
         "re-enrollment un-retires"
     );
 
+    // Bulk queueing: active devices of the platform only (D1 is retired, D2 is Windows 8.1), a
+    // row and a new id per device, in order, with a push unless one is queued already.
+    store
+        .record_enrollment(
+            &NewDevice {
+                platform: Platform::Windows10,
+                ..device("D3", "u1")
+            },
+            &certificate("06", "D3", 950),
+        )
+        .await
+        .unwrap();
+    let bulk = |class: &str, at: i64| BulkCommand {
+        kind: "inventory".into(),
+        class: class.into(),
+        label: format!("bulk {at}"),
+        payload: "{}".into(),
+        secret: false,
+        created_at: at,
+        expires_at: None,
+        max_attempts: 3,
+        created_by: "admin".into(),
+    };
+    let queued = store
+        .enqueue_bulk(&BulkEnqueue {
+            selection: DeviceSelection::All,
+            by_platform: vec![
+                (
+                    Platform::Windows81,
+                    vec![bulk("inventory", 1000), bulk("inventory", 1001)],
+                ),
+                (Platform::Windows10, vec![bulk("app-management", 1000)]),
+            ],
+            push: Some(("bulk".into(), 1000, 0)),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        queued,
+        [(Platform::Windows81, 1), (Platform::Windows10, 1)],
+        "D1 is retired"
+    );
+    let d2 = store.management_snapshot("D2", 10).await.unwrap().unwrap();
+    let labels: Vec<&str> = d2.pending.iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(labels, ["bulk 1000", "bulk 1001"]);
+    assert_ne!(d2.pending[0].id, d2.pending[1].id);
+    assert_eq!(d2.pending[0].max_attempts, 3);
+    let d3 = store.management_snapshot("D3", 10).await.unwrap().unwrap();
+    assert_eq!(d3.pending.len(), 1);
+    assert_ne!(d3.pending[0].id, d2.pending[0].id);
+    assert!(
+        store
+            .management_snapshot("D1", 10)
+            .await
+            .unwrap()
+            .unwrap()
+            .pending
+            .is_empty()
+    );
+    assert_eq!(store.pushes_of_device("D3", 10).await.unwrap().len(), 1);
+    let by_user = store
+        .enqueue_bulk(&BulkEnqueue {
+            selection: DeviceSelection::User("nobody".into()),
+            by_platform: vec![(Platform::Windows10, vec![bulk("inventory", 1002)])],
+            push: Some(("bulk".into(), 1002, 0)),
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_user, [(Platform::Windows10, 0)]);
+    store
+        .enqueue_bulk(&BulkEnqueue {
+            selection: DeviceSelection::User("u1".into()),
+            by_platform: vec![(Platform::Windows10, vec![bulk("inventory", 1003)])],
+            push: Some(("bulk".into(), 1003, 0)),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .management_snapshot("D3", 10)
+            .await
+            .unwrap()
+            .unwrap()
+            .pending
+            .len(),
+        2
+    );
+    assert_eq!(
+        store.pushes_of_device("D3", 10).await.unwrap().len(),
+        1,
+        "one push queued is enough"
+    );
+
     // Audit log.
     store
         .append_audit(&AuditEntry {

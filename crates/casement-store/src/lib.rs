@@ -87,6 +87,11 @@ pub trait CommandStore: Send + Sync {
     /// A device's commands, newest first, at most `limit`.
     async fn commands_of_device(&self, device_id: &str, limit: u32)
     -> StoreResult<Vec<CommandRow>>;
+    /// Queues, in one transaction, each platform's commands on every active device of that
+    /// platform the selection matches (retired devices never get any); returns how many devices
+    /// got them, per platform, in the order given. Sized for whole fleets: the database copies
+    /// the commands itself, one statement per platform and command.
+    async fn enqueue_bulk(&self, bulk: &BulkEnqueue) -> StoreResult<Vec<(Platform, u64)>>;
     /// Cancels a pending command. Unknown: [`StoreError::NotFound`]; not pending:
     /// [`StoreError::Conflict`] (a command already sent cannot be taken back).
     async fn cancel_command(&self, id: &str, now: i64) -> StoreResult<CommandRow>;

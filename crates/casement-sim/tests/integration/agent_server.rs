@@ -181,7 +181,12 @@ async fn windows81_contexts_against_the_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn windows81_contexts_against_the_server_on_postgres() {
-    if let Some(env) = start(Backend::Postgres, "windows81_contexts_against_the_server_on_postgres").await {
+    if let Some(env) = start(
+        Backend::Postgres,
+        "windows81_contexts_against_the_server_on_postgres",
+    )
+    .await
+    {
         windows81_contexts_against_the_server_on(env).await;
     }
 }
@@ -369,7 +374,12 @@ async fn windows10_contexts_against_the_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn windows10_contexts_against_the_server_on_postgres() {
-    if let Some(env) = start(Backend::Postgres, "windows10_contexts_against_the_server_on_postgres").await {
+    if let Some(env) = start(
+        Backend::Postgres,
+        "windows10_contexts_against_the_server_on_postgres",
+    )
+    .await
+    {
         windows10_contexts_against_the_server_on(env).await;
     }
 }
