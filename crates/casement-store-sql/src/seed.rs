@@ -123,6 +123,18 @@ impl SqlStore {
         tx.commit().await.map_err(map_err)
     }
 
+    /// Refreshes the query planner's statistics after a bulk load, as autovacuum would soon
+    /// (PostgreSQL `ANALYZE`); SQLite's planner needs none to use its indexes.
+    pub async fn analyze(&self) -> StoreResult<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("ANALYZE")
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+        }
+        Ok(())
+    }
+
     /// Devices in the store (retired or not), for reports.
     pub async fn count_devices(&self) -> StoreResult<u64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM devices")
