@@ -28,6 +28,20 @@ pub enum ConnectionMode {
     KeepAlive,
 }
 
+/// The TLS version a fleet speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+pub enum TlsVersion {
+    /// TLS 1.2, as Windows 8.1 and Windows 10 negotiate (TLS 1.3 is on by default only from
+    /// Windows 11 and Server 2022).
+    #[value(name = "1.2")]
+    #[serde(rename = "1.2")]
+    Tls12,
+    /// TLS 1.3, as Windows 11.
+    #[value(name = "1.3")]
+    #[serde(rename = "1.3")]
+    Tls13,
+}
+
 /// Per-request timeout.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -36,14 +50,19 @@ pub fn tls_config(
     server_pem: &str,
     identity: Option<(&str, &str)>,
     mode: ConnectionMode,
+    version: TlsVersion,
 ) -> anyhow::Result<Arc<rustls::ClientConfig>> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     for cert in pem_blocks(server_pem, "CERTIFICATE")? {
         roots.add(CertificateDer::from(cert))?;
     }
+    let versions: &[&rustls::SupportedProtocolVersion] = match version {
+        TlsVersion::Tls12 => &[&rustls::version::TLS12],
+        TlsVersion::Tls13 => &[&rustls::version::TLS13],
+    };
     let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
+        .with_protocol_versions(versions)?
         .with_root_certificates(roots);
     let mut config = match identity {
         Some((cert_pem, key_pem)) => {
@@ -74,6 +93,10 @@ pub struct DeviceConnection {
     host: String,
     mode: ConnectionMode,
     sender: Option<SendRequest<Full<Bytes>>>,
+    /// TLS handshakes made, and how many of them resumed a session.
+    pub handshakes: u64,
+    /// See `handshakes`.
+    pub resumed: u64,
 }
 
 impl std::fmt::Debug for DeviceConnection {
@@ -100,6 +123,8 @@ impl DeviceConnection {
             host: host.to_owned(),
             mode,
             sender: None,
+            handshakes: 0,
+            resumed: 0,
         }
     }
 
@@ -138,7 +163,10 @@ impl DeviceConnection {
             None => false,
         };
         if !reusable {
-            self.sender = Some(self.connect().await?);
+            let (sender, resumed) = self.connect().await?;
+            self.sender = Some(sender);
+            self.handshakes += 1;
+            self.resumed += u64::from(resumed);
         }
         let sender = self.sender.as_mut().context("connected")?;
         let mut request = hyper::Request::builder()
@@ -164,7 +192,8 @@ impl DeviceConnection {
         Ok((status, body))
     }
 
-    async fn connect(&self) -> anyhow::Result<SendRequest<Full<Bytes>>> {
+    /// A new connection; whether its TLS handshake resumed a session.
+    async fn connect(&self) -> anyhow::Result<(SendRequest<Full<Bytes>>, bool)> {
         let tcp = tokio::net::TcpStream::connect(self.addr)
             .await
             .with_context(|| format!("connecting to {}", self.addr))?;
@@ -172,11 +201,12 @@ impl DeviceConnection {
         let name =
             ServerName::try_from(self.host.split(':').next().unwrap_or("localhost"))?.to_owned();
         let tls = self.tls.connect(name, tcp).await.context("TLS handshake")?;
+        let resumed = tls.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
         let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await?;
         tokio::spawn(async move {
             let _ = connection.await;
         });
-        Ok(sender)
+        Ok((sender, resumed))
     }
 }
 

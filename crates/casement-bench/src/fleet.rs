@@ -12,7 +12,7 @@ use casement_sim::load::{FleetTree, package1};
 use casement_sim::{AuthMode, EnrollOptions, EnrolledDevice, Platform};
 use tokio::sync::Semaphore;
 
-use crate::client::{ConnectionMode, DeviceConnection, tls_config};
+use crate::client::{ConnectionMode, DeviceConnection, TlsVersion, tls_config};
 use crate::progress::Progress;
 
 /// A device of the fleet with its connection.
@@ -37,6 +37,10 @@ pub struct Measurement {
     pub errors: Vec<String>,
     /// HTTP requests made.
     pub requests: u64,
+    /// TLS handshakes made, and how many resumed a session.
+    pub handshakes: u64,
+    /// See `handshakes`.
+    pub resumed: u64,
 }
 
 impl Measurement {
@@ -44,6 +48,8 @@ impl Measurement {
         self.latencies.extend(other.latencies);
         self.errors.extend(other.errors);
         self.requests += other.requests;
+        self.handshakes += other.handshakes;
+        self.resumed += other.resumed;
     }
 
     /// Successful operations per second.
@@ -122,6 +128,7 @@ pub fn connect(
     server_pem: &str,
     entry: std::net::SocketAddr,
     mode: ConnectionMode,
+    version: TlsVersion,
 ) -> anyhow::Result<Vec<FleetDevice>> {
     devices
         .into_iter()
@@ -130,6 +137,7 @@ pub fn connect(
                 server_pem,
                 Some((&device.certificate_pem, &device.private_key_pem)),
                 mode,
+                version,
             )
             .with_context(|| format!("TLS client of {}", device.device_id))?;
             let host = format!("localhost:{}", entry.port());
@@ -176,6 +184,7 @@ pub async fn round(
             tokio::spawn(async move {
                 let mut m = Measurement::default();
                 for device in &mut share {
+                    let (h0, r0) = (device.conn.handshakes, device.conn.resumed);
                     let t = Instant::now();
                     let result = match &work {
                         Work::Session { mode } => session(device, mode).await,
@@ -188,6 +197,8 @@ pub async fn round(
                         }
                         Err(e) => m.errors.push(format!("{}: {e:#}", device.device.device_id)),
                     }
+                    m.handshakes += device.conn.handshakes - h0;
+                    m.resumed += device.conn.resumed - r0;
                     done.fetch_add(1, Ordering::Relaxed);
                 }
                 (share, m)

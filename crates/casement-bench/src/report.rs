@@ -41,6 +41,10 @@ pub struct Row {
     pub max_ms: f64,
     /// HTTP requests per operation.
     pub requests_per_operation: f64,
+    /// TLS handshakes made, and the share that resumed a session.
+    pub tls_handshakes: u64,
+    /// See `tls_handshakes`.
+    pub tls_resumed_share: f64,
     /// Server CPU per operation, ms: nodes + database server + nginx.
     pub server_cpu_ms: f64,
     /// Of which the `casement serve` nodes.
@@ -90,6 +94,8 @@ impl Row {
             p99_ms: m.percentile_ms(0.99),
             max_ms: m.percentile_ms(1.0),
             requests_per_operation: m.requests as f64 / ops.max(1) as f64,
+            tls_handshakes: m.handshakes,
+            tls_resumed_share: m.resumed as f64 / m.handshakes.max(1) as f64,
             server_cpu_ms: per(nodes + database + nginx),
             node_cpu_ms: per(nodes),
             database_cpu_ms: per(database),
@@ -115,7 +121,7 @@ impl Report {
     pub fn table(&self) -> String {
         let mut out = format!("{}\n  {}\n", self.title, self.command);
         out.push_str(&format!(
-            "{:<40} {:>7} {:>4} {:>9} {:>7} {:>7} {:>7} {:>5} {:>7} {:>6} {:>6} {:>6} {:>6} {:>7}\n",
+            "{:<40} {:>7} {:>4} {:>9} {:>7} {:>7} {:>7} {:>5} {:>6} {:>7} {:>6} {:>6} {:>6} {:>6} {:>7}\n",
             "scenario",
             "ops",
             "err",
@@ -124,6 +130,7 @@ impl Report {
             "p99 ms",
             "max ms",
             "req",
+            "resum",
             "cpu ms",
             "node",
             "db",
@@ -133,7 +140,7 @@ impl Report {
         ));
         for r in &self.rows {
             out.push_str(&format!(
-                "{:<40} {:>7} {:>4} {:>9.1} {:>7.2} {:>7.2} {:>7.1} {:>5.1} {:>7.3} {:>6.3} {:>6.3} {:>6.3} {:>6.0} {:>7}\n",
+                "{:<40} {:>7} {:>4} {:>9.1} {:>7.2} {:>7.2} {:>7.1} {:>5.1} {:>6} {:>7.3} {:>6.3} {:>6.3} {:>6.3} {:>6.0} {:>7}\n",
                 truncate(&r.scenario, 40),
                 r.operations,
                 r.errors,
@@ -142,6 +149,11 @@ impl Report {
                 r.p99_ms,
                 r.max_ms,
                 r.requests_per_operation,
+                if r.tls_handshakes == 0 {
+                    "-".to_owned()
+                } else {
+                    format!("{:.0}%", r.tls_resumed_share * 100.0)
+                },
                 r.server_cpu_ms,
                 r.node_cpu_ms,
                 r.database_cpu_ms,
@@ -155,7 +167,7 @@ impl Report {
             }
         }
         out.push_str(
-            "  cpu ms: server CPU per operation (node + db + nginx); ceiling: ops/s as a share of the\n  transport ceiling (a trivial mTLS request, same connections) measured in this run.\n",
+            "  req: HTTP requests per operation; resum: TLS handshakes that resumed a session; cpu ms: server\n  CPU per operation (node + db + nginx); ceiling: ops/s as a share of the transport ceiling (a\n  trivial mTLS request over the same kind of connection) measured in this run.\n",
         );
         for note in &self.notes {
             out.push_str(&format!("  note: {note}\n"));

@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use casement_sim::Platform;
 use serde_json::{Value, json};
 
-use crate::client::ConnectionMode;
+use crate::client::{ConnectionMode, TlsVersion};
 use crate::cluster::{Cluster, ClusterSpec, Database};
 use crate::fleet::{self, FleetDevice, Measurement, Work};
 use crate::progress::Progress;
@@ -51,12 +51,18 @@ pub struct Setup {
     /// Connections: a new one per session with TLS resumption, full handshakes, or kept alive.
     #[arg(long, value_enum, default_value = "resume")]
     pub connection: ConnectionMode,
+    /// TLS version of the fleet: 1.2 as Windows 8.1/10, 1.3 as Windows 11.
+    #[arg(long, value_enum, default_value = "1.2")]
+    pub tls: TlsVersion,
     /// Commands each session delivers in the "delivering commands" scenario.
     #[arg(long, default_value_t = 5)]
     pub commands: usize,
     /// Write the report as JSON to this file too.
     #[arg(long)]
     pub json: Option<std::path::PathBuf>,
+    /// Check-in scenarios to run after the ceiling (`idle`, `commands`).
+    #[arg(long, value_delimiter = ',', default_value = "idle,commands")]
+    pub scenarios: Vec<String>,
 }
 
 impl Setup {
@@ -81,6 +87,7 @@ impl Setup {
             "rounds": self.rounds,
             "concurrency": self.concurrency,
             "connection": self.connection,
+            "tls": self.tls,
             "commands_per_session": self.commands,
             "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
             "load_average_at_start": std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
@@ -94,12 +101,16 @@ impl Setup {
             Database::Postgres => "PostgreSQL",
         };
         format!(
-            "casement bench {what}: {database}, {} node{}{}, {} devices, concurrency {}, connections: {}",
+            "casement bench {what}: {database}, {} node{}{}, {} devices, concurrency {}, TLS {}, connections: {}",
             self.nodes,
             if self.nodes == 1 { "" } else { "s" },
             if self.nginx { " behind nginx" } else { "" },
             self.devices,
             self.concurrency,
+            match self.tls {
+                TlsVersion::Tls12 => "1.2",
+                TlsVersion::Tls13 => "1.3",
+            },
             match self.connection {
                 ConnectionMode::Resume => "new per session, TLS resumed",
                 ConnectionMode::Full => "new per session, full handshake",
@@ -161,7 +172,13 @@ impl Bench {
         if devices.is_empty() {
             bail!("no device enrolled: {:?}", m.errors.first());
         }
-        let fleet = fleet::connect(devices, &cluster.tls_pem, cluster.entry, setup.connection)?;
+        let fleet = fleet::connect(
+            devices,
+            &cluster.tls_pem,
+            cluster.entry,
+            setup.connection,
+            setup.tls,
+        )?;
         let mut bench = Bench {
             setup: setup.clone(),
             cluster,
@@ -211,6 +228,8 @@ impl Bench {
             total.latencies.extend(m.latencies);
             total.errors.extend(m.errors);
             total.requests += m.requests;
+            total.handshakes += m.handshakes;
+            total.resumed += m.resumed;
         }
         progress.finish();
         Ok(Row::with_cpu(name, &total, cpu, &self.cluster.usage()))
@@ -332,15 +351,16 @@ fn now_ms() -> i64 {
 pub async fn sessions(setup: &Setup, exe: &std::path::Path) -> anyhow::Result<Report> {
     let mut bench = Bench::start(setup, exe).await?;
     let ceiling = bench.ceiling().await?;
-    let idle = bench.idle("idle check-in (package 1 → end)").await?;
-    let name = format!("check-in delivering {} commands", setup.commands);
-    let delivering = bench.delivering(&name).await?;
-    let rows = vec![
-        ceiling.clone(),
-        idle.against(Some(&ceiling)),
-        delivering.against(Some(&ceiling)),
-        bench.enrollment.clone().against(Some(&ceiling)),
-    ];
+    let mut rows = vec![ceiling.clone()];
+    if setup.scenarios.iter().any(|s| s == "idle") {
+        let idle = bench.idle("idle check-in (package 1 → end)").await?;
+        rows.push(idle.against(Some(&ceiling)));
+    }
+    if setup.scenarios.iter().any(|s| s == "commands") {
+        let name = format!("check-in delivering {} commands", setup.commands);
+        rows.push(bench.delivering(&name).await?.against(Some(&ceiling)));
+    }
+    rows.push(bench.enrollment.clone().against(Some(&ceiling)));
     Ok(bench.report("sessions", rows, standard_notes(setup)))
 }
 
@@ -365,6 +385,7 @@ pub async fn fanout(
         latencies: vec![elapsed],
         errors: Vec::new(),
         requests: 1,
+        ..Measurement::default()
     };
     let mut queue_row = Row::new(
         format!("fan-out: queue 1 command for {queued} devices"),

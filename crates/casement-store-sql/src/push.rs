@@ -64,6 +64,7 @@ impl PushStore for SqlStore {
         now: i64,
         min_interval_ms: i64,
     ) -> StoreResult<bool> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         let added = enqueue_in(&mut tx, id, device_id, reason, now, min_interval_ms).await?;
         tx.commit().await.map_err(map_err)?;
@@ -71,6 +72,7 @@ impl PushStore for SqlStore {
     }
 
     async fn claim_pushes(&self, now: i64, lease_ms: i64, limit: u32) -> StoreResult<Vec<PushRow>> {
+        let _turn = self.write_turn().await;
         // PostgreSQL: the candidate rows are locked with `FOR UPDATE SKIP LOCKED`, so concurrent
         // claimers on other nodes take disjoint rows without waiting for each other (PostgreSQL
         // docs, SELECT "The Locking Clause": SKIP LOCKED suits queue-like tables). The
@@ -106,6 +108,7 @@ impl PushStore for SqlStore {
         outcome: &str,
         now: i64,
     ) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
         let (state, next) = match result {
             PushResult::Sent => ("sent", None),
             PushResult::Retry { at } => ("queued", Some(*at)),

@@ -45,6 +45,7 @@ pub const SEEDED_ROWS_PER_DEVICE: &[(&str, u32)] = &[
 impl SqlStore {
     /// Seeds `spec.count` synthetic devices with their history, in one transaction.
     pub async fn seed_devices(&self, spec: &SeedSpec) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
         let to = spec.from + spec.count;
         let (series, id) = match self.backend {
             // A recursive CTE counts in SQLite; PostgreSQL has generate_series.

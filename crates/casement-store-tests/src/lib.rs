@@ -231,7 +231,11 @@ pub async fn story(store: &dyn Store) {
     ));
 
     // A session: snapshot, apply, version conflict, one open session per device.
-    let snap = store.management_snapshot("D1", 10).await.unwrap().unwrap();
+    let snap = store
+        .management_snapshot("D1", None, 10)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         snap.pending
             .iter()
@@ -269,7 +273,11 @@ pub async fn story(store: &dyn Store) {
     changes.last_context = Some("Machine".into());
     changes.devinfo = Some("{\"./DevInfo/Man\":\"Contoso\"}".into());
     store.apply_message(&changes).await.expect("first message");
-    let snap = store.management_snapshot("D1", 10).await.unwrap().unwrap();
+    let snap = store
+        .management_snapshot("D1", None, 10)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(snap.active_session.as_ref().unwrap().version, 1);
     assert_eq!(snap.pending.len(), 1);
     assert_eq!(snap.device.last_context.as_deref(), Some("Machine"));
@@ -371,7 +379,7 @@ pub async fn story(store: &dyn Store) {
     assert_eq!((c1.state, c1.status_code), (CommandState::Done, Some(200)));
     assert!(
         store
-            .management_snapshot("D1", 10)
+            .management_snapshot("D1", None, 10)
             .await
             .unwrap()
             .unwrap()
@@ -702,17 +710,25 @@ pub async fn story(store: &dyn Store) {
         [(Platform::Windows81, 1), (Platform::Windows10, 1)],
         "D1 is retired"
     );
-    let d2 = store.management_snapshot("D2", 10).await.unwrap().unwrap();
+    let d2 = store
+        .management_snapshot("D2", None, 10)
+        .await
+        .unwrap()
+        .unwrap();
     let labels: Vec<&str> = d2.pending.iter().map(|c| c.label.as_str()).collect();
     assert_eq!(labels, ["bulk 1000", "bulk 1001"]);
     assert_ne!(d2.pending[0].id, d2.pending[1].id);
     assert_eq!(d2.pending[0].max_attempts, 3);
-    let d3 = store.management_snapshot("D3", 10).await.unwrap().unwrap();
+    let d3 = store
+        .management_snapshot("D3", None, 10)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(d3.pending.len(), 1);
     assert_ne!(d3.pending[0].id, d2.pending[0].id);
     assert!(
         store
-            .management_snapshot("D1", 10)
+            .management_snapshot("D1", None, 10)
             .await
             .unwrap()
             .unwrap()
@@ -739,7 +755,7 @@ pub async fn story(store: &dyn Store) {
         .unwrap();
     assert_eq!(
         store
-            .management_snapshot("D3", 10)
+            .management_snapshot("D3", None, 10)
             .await
             .unwrap()
             .unwrap()

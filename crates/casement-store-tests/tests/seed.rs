@@ -37,7 +37,7 @@ async fn seeded_devices_look_like_a_fleet(store: &SqlStore) {
     let ids: Vec<&str> = page.iter().map(|d| d.id.as_str()).collect();
     assert_eq!(ids, ["seed-00000000", "seed-00000001", "seed-00000002"]);
     let snapshot = store
-        .management_snapshot("seed-00000749", 10)
+        .management_snapshot("seed-00000749", None, 10)
         .await
         .unwrap()
         .unwrap();

@@ -101,11 +101,15 @@ pub trait CommandStore: Send + Sync {
 /// everything it changed.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    /// The device, its session not yet ended, and up to `pending_limit` pending commands in
-    /// queue order. `None` for an unknown device.
+    /// The device, its session not yet ended, its push channel, the certificate with serial
+    /// `certificate_serial` (lowercase hex) if asked for and it exists — whichever device it was
+    /// issued to, for the caller to compare — and up to `pending_limit` pending commands in
+    /// queue order. `None` for an unknown device. Read in one go: this is every management
+    /// message's read.
     async fn management_snapshot(
         &self,
         device_id: &str,
+        certificate_serial: Option<&str>,
         pending_limit: u32,
     ) -> StoreResult<Option<ManagementSnapshot>>;
     /// Applies all changes of one handled message in one transaction. If a session was changed

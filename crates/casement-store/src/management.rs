@@ -350,6 +350,8 @@ pub struct ManagementSnapshot {
     pub pending: Vec<CommandRow>,
     /// Its push channel, if one was ever recorded.
     pub channel: Option<ChannelRow>,
+    /// The certificate asked for, if it exists (possibly another device's).
+    pub certificate: Option<crate::Certificate>,
 }
 
 /// A session write, checked against the version read.

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use casement_bench::client::{ConnectionMode, DeviceConnection, tls_config};
+use casement_bench::client::{ConnectionMode, DeviceConnection, TlsVersion, tls_config};
 use casement_bench::cluster::{Cluster, ClusterSpec, Database};
 use casement_bench::fleet::{self, FleetDevice};
 use casement_dm::device::DeviceSession;
@@ -171,6 +171,7 @@ async fn two_nodes_behind_nginx_deliver_every_command_exactly_once() {
                 &cluster.tls_pem,
                 Some((&split.certificate_pem, &split.private_key_pem)),
                 ConnectionMode::KeepAlive,
+                TlsVersion::Tls12,
             )
             .unwrap(),
             addr,
@@ -210,6 +211,7 @@ async fn two_nodes_behind_nginx_deliver_every_command_exactly_once() {
         &cluster.tls_pem,
         cluster.entry,
         ConnectionMode::KeepAlive,
+        TlsVersion::Tls12,
     )
     .unwrap();
     let progress =

@@ -109,17 +109,22 @@ fn identify(
             "a client certificate is required".into(),
         ));
     };
-    state
-        .ca
-        .verify_client_certificate(&der, now_utc())
-        .map_err(|e| {
-            tracing::warn!(error = %e, "management: client certificate refused");
-            state.metrics.refusal("foreign-certificate");
-            (
-                StatusCode::FORBIDDEN,
-                "the client certificate was not issued by this server or has expired".to_owned(),
-            )
-        })
+    // A certificate presented in this TLS connection was verified against our CA by the
+    // handshake (tls::server_config); one forwarded by a proxy is verified here in full.
+    let verified = match tls.and_then(|t| t.peer_certificates.first()) {
+        Some(_) => state
+            .ca
+            .accept_tls_verified_client_certificate(&der, now_utc()),
+        None => state.ca.verify_client_certificate(&der, now_utc()),
+    };
+    verified.map_err(|e| {
+        tracing::warn!(error = %e, "management: client certificate refused");
+        state.metrics.refusal("foreign-certificate");
+        (
+            StatusCode::FORBIDDEN,
+            "the client certificate was not issued by this server or has expired".to_owned(),
+        )
+    })
 }
 
 /// The client certificate (DER) a request came with, not yet verified: the TLS peer's, or —
