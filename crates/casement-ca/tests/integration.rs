@@ -559,6 +559,58 @@ fn expired_and_not_yet_valid_certificates_are_refused() {
     ));
 }
 
+#[test]
+fn a_certificate_the_tls_handshake_verified_is_still_checked_for_everything_but_the_signature() {
+    let ca = new_ca();
+    let csr = VerifiedCsr::from_der(WIN10_CSR_DER).unwrap();
+    let now = OffsetDateTime::now_utc();
+    let good = ca
+        .issue_device_certificate(&csr, "D1", now, &mut rand::rng())
+        .unwrap();
+    let full = ca.verify_client_certificate(&good.der, now).unwrap();
+    let accepted = ca
+        .accept_tls_verified_client_certificate(&good.der, now)
+        .unwrap();
+    assert_eq!(
+        (
+            accepted.device_id(),
+            accepted.serial_hex(),
+            accepted.sha1_thumbprint()
+        ),
+        (full.device_id(), full.serial_hex(), full.sha1_thumbprint())
+    );
+    // Expiry is checked at `now`, not at the handshake; other issuers and CA certificates are
+    // refused by name and usage even without the signature check.
+    assert!(matches!(
+        ca.accept_tls_verified_client_certificate(&good.der, good.not_after + Duration::seconds(1)),
+        Err(CaError::CertificateExpired { .. })
+    ));
+    let other_name = CertificateAuthority::generate(
+        &CaConfig {
+            common_name: "Someone Else CA".into(),
+            ..CaConfig::default()
+        },
+        now,
+        &mut rand::rng(),
+    )
+    .unwrap();
+    let foreign = other_name
+        .issue_device_certificate(&csr, "intruder", now, &mut rand::rng())
+        .unwrap();
+    assert!(matches!(
+        ca.accept_tls_verified_client_certificate(&foreign.der, now),
+        Err(CaError::ForeignCertificate)
+    ));
+    assert!(matches!(
+        ca.accept_tls_verified_client_certificate(ca.certificate_der(), now),
+        Err(CaError::NotAClientCertificate)
+    ));
+    assert!(matches!(
+        ca.accept_tls_verified_client_certificate(b"garbage", now),
+        Err(CaError::MalformedCertificate(_))
+    ));
+}
+
 // ------------------------------------------------------------------------------------------
 // The simulator helper
 // ------------------------------------------------------------------------------------------

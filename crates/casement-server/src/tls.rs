@@ -8,6 +8,9 @@ use rustls::RootCertStore;
 use rustls::server::WebPkiClientVerifier;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
+/// TLS 1.2 session IDs remembered (each entry holds the client certificate: about 2 KiB).
+const SESSION_ID_CACHE: usize = 8192;
+
 /// Builds the rustls server configuration. Client certificates are requested (with our CA as the
 /// hint), verified against our CA when presented, and optional.
 pub fn server_config(
@@ -36,5 +39,14 @@ pub fn server_config(
         )
         .map_err(|e| format!("TLS identity: {e}"))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // Devices come back every few hours over a new connection: let them resume the TLS session
+    // (abbreviated handshake, no certificate signatures to make or verify again). Stateless
+    // tickets (RFC 8446 §4.6.1, RFC 5077), encrypted with a key this process rotates, hold the
+    // session and the client certificate, so nothing per device stays in memory; TLS 1.2
+    // clients without ticket support use a bounded session-ID cache.
+    config.ticketer = rustls::crypto::aws_lc_rs::Ticketer::new()
+        .map_err(|e| format!("TLS session tickets: {e}"))?;
+    config.send_tls13_tickets = 1;
+    config.session_storage = rustls::server::ServerSessionMemoryCache::new(SESSION_ID_CACHE);
     Ok(config)
 }

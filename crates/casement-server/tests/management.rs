@@ -1,5 +1,5 @@
 //! Management sessions over real HTTPS with client certificates: the context rule end to end,
-//! and every refusal path.
+//! and every refusal path. The context stories also run on a throwaway PostgreSQL.
 
 mod common;
 
@@ -53,7 +53,24 @@ async fn states(h: &Harness, device: &str) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn a_machine_session_carries_only_what_machine_allows_and_maintenance_the_rest() {
-    let h = start(RawConfig::default()).await;
+    a_machine_session_carries_only_what_machine_allows_and_maintenance_the_rest_on(
+        start(RawConfig::default()).await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_machine_session_carries_only_what_machine_allows_and_maintenance_the_rest_on_postgres() {
+    let test =
+        "a_machine_session_carries_only_what_machine_allows_and_maintenance_the_rest_on_postgres";
+    if let Some(h) = start_on(Backend::Postgres, test, RawConfig::default()).await {
+        a_machine_session_carries_only_what_machine_allows_and_maintenance_the_rest_on(h).await;
+    }
+}
+
+async fn a_machine_session_carries_only_what_machine_allows_and_maintenance_the_rest_on(
+    h: Harness,
+) {
     let device = h.enroll("D1").await;
     queue(
         &h,
@@ -176,7 +193,21 @@ async fn a_machine_session_carries_only_what_machine_allows_and_maintenance_the_
 
 #[tokio::test]
 async fn a_failed_push_config_is_retried_in_a_later_maintenance_session() {
-    let h = start(RawConfig::default()).await;
+    a_failed_push_config_is_retried_in_a_later_maintenance_session_on(
+        start(RawConfig::default()).await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_failed_push_config_is_retried_in_a_later_maintenance_session_on_postgres() {
+    let test = "a_failed_push_config_is_retried_in_a_later_maintenance_session_on_postgres";
+    if let Some(h) = start_on(Backend::Postgres, test, RawConfig::default()).await {
+        a_failed_push_config_is_retried_in_a_later_maintenance_session_on(h).await;
+    }
+}
+
+async fn a_failed_push_config_is_retried_in_a_later_maintenance_session_on(h: Harness) {
     let device = h.enroll("D2").await;
     queue(
         &h,
@@ -332,7 +363,18 @@ async fn requests_without_a_good_certificate_are_refused() {
 
 #[tokio::test]
 async fn the_windows_10_login_status_decides_with_the_mode() {
-    let h = start(RawConfig::default()).await;
+    the_windows_10_login_status_decides_with_the_mode_on(start(RawConfig::default()).await).await;
+}
+
+#[tokio::test]
+async fn the_windows_10_login_status_decides_with_the_mode_on_postgres() {
+    let test = "the_windows_10_login_status_decides_with_the_mode_on_postgres";
+    if let Some(h) = start_on(Backend::Postgres, test, RawConfig::default()).await {
+        the_windows_10_login_status_decides_with_the_mode_on(h).await;
+    }
+}
+
+async fn the_windows_10_login_status_decides_with_the_mode_on(h: Harness) {
     let device = h.enroll("D4").await;
     queue(
         &h,
@@ -651,4 +693,149 @@ async fn regression_issue_4_the_users_unenroll_alert_retires_the_device_and_its_
         .unwrap();
     assert_eq!(r.status(), 403);
     h.server.shutdown().await;
+}
+
+/// `POST /api/v1/commands`: one request queued on every active device (copied by the database
+/// where the SyncML is the same for all, built per device where it names the device), on a
+/// user's devices, or on listed ids with the unknown ones reported; sessions then deliver it.
+#[tokio::test]
+async fn a_bulk_request_queues_on_every_selected_device_and_sessions_deliver_it() {
+    let h = start(RawConfig::default()).await;
+    let device = h.enroll("B1").await;
+    h.enroll("B2").await;
+    // A Windows 8.1 device written directly: its password reset names its MDM_Client instance.
+    let now = casement_server::clock::now_ms();
+    h.server
+        .state
+        .store
+        .record_enrollment(
+            &casement_store::NewDevice {
+                id: "B3".into(),
+                platform: casement_store::Platform::Windows81,
+                user_id: "u-demio".into(),
+                upn: "demio".into(),
+                user_sid: None,
+                name: None,
+                enrollment_context: Vec::new(),
+                enrolled_at: now,
+            },
+            &casement_store::NewCertificate {
+                serial_hex: "b3".into(),
+                device_id: "B3".into(),
+                thumbprint: "00".repeat(20),
+                not_before: now,
+                not_after: now + 1,
+                pem: String::new(),
+                issued_at: now,
+            },
+        )
+        .await
+        .unwrap();
+    h.server
+        .state
+        .store
+        .retire_device("B2", "test", now)
+        .await
+        .unwrap();
+
+    let (status, body) = h
+        .api_post(
+            "/commands",
+            serde_json::json!({ "devices": "all", "command": { "kind": "raw", "class": "inventory",
+                "syncml": "<Get><CmdID>1</CmdID><Item><Target><LocURI>./DevDetail/SwV</LocURI></Target></Item></Get>" } }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        (body["devices"].as_u64(), body["commands"].as_u64()),
+        (Some(2), Some(2)),
+        "{body}"
+    );
+
+    let (status, body) = h
+        .api_post(
+            "/commands",
+            serde_json::json!({ "devices": { "user_id": "u-demio" }, "command": { "kind": "reset-password", "user": "demio", "password": "N3w pass!" } }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    // Windows 10/11 has no password reset of an existing user: that platform is refused.
+    assert_eq!(body["devices"], 1, "{body}");
+    assert_eq!(body["refused"][0]["platform"], "windows-10", "{body}");
+    let b3 = h.api_get("/devices/B3/commands").await;
+    let reset = b3["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "reset-password")
+        .unwrap()
+        .clone();
+    assert!(
+        reset["label"].as_str().unwrap().contains("demio"),
+        "{reset}"
+    );
+
+    let (status, body) = h
+        .api_post(
+            "/commands",
+            serde_json::json!({ "devices": { "ids": ["B1", "B2", "nope"] }, "command": { "kind": "unenroll" } }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["devices"], 1);
+    let refused: Vec<(&str, &str)> = body["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["device_id"].as_str().unwrap(),
+                r["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        [("B2", "the device is retired"), ("nope", "unknown device")]
+    );
+    let (status, _) = h
+        .api_post(
+            "/commands",
+            serde_json::json!({ "devices": "some", "command": { "kind": "unenroll" } }),
+        )
+        .await;
+    assert_eq!(status, 400);
+
+    // B1's next Maintenance session delivers the inventory Get and the unenroll.
+    let mut tree = Tree::default();
+    tree.nodes
+        .insert("./DevDetail/SwV".into(), "10.0.19045".into());
+    session(
+        &h,
+        &device,
+        Some("Maintenance"),
+        1,
+        Platform::Windows10,
+        Some("user"),
+        &mut tree,
+    )
+    .await;
+    let commands = h.api_get("/devices/B1/commands").await;
+    let states: Vec<(&str, &str)> = commands["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["kind"].as_str().unwrap(), c["state"].as_str().unwrap()))
+        .collect();
+    assert!(states.iter().all(|(_, s)| *s == "done"), "{states:?}");
+    assert_eq!(states.len(), 2, "{states:?}");
+    let audit = h.api_get("/audit").await;
+    assert!(
+        audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "command.queue-bulk"),
+        "{audit}"
+    );
 }

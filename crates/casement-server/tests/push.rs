@@ -439,3 +439,130 @@ async fn a_channel_not_read_for_a_day_is_read_again_in_maintenance_without_recon
     assert!(!tree.nodes.contains_key(PFN), "the PFN was not set again");
     h.server.shutdown().await;
 }
+
+/// WNS that accepts everything, slowly enough that two workers overlap; counts pushes per URI.
+#[derive(Debug, Default)]
+struct CountingWns {
+    pushed: Mutex<std::collections::HashMap<String, u32>>,
+}
+
+#[async_trait::async_trait]
+impl Pusher for CountingWns {
+    async fn push(&self, channel_uri: &str, _payload: &[u8]) -> Result<PushOutcome, PushError> {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        *self
+            .pushed
+            .lock()
+            .unwrap()
+            .entry(channel_uri.to_owned())
+            .or_default() += 1;
+        Ok(received())
+    }
+}
+
+/// Issue 5 (a push is sent once even when several nodes run): two push workers, each with its
+/// own connection pool as on two nodes, work one PostgreSQL outbox at the same time; every push
+/// is sent exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn regression_issue_5_two_workers_on_one_postgres_send_every_push_exactly_once() {
+    let test = "regression_issue_5_two_workers_on_one_postgres_send_every_push_exactly_once";
+    let Some(h) = start_on(Backend::Postgres, test, RawConfig::default()).await else {
+        return;
+    };
+    const DEVICES: usize = 120;
+    let store = &h.server.state.store;
+    let now = casement_server::clock::now_ms();
+    for i in 0..DEVICES {
+        let id = format!("W{i:03}");
+        store
+            .record_enrollment(
+                &casement_store::NewDevice {
+                    id: id.clone(),
+                    platform: casement_store::Platform::Windows10,
+                    user_id: "u-demio".into(),
+                    upn: "demio".into(),
+                    user_sid: None,
+                    name: None,
+                    enrollment_context: Vec::new(),
+                    enrolled_at: now,
+                },
+                &casement_store::NewCertificate {
+                    serial_hex: format!("{i:08x}"),
+                    device_id: id.clone(),
+                    thumbprint: "00".repeat(20),
+                    not_before: now,
+                    not_after: now + 1,
+                    pem: String::new(),
+                    issued_at: now,
+                },
+            )
+            .await
+            .unwrap();
+        store
+            .apply_message(&casement_store::MessageChanges {
+                device_id: id.clone(),
+                now,
+                channel: Some(casement_store::ChannelRow {
+                    device_id: id.clone(),
+                    state: "active".into(),
+                    uri: Some(format!("https://db5.notify.windows.com/?token={id}")),
+                    expires_at: Some(now + 86_400_000),
+                    status: None,
+                    last_error: None,
+                    reason: None,
+                    updated_at: now,
+                }),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(
+            store
+                .enqueue_push(&format!("push-{id}"), &id, "test", now, 0)
+                .await
+                .unwrap()
+        );
+    }
+    // The second node: same configuration and CA, its own pool on the same database.
+    let url = h.postgres.as_ref().unwrap().url.clone();
+    let other = casement_server::AppState {
+        store: std::sync::Arc::new(casement_store_sql::SqlStore::connect(&url).await.unwrap()),
+        ..h.server.state.clone()
+    };
+    let wns = std::sync::Arc::new(CountingWns::default());
+    let total = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // Each worker runs rounds until the two of them have handled every push (an empty round
+    // while the other holds the rest is not the end).
+    let worker = |state: casement_server::AppState| {
+        let (wns, total) = (wns.clone(), total.clone());
+        tokio::spawn(async move {
+            let mut handled = 0;
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while total.load(std::sync::atomic::Ordering::SeqCst) < DEVICES {
+                assert!(std::time::Instant::now() < deadline, "pushes left unsent");
+                let n = run_once(&state, wns.as_ref()).await.unwrap();
+                handled += n;
+                total.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+                if n == 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+            }
+            handled
+        })
+    };
+    let (a, b) = (worker(h.server.state.clone()), worker(other));
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    eprintln!("worker A sent {a}, worker B sent {b}");
+    assert_eq!(a + b, DEVICES, "every push claimed once: {a} + {b}");
+    let pushed = wns.pushed.lock().unwrap().clone();
+    assert_eq!(pushed.len(), DEVICES);
+    assert!(pushed.values().all(|&n| n == 1), "{pushed:?}");
+    for i in 0..DEVICES {
+        let rows = store
+            .pushes_of_device(&format!("W{i:03}"), 10)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].state.as_str(), rows[0].attempts), ("sent", 1));
+    }
+}

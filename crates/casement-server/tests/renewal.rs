@@ -131,3 +131,54 @@ async fn a_device_renews_its_certificate_with_the_current_one() {
     assert!(r.text().await.unwrap().contains("s:Authorization"));
     h.server.shutdown().await;
 }
+
+/// Behind a reverse proxy (nginx, docs/nginx.md) the device's certificate arrives in the header
+/// the proxy sets: a renewal authenticated that way works from a trusted proxy address, and the
+/// same header from anyone else is ignored.
+#[tokio::test]
+async fn a_renewal_through_a_trusted_proxy_uses_the_forwarded_certificate() {
+    let proxied = start(RawConfig {
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..RawConfig::default()
+    })
+    .await;
+    let device = proxied.enroll("R3").await;
+    let Some(pkcs7) = signed_request(proxied.dir.path(), &device) else {
+        return;
+    };
+    let escaped = percent_encoding::utf8_percent_encode(
+        &device.certificate_pem,
+        percent_encoding::NON_ALPHANUMERIC,
+    )
+    .to_string();
+    let renew = |h: &Harness| {
+        h.http
+            .post(format!(
+                "{}/EnrollmentServer/Enrollment.svc",
+                h.server.local_url()
+            ))
+            .header("content-type", "application/soap+xml; charset=utf-8")
+            .header("x-client-cert", escaped.clone())
+            .body(renewal_body(&pkcs7))
+            .send()
+    };
+    let r = renew(&proxied).await.unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    assert_eq!(
+        proxied
+            .server
+            .state
+            .store
+            .certificates_of_device("R3")
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Not a trusted proxy: the header is ignored, so the renewal is unauthenticated.
+    let direct = start(RawConfig::default()).await;
+    let r = renew(&direct).await.unwrap();
+    assert_eq!(r.status(), 500);
+    assert!(r.text().await.unwrap().contains("s:Authentication"));
+}

@@ -32,6 +32,7 @@
 pub mod agent;
 pub mod enroll;
 pub mod http;
+pub mod load;
 pub mod scenario;
 pub mod state;
 pub mod transcript;

@@ -31,6 +31,7 @@ fn install(r: &AnyRow) -> Result<InstallRow, sqlx::Error> {
 #[async_trait]
 impl AppStore for SqlStore {
     async fn create_app(&self, a: &AppRow) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
         sqlx::query("INSERT INTO apps (id, name, version, payloads, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(&a.id)
             .bind(&a.name)
@@ -67,6 +68,7 @@ impl AppStore for SqlStore {
     }
 
     async fn create_install(&self, i: &InstallRow) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
         sqlx::query("INSERT INTO installs (id, app_id, device_id, command_ids, requested_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&i.id)
             .bind(&i.app_id)

@@ -51,6 +51,7 @@ fn certificate(row: &AnyRow) -> StoreResult<Certificate> {
 #[async_trait]
 impl DeviceStore for SqlStore {
     async fn record_enrollment(&self, d: &NewDevice, c: &NewCertificate) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
         let context = serde_json::to_string(&d.enrollment_context).map_err(corrupt)?;
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         sqlx::query(
@@ -76,6 +77,7 @@ impl DeviceStore for SqlStore {
     }
 
     async fn record_renewal(&self, c: &NewCertificate) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         let updated =
             sqlx::query("UPDATE devices SET updated_at = $2 WHERE id = $1 AND retired_at IS NULL")
@@ -151,6 +153,7 @@ impl DeviceStore for SqlStore {
     }
 
     async fn retire_device(&self, id: &str, reason: &str, now: i64) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         let exists = sqlx::query("SELECT id FROM devices WHERE id = $1")
             .bind(id)

@@ -9,8 +9,12 @@ mod apps;
 mod devices;
 mod management;
 mod push;
+mod seed;
 mod users;
 mod web;
+mod write;
+
+pub use seed::{SEEDED_ROWS_PER_DEVICE, SeedSpec};
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -33,6 +37,8 @@ pub enum Backend {
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite only: writers' turns and the group commit of management messages.
+    sqlite: Option<std::sync::Arc<write::SqliteWrites>>,
 }
 
 impl SqlStore {
@@ -57,6 +63,9 @@ impl SqlStore {
             Backend::Sqlite => {
                 AnyPoolOptions::new()
                     .max_connections(8)
+                    // A connection to a local file does not go stale: no ping before each use
+                    // (it is a round trip to the connection's worker thread).
+                    .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             // WAL cannot be set in the URL through Any; busy_timeout lets writers queue.
@@ -72,6 +81,15 @@ impl SqlStore {
                             sqlx::query("PRAGMA foreign_keys=ON")
                                 .execute(&mut *conn)
                                 .await?;
+                            // Pages read through a memory map instead of a read() per page, and
+                            // a larger page cache per connection (SQLite: "Memory-Mapped I/O",
+                            // PRAGMA cache_size; negative = KiB).
+                            sqlx::query("PRAGMA mmap_size=1073741824")
+                                .execute(&mut *conn)
+                                .await?;
+                            sqlx::query("PRAGMA cache_size=-32768")
+                                .execute(&mut *conn)
+                                .await?;
                             Ok(())
                         })
                     })
@@ -82,6 +100,10 @@ impl SqlStore {
                 AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
+                    // No ping before each use: it would double the round trips of every query.
+                    // A connection the server dropped fails its next query once (the caller
+                    // answers 503 and the device retries) and is then replaced.
+                    .test_before_acquire(false)
                     .connect_with(options)
                     .await
             }
@@ -95,7 +117,22 @@ impl SqlStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migrations: {e}")))?;
-        Ok(Self { pool, backend })
+        let sqlite = (backend == Backend::Sqlite)
+            .then(|| std::sync::Arc::new(write::SqliteWrites::start(pool.clone())));
+        Ok(Self {
+            pool,
+            backend,
+            sqlite,
+        })
+    }
+
+    /// Waits for this process's turn to write (SQLite has one writer at a time; PostgreSQL
+    /// needs no turn). Hold it for the whole write.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.sqlite {
+            Some(writes) => Some(writes.turn().await),
+            None => None,
+        }
     }
 
     /// The backend in use.
@@ -106,6 +143,20 @@ impl SqlStore {
     /// The SQLite URL for a database file inside `dir` (created on first use).
     pub fn sqlite_url(path: &std::path::Path) -> String {
         format!("sqlite://{}?mode=rwc", path.display())
+    }
+}
+
+/// A new random (version 4) UUID as text, made by the database: for rows inserted by
+/// `INSERT … SELECT`.
+pub(crate) fn new_uuid_sql(backend: Backend) -> &'static str {
+    match backend {
+        // gen_random_uuid() is built in since PostgreSQL 13.
+        Backend::Postgres => "CAST(gen_random_uuid() AS TEXT)",
+        // RFC 9562 §5.4 layout: version nibble 4, variant bits 10.
+        Backend::Sqlite => {
+            "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' || \
+             substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))"
+        }
     }
 }
 

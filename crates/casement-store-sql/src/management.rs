@@ -39,21 +39,31 @@ fn command(row: &AnyRow) -> StoreResult<CommandRow> {
 }
 
 fn session(row: &AnyRow) -> StoreResult<SessionRow> {
+    session_as(row, "")
+}
+
+/// A session from columns named `<prefix><column>` (a join's aliases).
+fn session_as(row: &AnyRow, prefix: &str) -> StoreResult<SessionRow> {
+    let col = |name: &str| format!("{prefix}{name}");
     Ok(SessionRow {
-        id: row.try_get("id").map_err(map_err)?,
-        device_id: row.try_get("device_id").map_err(map_err)?,
-        session_id: row.try_get("session_id").map_err(map_err)?,
-        context: row.try_get("context").map_err(map_err)?,
-        reason: row.try_get("reason").map_err(map_err)?,
-        evidence: row.try_get("evidence").map_err(map_err)?,
-        started_at: row.try_get("started_at").map_err(map_err)?,
-        updated_at: row.try_get("updated_at").map_err(map_err)?,
-        ended_at: row.try_get("ended_at").map_err(map_err)?,
-        outcome: row.try_get("outcome").map_err(map_err)?,
-        core_state: row.try_get("core_state").map_err(map_err)?,
-        version: row.try_get("version").map_err(map_err)?,
-        message_count: row.try_get("message_count").map_err(map_err)?,
-        commands_sent: row.try_get("commands_sent").map_err(map_err)?,
+        id: row.try_get(col("id").as_str()).map_err(map_err)?,
+        device_id: row.try_get(col("device_id").as_str()).map_err(map_err)?,
+        session_id: row.try_get(col("session_id").as_str()).map_err(map_err)?,
+        context: row.try_get(col("context").as_str()).map_err(map_err)?,
+        reason: row.try_get(col("reason").as_str()).map_err(map_err)?,
+        evidence: row.try_get(col("evidence").as_str()).map_err(map_err)?,
+        started_at: row.try_get(col("started_at").as_str()).map_err(map_err)?,
+        updated_at: row.try_get(col("updated_at").as_str()).map_err(map_err)?,
+        ended_at: row.try_get(col("ended_at").as_str()).map_err(map_err)?,
+        outcome: row.try_get(col("outcome").as_str()).map_err(map_err)?,
+        core_state: row.try_get(col("core_state").as_str()).map_err(map_err)?,
+        version: row.try_get(col("version").as_str()).map_err(map_err)?,
+        message_count: row
+            .try_get(col("message_count").as_str())
+            .map_err(map_err)?,
+        commands_sent: row
+            .try_get(col("commands_sent").as_str())
+            .map_err(map_err)?,
     })
 }
 
@@ -61,12 +71,106 @@ fn conflict(what: impl Into<String>) -> StoreError {
     StoreError::Conflict(what.into())
 }
 
+/// The snapshot's one-row query (see `management_snapshot`).
+fn snapshot_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let device: Vec<String> = DEVICE_COLUMNS
+            .split(", ")
+            .map(|c| format!("d.{c}"))
+            .collect();
+        let session: Vec<String> = SESSION_COLUMNS
+            .split(", ")
+            .map(|c| format!("s.{c} AS s_{c}"))
+            .collect();
+        format!(
+            "SELECT {}, {}, \
+             ch.state AS ch_state, ch.uri AS ch_uri, ch.expires_at AS ch_expires_at, ch.status AS ch_status, \
+             ch.last_error AS ch_last_error, ch.reason AS ch_reason, ch.updated_at AS ch_updated_at, \
+             c.serial_hex AS c_serial_hex, c.device_id AS c_device_id, c.thumbprint AS c_thumbprint, \
+             c.not_before AS c_not_before, c.not_after AS c_not_after, c.issued_at AS c_issued_at, c.revoked_at AS c_revoked_at, \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM commands p WHERE p.device_id = d.id AND p.state = 'pending') THEN 1 ELSE 0 END AS BIGINT) AS has_pending \
+             FROM devices d \
+             LEFT JOIN sessions s ON s.device_id = d.id AND s.ended_at IS NULL \
+             LEFT JOIN push_channels ch ON ch.device_id = d.id \
+             LEFT JOIN certificates c ON c.serial_hex = $2 \
+             WHERE d.id = $1",
+            device.join(", "),
+            session.join(", ")
+        )
+    })
+}
+
 #[async_trait]
 impl CommandStore for SqlStore {
     async fn enqueue_commands(&self, commands: &[NewCommand]) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         insert_commands(&mut tx, commands).await?;
         tx.commit().await.map_err(map_err)
+    }
+
+    async fn enqueue_bulk(&self, bulk: &BulkEnqueue) -> StoreResult<Vec<(Platform, u64)>> {
+        let _turn = self.write_turn().await;
+        let uuid = crate::new_uuid_sql(self.backend);
+        let (selection, user) = match &bulk.selection {
+            DeviceSelection::All => ("", None),
+            DeviceSelection::User(user) => (" AND d.user_id = $11", Some(user.as_str())),
+        };
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut queued = Vec::new();
+        for (platform, commands) in &bulk.by_platform {
+            let mut devices = 0;
+            for c in commands {
+                // Every parameter is cast: PostgreSQL cannot infer the type of a bare parameter
+                // in a select list.
+                let done = sqlx::query(AssertSqlSafe(format!(
+                    "INSERT INTO commands (id, device_id, kind, class, label, payload, secret, state, attempts, max_attempts, created_at, updated_at, expires_at, created_by) \
+                     SELECT {uuid}, d.id, CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS TEXT), CAST($5 AS BIGINT), 'pending', 0, CAST($6 AS BIGINT), \
+                     CAST($7 AS BIGINT), CAST($7 AS BIGINT), CAST($8 AS BIGINT), CAST($9 AS TEXT) \
+                     FROM devices d WHERE d.retired_at IS NULL AND d.platform = $10{selection}{}",
+                    if user.is_none() { " AND CAST($11 AS TEXT) IS NULL" } else { "" }
+                )))
+                .bind(&c.kind)
+                .bind(&c.class)
+                .bind(&c.label)
+                .bind(&c.payload)
+                .bind(i64::from(c.secret))
+                .bind(i64::from(c.max_attempts))
+                .bind(c.created_at)
+                .bind(c.expires_at)
+                .bind(&c.created_by)
+                .bind(platform.as_str())
+                .bind(user)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                devices = done.rows_affected();
+            }
+            if let (Some((reason, now, interval)), false) = (&bulk.push, commands.is_empty()) {
+                sqlx::query(AssertSqlSafe(format!(
+                    "INSERT INTO push_outbox (id, device_id, reason, state, attempts, next_attempt_at, created_at, updated_at) \
+                     SELECT {uuid}, d.id, CAST($1 AS TEXT), 'queued', 0, \
+                       COALESCE((SELECT CASE WHEN MAX(p.updated_at) + CAST($3 AS BIGINT) > CAST($2 AS BIGINT) THEN MAX(p.updated_at) + CAST($3 AS BIGINT) END \
+                                 FROM push_outbox p WHERE p.device_id = d.id AND p.state = 'sent'), CAST($2 AS BIGINT)), \
+                       CAST($2 AS BIGINT), CAST($2 AS BIGINT) \
+                     FROM devices d WHERE d.retired_at IS NULL AND d.platform = $4{} \
+                     AND NOT EXISTS (SELECT 1 FROM push_outbox q WHERE q.device_id = d.id AND q.state = 'queued')",
+                    if user.is_some() { " AND d.user_id = $5" } else { " AND CAST($5 AS TEXT) IS NULL" }
+                )))
+                .bind(reason)
+                .bind(now)
+                .bind(interval)
+                .bind(platform.as_str())
+                .bind(user)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            }
+            queued.push((*platform, devices));
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(queued)
     }
 
     async fn command(&self, id: &str) -> StoreResult<Option<CommandRow>> {
@@ -95,6 +199,7 @@ impl CommandStore for SqlStore {
     }
 
     async fn cancel_command(&self, id: &str, now: i64) -> StoreResult<CommandRow> {
+        let _turn = self.write_turn().await;
         let updated = sqlx::query("UPDATE commands SET state = 'cancelled', updated_at = $2 WHERE id = $1 AND state = 'pending'").bind(id).bind(now).execute(&self.pool).await.map_err(map_err)?;
         let row = self
             .command(id)
@@ -115,144 +220,84 @@ impl SessionStore for SqlStore {
     async fn management_snapshot(
         &self,
         device_id: &str,
+        certificate_serial: Option<&str>,
         pending_limit: u32,
     ) -> StoreResult<Option<ManagementSnapshot>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {DEVICE_COLUMNS} FROM devices WHERE id = $1"
-        )))
-        .bind(device_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
-        let Some(row) = row else { return Ok(None) };
-        let device = device(&row)?;
-        let active = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE device_id = $1 AND ended_at IS NULL"
-        )))
-        .bind(device_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
-        let pending = sqlx::query(AssertSqlSafe(format!("SELECT {COMMAND_COLUMNS} FROM commands WHERE device_id = $1 AND state = 'pending' ORDER BY created_at, id LIMIT $2")))
+        // One row: the device, the certificate asked for, the channel, the session not ended
+        // (found through the partial unique index one_active_session_per_device) and whether
+        // any command is pending; the pending commands themselves only if there are some.
+        let row = sqlx::query(AssertSqlSafe(snapshot_sql()))
             .bind(device_id)
-            .bind(i64::from(pending_limit.max(1)))
-            .fetch_all(&self.pool)
+            .bind(certificate_serial)
+            .fetch_optional(&self.pool)
             .await
             .map_err(map_err)?;
-        let channel = self.push_channel(device_id).await?;
+        let Some(row) = row else { return Ok(None) };
+        let device = device(&row)?;
+        let active_session = match row.try_get::<Option<String>, _>("s_id").map_err(map_err)? {
+            Some(_) => Some(session_as(&row, "s_")?),
+            None => None,
+        };
+        let channel = match row
+            .try_get::<Option<String>, _>("ch_state")
+            .map_err(map_err)?
+        {
+            Some(state) => Some(ChannelRow {
+                device_id: device.id.clone(),
+                state,
+                uri: row.try_get("ch_uri").map_err(map_err)?,
+                expires_at: row.try_get("ch_expires_at").map_err(map_err)?,
+                status: row.try_get("ch_status").map_err(map_err)?,
+                last_error: row.try_get("ch_last_error").map_err(map_err)?,
+                reason: row.try_get("ch_reason").map_err(map_err)?,
+                updated_at: row.try_get("ch_updated_at").map_err(map_err)?,
+            }),
+            None => None,
+        };
+        let certificate = match row
+            .try_get::<Option<String>, _>("c_serial_hex")
+            .map_err(map_err)?
+        {
+            Some(serial_hex) => Some(Certificate {
+                serial_hex,
+                device_id: row.try_get("c_device_id").map_err(map_err)?,
+                thumbprint: row.try_get("c_thumbprint").map_err(map_err)?,
+                not_before: row.try_get("c_not_before").map_err(map_err)?,
+                not_after: row.try_get("c_not_after").map_err(map_err)?,
+                issued_at: row.try_get("c_issued_at").map_err(map_err)?,
+                revoked_at: row.try_get("c_revoked_at").map_err(map_err)?,
+            }),
+            None => None,
+        };
+        let has_pending: i64 = row.try_get("has_pending").map_err(map_err)?;
+        let pending = if has_pending != 0 {
+            sqlx::query(AssertSqlSafe(format!("SELECT {COMMAND_COLUMNS} FROM commands WHERE device_id = $1 AND state = 'pending' ORDER BY created_at, id LIMIT $2")))
+                .bind(device_id)
+                .bind(i64::from(pending_limit.max(1)))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?
+                .iter()
+                .map(command)
+                .collect::<StoreResult<_>>()?
+        } else {
+            Vec::new()
+        };
         Ok(Some(ManagementSnapshot {
             channel,
             device,
-            active_session: active.as_ref().map(session).transpose()?,
-            pending: pending.iter().map(command).collect::<StoreResult<_>>()?,
+            active_session,
+            pending,
+            certificate,
         }))
     }
 
     async fn apply_message(&self, c: &MessageChanges) -> StoreResult<()> {
+        if let Some(writes) = &self.sqlite {
+            return writes.apply(c.clone()).await;
+        }
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        for write in &c.sessions {
-            write_session(&mut tx, write).await?;
-        }
-        insert_commands(&mut tx, &c.enqueue).await?;
-        for t in &c.commands {
-            let done = sqlx::query(
-                "UPDATE commands SET state = CASE WHEN $9 = 1 AND attempts >= max_attempts THEN 'failed' ELSE $3 END, status_code = COALESCE($4, status_code), original_error = COALESCE($5, original_error), \
-                 results = COALESCE($6, results), attempts = attempts + $7, updated_at = $8 WHERE id = $1 AND state = $2",
-            )
-            .bind(&t.id)
-            .bind(t.from.as_str())
-            .bind(t.to.as_str())
-            .bind(t.status_code)
-            .bind(&t.original_error)
-            .bind(&t.results)
-            .bind(i64::from(t.count_attempt))
-            .bind(c.now)
-            .bind(i64::from(t.retry))
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-            if done.rows_affected() == 0 {
-                return Err(conflict(format!(
-                    "command {} is no longer {}",
-                    t.id,
-                    t.from.as_str()
-                )));
-            }
-        }
-        for d in &c.deliveries {
-            sqlx::query("INSERT INTO session_commands (session_row, command_id, msg_id, cmd_id) VALUES ($1, $2, $3, $4)")
-                .bind(&d.session_row)
-                .bind(&d.command_id)
-                .bind(d.msg_id)
-                .bind(d.cmd_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        }
-        for m in &c.messages {
-            sqlx::query("INSERT INTO session_messages (session_row, seq, direction, body, truncated, at) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(&m.session_row)
-                .bind(m.seq)
-                .bind(&m.direction)
-                .bind(&m.body)
-                .bind(i64::from(m.truncated))
-                .bind(m.at)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        }
-        for i in &c.inventory {
-            sqlx::query(
-                "INSERT INTO inventory (device_id, loc_uri, value, format, read_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (device_id, loc_uri) DO UPDATE SET value = excluded.value, format = excluded.format, read_at = excluded.read_at",
-            )
-            .bind(&i.device_id)
-            .bind(&i.loc_uri)
-            .bind(&i.value)
-            .bind(&i.format)
-            .bind(i.read_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        }
-        if c.devinfo.is_some() || c.last_context.is_some() {
-            sqlx::query("UPDATE devices SET devinfo = COALESCE($2, devinfo), last_context = COALESCE($3, last_context), last_session_at = CASE WHEN $3 IS NULL THEN last_session_at ELSE $4 END WHERE id = $1")
-                .bind(&c.device_id)
-                .bind(&c.devinfo)
-                .bind(&c.last_context)
-                .bind(c.now)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        }
-        if let Some(ch) = &c.channel {
-            sqlx::query(
-                "INSERT INTO push_channels (device_id, state, uri, expires_at, status, last_error, reason, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 ON CONFLICT (device_id) DO UPDATE SET state = excluded.state, uri = COALESCE(excluded.uri, push_channels.uri), \
-                 expires_at = COALESCE(excluded.expires_at, push_channels.expires_at), status = COALESCE(excluded.status, push_channels.status), \
-                 last_error = COALESCE(excluded.last_error, push_channels.last_error), reason = excluded.reason, updated_at = excluded.updated_at",
-            )
-            .bind(&ch.device_id)
-            .bind(&ch.state)
-            .bind(&ch.uri)
-            .bind(ch.expires_at)
-            .bind(&ch.status)
-            .bind(&ch.last_error)
-            .bind(&ch.reason)
-            .bind(ch.updated_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        }
-        if let Some((id, reason, interval)) = &c.push {
-            crate::push::enqueue_in(&mut tx, id, &c.device_id, reason, c.now, *interval).await?;
-        }
-        if let Some(reason) = &c.retire {
-            retire_in(&mut tx, &c.device_id, reason, c.now).await?;
-        }
-        for a in &c.audit {
-            insert_audit(&mut tx, a).await?;
-        }
+        apply_changes(&mut tx, c).await.map_err(|(e, _)| e)?;
         tx.commit().await.map_err(map_err)
     }
 
@@ -359,6 +404,7 @@ impl ChannelStore for SqlStore {
 #[async_trait]
 impl AuditStore for SqlStore {
     async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         insert_audit(&mut tx, entry).await?;
         tx.commit().await.map_err(map_err)
@@ -382,29 +428,229 @@ impl AuditStore for SqlStore {
     }
 }
 
-async fn insert_commands(
+/// `INSERT … VALUES ($1, …), ($n+1, …), …` for `rows` rows of `columns` parameters, then
+/// `suffix`.
+pub(crate) fn multi_row_insert(head: &str, columns: usize, rows: usize, suffix: &str) -> String {
+    let mut sql = String::with_capacity(head.len() + rows * columns * 5 + suffix.len());
+    sql.push_str(head);
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..columns {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(r * columns + c + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql.push_str(suffix);
+    sql
+}
+
+pub(crate) async fn insert_commands(
     tx: &mut Transaction<'_, Any>,
     commands: &[NewCommand],
 ) -> StoreResult<()> {
-    for c in commands {
-        sqlx::query(
-                "INSERT INTO commands (id, device_id, kind, class, label, payload, secret, state, attempts, max_attempts, created_at, updated_at, expires_at, created_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9, $9, $10, $11)",
-            )
-            .bind(&c.id)
+    // Many rows per statement (a fleet's enrollment, a bulk queue by ids): 11 parameters a row,
+    // well under SQLite's 32766 and PostgreSQL's 65535 parameters per statement.
+    const ROWS: usize = 256;
+    for chunk in commands.chunks(ROWS) {
+        let mut sql = String::from(
+            "INSERT INTO commands (id, device_id, kind, class, label, payload, secret, state, attempts, max_attempts, created_at, updated_at, expires_at, created_by) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let p = i * 11;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, 'pending', 0, ${}, ${}, ${}, ${}, ${})",
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5,
+                p + 6,
+                p + 7,
+                p + 8,
+                p + 9,
+                p + 9,
+                p + 10,
+                p + 11
+            ));
+        }
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for c in chunk {
+            query = query
+                .bind(&c.id)
+                .bind(&c.device_id)
+                .bind(&c.kind)
+                .bind(&c.class)
+                .bind(&c.label)
+                .bind(&c.payload)
+                .bind(i64::from(c.secret))
+                .bind(i64::from(c.max_attempts))
+                .bind(c.created_at)
+                .bind(c.expires_at)
+                .bind(&c.created_by);
+        }
+        query.execute(&mut **tx).await.map_err(map_err)?;
+    }
+    Ok(())
+}
+
+/// Applies one message's changes inside a transaction. On failure, says whether anything of it
+/// was written before (the batch writer then knows if a savepoint was needed).
+pub(crate) async fn apply_changes(
+    tx: &mut Transaction<'_, Any>,
+    c: &MessageChanges,
+) -> Result<(), (StoreError, bool)> {
+    // The checked writes come first (session versions, then command states): a conflict on the
+    // first one leaves nothing written.
+    let mut written = false;
+    let fail = |written: bool| move |e: sqlx::Error| (map_err(e), written);
+    for write in &c.sessions {
+        write_session(tx, write).await.map_err(|e| (e, written))?;
+        written = true;
+    }
+    insert_commands(tx, &c.enqueue)
+        .await
+        .map_err(|e| (e, written))?;
+    written |= !c.enqueue.is_empty();
+    for t in &c.commands {
+        let done = sqlx::query(
+            "UPDATE commands SET state = CASE WHEN $9 = 1 AND attempts >= max_attempts THEN 'failed' ELSE $3 END, status_code = COALESCE($4, status_code), original_error = COALESCE($5, original_error), \
+             results = COALESCE($6, results), attempts = attempts + $7, updated_at = $8 WHERE id = $1 AND state = $2",
+        )
+        .bind(&t.id)
+        .bind(t.from.as_str())
+        .bind(t.to.as_str())
+        .bind(t.status_code)
+        .bind(&t.original_error)
+        .bind(&t.results)
+        .bind(i64::from(t.count_attempt))
+        .bind(c.now)
+        .bind(i64::from(t.retry))
+        .execute(&mut **tx)
+        .await
+        .map_err(fail(written))?;
+        if done.rows_affected() == 0 {
+            let what = format!("command {} is no longer {}", t.id, t.from.as_str());
+            return Err((conflict(what), written));
+        }
+        written = true;
+    }
+    // The rest is not checked: rows of several kinds, many per statement.
+    if !c.deliveries.is_empty() {
+        let mut query = sqlx::query(AssertSqlSafe(multi_row_insert(
+            "INSERT INTO session_commands (session_row, command_id, msg_id, cmd_id) VALUES ",
+            4,
+            c.deliveries.len(),
+            "",
+        )));
+        for d in &c.deliveries {
+            query = query
+                .bind(&d.session_row)
+                .bind(&d.command_id)
+                .bind(d.msg_id)
+                .bind(d.cmd_id);
+        }
+        query.execute(&mut **tx).await.map_err(fail(written))?;
+        written = true;
+    }
+    if !c.messages.is_empty() {
+        let mut query = sqlx::query(AssertSqlSafe(multi_row_insert(
+            "INSERT INTO session_messages (session_row, seq, direction, body, truncated, at) VALUES ",
+            6,
+            c.messages.len(),
+            "",
+        )));
+        for m in &c.messages {
+            query = query
+                .bind(&m.session_row)
+                .bind(m.seq)
+                .bind(&m.direction)
+                .bind(&m.body)
+                .bind(i64::from(m.truncated))
+                .bind(m.at);
+        }
+        query.execute(&mut **tx).await.map_err(fail(written))?;
+        written = true;
+    }
+    // Latest value per LocURI: a message may carry the same node twice; the last one wins.
+    let mut inventory: Vec<&InventoryRow> = Vec::with_capacity(c.inventory.len());
+    for i in c.inventory.iter().rev() {
+        if !inventory
+            .iter()
+            .any(|seen| seen.device_id == i.device_id && seen.loc_uri == i.loc_uri)
+        {
+            inventory.push(i);
+        }
+    }
+    for chunk in inventory.chunks(200) {
+        let mut query = sqlx::query(AssertSqlSafe(multi_row_insert(
+            "INSERT INTO inventory (device_id, loc_uri, value, format, read_at) VALUES ",
+            5,
+            chunk.len(),
+            " ON CONFLICT (device_id, loc_uri) DO UPDATE SET value = excluded.value, format = excluded.format, read_at = excluded.read_at",
+        )));
+        for i in chunk {
+            query = query
+                .bind(&i.device_id)
+                .bind(&i.loc_uri)
+                .bind(&i.value)
+                .bind(&i.format)
+                .bind(i.read_at);
+        }
+        query.execute(&mut **tx).await.map_err(fail(written))?;
+        written = true;
+    }
+    if c.devinfo.is_some() || c.last_context.is_some() {
+        sqlx::query("UPDATE devices SET devinfo = COALESCE($2, devinfo), last_context = COALESCE($3, last_context), last_session_at = CASE WHEN $3 IS NULL THEN last_session_at ELSE $4 END WHERE id = $1")
             .bind(&c.device_id)
-            .bind(&c.kind)
-            .bind(&c.class)
-            .bind(&c.label)
-            .bind(&c.payload)
-            .bind(i64::from(c.secret))
-            .bind(i64::from(c.max_attempts))
-            .bind(c.created_at)
-            .bind(c.expires_at)
-            .bind(&c.created_by)
+            .bind(&c.devinfo)
+            .bind(&c.last_context)
+            .bind(c.now)
             .execute(&mut **tx)
             .await
-            .map_err(map_err)?;
+            .map_err(fail(written))?;
+        written = true;
+    }
+    if let Some(ch) = &c.channel {
+        sqlx::query(
+            "INSERT INTO push_channels (device_id, state, uri, expires_at, status, last_error, reason, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (device_id) DO UPDATE SET state = excluded.state, uri = COALESCE(excluded.uri, push_channels.uri), \
+             expires_at = COALESCE(excluded.expires_at, push_channels.expires_at), status = COALESCE(excluded.status, push_channels.status), \
+             last_error = COALESCE(excluded.last_error, push_channels.last_error), reason = excluded.reason, updated_at = excluded.updated_at",
+        )
+        .bind(&ch.device_id)
+        .bind(&ch.state)
+        .bind(&ch.uri)
+        .bind(ch.expires_at)
+        .bind(&ch.status)
+        .bind(&ch.last_error)
+        .bind(&ch.reason)
+        .bind(ch.updated_at)
+        .execute(&mut **tx)
+        .await
+        .map_err(fail(written))?;
+        written = true;
+    }
+    if let Some((id, reason, interval)) = &c.push {
+        crate::push::enqueue_in(tx, id, &c.device_id, reason, c.now, *interval)
+            .await
+            .map_err(|e| (e, written))?;
+        written = true;
+    }
+    if let Some(reason) = &c.retire {
+        retire_in(tx, &c.device_id, reason, c.now)
+            .await
+            .map_err(|e| (e, written))?;
+        written = true;
+    }
+    for a in &c.audit {
+        insert_audit(tx, a).await.map_err(|e| (e, written))?;
     }
     Ok(())
 }

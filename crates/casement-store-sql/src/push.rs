@@ -64,6 +64,7 @@ impl PushStore for SqlStore {
         now: i64,
         min_interval_ms: i64,
     ) -> StoreResult<bool> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         let added = enqueue_in(&mut tx, id, device_id, reason, now, min_interval_ms).await?;
         tx.commit().await.map_err(map_err)?;
@@ -71,13 +72,21 @@ impl PushStore for SqlStore {
     }
 
     async fn claim_pushes(&self, now: i64, lease_ms: i64, limit: u32) -> StoreResult<Vec<PushRow>> {
-        // The due-condition is repeated outside the subquery: under PostgreSQL's READ COMMITTED a
-        // second claimer blocked on the same row re-checks it against the first claimer's update
-        // and skips the row.
+        let _turn = self.write_turn().await;
+        // PostgreSQL: the candidate rows are locked with `FOR UPDATE SKIP LOCKED`, so concurrent
+        // claimers on other nodes take disjoint rows without waiting for each other (PostgreSQL
+        // docs, SELECT "The Locking Clause": SKIP LOCKED suits queue-like tables). The
+        // due-condition is repeated outside the subquery as well: should a row be changed between
+        // the subquery and the update, READ COMMITTED re-checks it against the committed row.
+        // SQLite has a single writer, so the subquery needs no lock.
         let due = "((state = 'queued' AND next_attempt_at <= $1) OR (state = 'sending' AND claimed_until < $1))";
+        let lock = match self.backend {
+            crate::Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            crate::Backend::Sqlite => "",
+        };
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE push_outbox SET state = 'sending', claimed_until = $2, attempts = attempts + 1, updated_at = $1 \
-             WHERE id IN (SELECT id FROM push_outbox WHERE {due} ORDER BY next_attempt_at, id LIMIT $3) AND {due} \
+             WHERE id IN (SELECT id FROM push_outbox WHERE {due} ORDER BY next_attempt_at, id LIMIT $3 {lock}) AND {due} \
              RETURNING {PUSH_COLUMNS}"
         )))
         .bind(now)
@@ -99,6 +108,7 @@ impl PushStore for SqlStore {
         outcome: &str,
         now: i64,
     ) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
         let (state, next) = match result {
             PushResult::Sent => ("sent", None),
             PushResult::Retry { at } => ("queued", Some(*at)),

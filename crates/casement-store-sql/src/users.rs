@@ -22,6 +22,7 @@ fn user(row: &AnyRow) -> Result<User, sqlx::Error> {
 #[async_trait]
 impl UserStore for SqlStore {
     async fn create_user(&self, new: &NewUser) -> StoreResult<User> {
+        let _turn = self.write_turn().await;
         sqlx::query("INSERT INTO users (id, upn, upn_lower, display_name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&new.id)
             .bind(&new.upn)
@@ -85,6 +86,7 @@ impl TokenStore for SqlStore {
         user_id: &str,
         expires_at: i64,
     ) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
         sqlx::query("INSERT INTO sts_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
             .bind(token_hash)
             .bind(user_id)
@@ -108,6 +110,7 @@ impl TokenStore for SqlStore {
     }
 
     async fn consume_sts_token(&self, token_hash: &str, now: i64) -> StoreResult<Option<String>> {
+        let _turn = self.write_turn().await;
         // One statement: two concurrent consumers cannot both see it unconsumed.
         let row = sqlx::query("UPDATE sts_tokens SET consumed_at = $2 WHERE token_hash = $1 AND consumed_at IS NULL AND expires_at > $2 RETURNING user_id")
             .bind(token_hash)

@@ -232,7 +232,11 @@ pub async fn story(store: &dyn Store) {
     ));
 
     // A session: snapshot, apply, version conflict, one open session per device.
-    let snap = store.management_snapshot("D1", 10).await.unwrap().unwrap();
+    let snap = store
+        .management_snapshot("D1", None, 10)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         snap.pending
             .iter()
@@ -270,7 +274,11 @@ pub async fn story(store: &dyn Store) {
     changes.last_context = Some("Machine".into());
     changes.devinfo = Some("{\"./DevInfo/Man\":\"Contoso\"}".into());
     store.apply_message(&changes).await.expect("first message");
-    let snap = store.management_snapshot("D1", 10).await.unwrap().unwrap();
+    let snap = store
+        .management_snapshot("D1", None, 10)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(snap.active_session.as_ref().unwrap().version, 1);
     assert_eq!(snap.pending.len(), 1);
     assert_eq!(snap.device.last_context.as_deref(), Some("Machine"));
@@ -372,7 +380,7 @@ pub async fn story(store: &dyn Store) {
     assert_eq!((c1.state, c1.status_code), (CommandState::Done, Some(200)));
     assert!(
         store
-            .management_snapshot("D1", 10)
+            .management_snapshot("D1", None, 10)
             .await
             .unwrap()
             .unwrap()
@@ -659,6 +667,107 @@ pub async fn story(store: &dyn Store) {
         store.device("D2").await.unwrap().unwrap().retired_at,
         None,
         "re-enrollment un-retires"
+    );
+
+    // Bulk queueing: active devices of the platform only (D1 is retired, D2 is Windows 8.1), a
+    // row and a new id per device, in order, with a push unless one is queued already.
+    store
+        .record_enrollment(
+            &NewDevice {
+                platform: Platform::Windows10,
+                ..device("D3", "u1")
+            },
+            &certificate("06", "D3", 950),
+        )
+        .await
+        .unwrap();
+    let bulk = |class: &str, at: i64| BulkCommand {
+        kind: "inventory".into(),
+        class: class.into(),
+        label: format!("bulk {at}"),
+        payload: "{}".into(),
+        secret: false,
+        created_at: at,
+        expires_at: None,
+        max_attempts: 3,
+        created_by: "admin".into(),
+    };
+    let queued = store
+        .enqueue_bulk(&BulkEnqueue {
+            selection: DeviceSelection::All,
+            by_platform: vec![
+                (
+                    Platform::Windows81,
+                    vec![bulk("inventory", 1000), bulk("inventory", 1001)],
+                ),
+                (Platform::Windows10, vec![bulk("app-management", 1000)]),
+            ],
+            push: Some(("bulk".into(), 1000, 0)),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        queued,
+        [(Platform::Windows81, 1), (Platform::Windows10, 1)],
+        "D1 is retired"
+    );
+    let d2 = store
+        .management_snapshot("D2", None, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    let labels: Vec<&str> = d2.pending.iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(labels, ["bulk 1000", "bulk 1001"]);
+    assert_ne!(d2.pending[0].id, d2.pending[1].id);
+    assert_eq!(d2.pending[0].max_attempts, 3);
+    let d3 = store
+        .management_snapshot("D3", None, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d3.pending.len(), 1);
+    assert_ne!(d3.pending[0].id, d2.pending[0].id);
+    assert!(
+        store
+            .management_snapshot("D1", None, 10)
+            .await
+            .unwrap()
+            .unwrap()
+            .pending
+            .is_empty()
+    );
+    assert_eq!(store.pushes_of_device("D3", 10).await.unwrap().len(), 1);
+    let by_user = store
+        .enqueue_bulk(&BulkEnqueue {
+            selection: DeviceSelection::User("nobody".into()),
+            by_platform: vec![(Platform::Windows10, vec![bulk("inventory", 1002)])],
+            push: Some(("bulk".into(), 1002, 0)),
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_user, [(Platform::Windows10, 0)]);
+    store
+        .enqueue_bulk(&BulkEnqueue {
+            selection: DeviceSelection::User("u1".into()),
+            by_platform: vec![(Platform::Windows10, vec![bulk("inventory", 1003)])],
+            push: Some(("bulk".into(), 1003, 0)),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .management_snapshot("D3", None, 10)
+            .await
+            .unwrap()
+            .unwrap()
+            .pending
+            .len(),
+        2
+    );
+    assert_eq!(
+        store.pushes_of_device("D3", 10).await.unwrap().len(),
+        1,
+        "one push queued is enough"
     );
 
     // Audit log.

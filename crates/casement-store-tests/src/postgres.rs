@@ -74,6 +74,17 @@ impl TempPostgres {
         Ok(server)
     }
 
+    /// The postmaster's process id (its backends are its children), while it runs.
+    pub fn postmaster_pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.dir.join("data").join("postmaster.pid"))
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     fn run(&self, tool: &str, args: &[&str]) -> Result<(), String> {
         let program = self.bin.join(tool);
         let output = if self.as_postgres {
@@ -129,6 +140,11 @@ pub fn start_or_skip(test: &str) -> Option<TempPostgres> {
             None
         }
     }
+}
+
+/// Whether PostgreSQL's server binaries are installed (a throwaway server can be started).
+pub fn installed() -> bool {
+    find_bin().is_some()
 }
 
 fn find_bin() -> Option<PathBuf> {

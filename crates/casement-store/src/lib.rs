@@ -89,6 +89,11 @@ pub trait CommandStore: Send + Sync {
     /// A device's commands, newest first, at most `limit`.
     async fn commands_of_device(&self, device_id: &str, limit: u32)
     -> StoreResult<Vec<CommandRow>>;
+    /// Queues, in one transaction, each platform's commands on every active device of that
+    /// platform the selection matches (retired devices never get any); returns how many devices
+    /// got them, per platform, in the order given. Sized for whole fleets: the database copies
+    /// the commands itself, one statement per platform and command.
+    async fn enqueue_bulk(&self, bulk: &BulkEnqueue) -> StoreResult<Vec<(Platform, u64)>>;
     /// Cancels a pending command. Unknown: [`StoreError::NotFound`]; not pending:
     /// [`StoreError::Conflict`] (a command already sent cannot be taken back).
     async fn cancel_command(&self, id: &str, now: i64) -> StoreResult<CommandRow>;
@@ -98,11 +103,15 @@ pub trait CommandStore: Send + Sync {
 /// everything it changed.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    /// The device, its session not yet ended, and up to `pending_limit` pending commands in
-    /// queue order. `None` for an unknown device.
+    /// The device, its session not yet ended, its push channel, the certificate with serial
+    /// `certificate_serial` (lowercase hex) if asked for and it exists — whichever device it was
+    /// issued to, for the caller to compare — and up to `pending_limit` pending commands in
+    /// queue order. `None` for an unknown device. Read in one go: this is every management
+    /// message's read.
     async fn management_snapshot(
         &self,
         device_id: &str,
+        certificate_serial: Option<&str>,
         pending_limit: u32,
     ) -> StoreResult<Option<ManagementSnapshot>>;
     /// Applies all changes of one handled message in one transaction. If a session was changed

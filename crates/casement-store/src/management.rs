@@ -102,6 +102,51 @@ impl NewCommand {
     }
 }
 
+/// Which active (not retired) devices a bulk operation targets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceSelection {
+    /// Every active device.
+    All,
+    /// The active devices enrolled by this user (id).
+    User(String),
+}
+
+/// One command queued on many devices: each device gets its own row (new id, state pending).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkCommand {
+    /// The API kind.
+    pub kind: String,
+    /// The command class name.
+    pub class: String,
+    /// What it does, in words.
+    pub label: String,
+    /// The SyncML command, serialized; the same for every device.
+    pub payload: String,
+    /// The payload holds a secret.
+    pub secret: bool,
+    /// Queue time (commands of one request are a millisecond apart, to keep their order).
+    pub created_at: i64,
+    /// Expiry, if any.
+    pub expires_at: Option<i64>,
+    /// Most deliveries.
+    pub max_attempts: u32,
+    /// Who queued it.
+    pub created_by: String,
+}
+
+/// A bulk queueing: per platform, the commands every selected device of that platform gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkEnqueue {
+    /// The devices.
+    pub selection: DeviceSelection,
+    /// Per platform, the commands (platforms not listed get nothing).
+    pub by_platform: Vec<(crate::Platform, Vec<BulkCommand>)>,
+    /// Also queue a push to each of these devices (unless one is queued already): reason, now,
+    /// and the least time after its last sent push (ms), as [`crate::PushStore::enqueue_push`].
+    pub push: Option<(String, i64, i64)>,
+}
+
 /// A stored command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandRow {
@@ -305,6 +350,8 @@ pub struct ManagementSnapshot {
     pub pending: Vec<CommandRow>,
     /// Its push channel, if one was ever recorded.
     pub channel: Option<ChannelRow>,
+    /// The certificate asked for, if it exists (possibly another device's).
+    pub certificate: Option<crate::Certificate>,
 }
 
 /// A session write, checked against the version read.

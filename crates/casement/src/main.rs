@@ -29,6 +29,8 @@ enum Command {
     Sim(cli::sim::SimArgs),
     /// Validate and pretty-print SyncML (OMA-DM) messages.
     Syncml(cli::syncml::SyncmlArgs),
+    /// Benchmark the server with the simulator as the load (starts what it measures).
+    Bench(casement_bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +40,9 @@ fn main() -> ExitCode {
         Command::Admin(args) => cli::admin::run(args),
         Command::Sim(args) => cli::sim::run(args),
         Command::Syncml(args) => cli::syncml::run(args),
+        Command::Bench(args) => std::env::current_exe()
+            .map_err(anyhow::Error::from)
+            .and_then(|exe| casement_bench::run(args, &exe)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,12 +1,13 @@
 //! Enrollment endpoints: SOAP 1.2 in and out, always with a Content-Length (Windows refuses
 //! chunked enrollment responses), and the STS pages.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_server::tls::TlsInfo;
 
@@ -26,16 +27,26 @@ pub async fn policies(State(state): State<AppState>, body: Bytes) -> Response {
     soap(enrollment::get_policies(&state, &body).await)
 }
 
+/// `POST Enrollment.svc`: a new enrollment, or a renewal authenticated by the device's current
+/// certificate (over mutual TLS, or forwarded by a trusted proxy as for management).
 pub async fn enrollment(
     State(state): State<AppState>,
     tls: Option<Extension<Arc<TlsInfo>>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let client_cert = tls
-        .as_ref()
-        .and_then(|Extension(info)| info.peer_certificates.first())
-        .map(Vec::as_slice);
-    soap(enrollment::request_security_token(&state, &body, client_cert).await)
+    let peer = peer.map(|Extension(ConnectInfo(addr))| addr);
+    let client_cert = match super::management::client_certificate(
+        &state,
+        tls.as_deref().map(Arc::as_ref),
+        peer,
+        &headers,
+    ) {
+        Ok(der) => der,
+        Err((status, reason)) => return (status, reason).into_response(),
+    };
+    soap(enrollment::request_security_token(&state, &body, client_cert.as_deref()).await)
 }
 
 pub async fn sts_page(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {

@@ -102,50 +102,62 @@ fn identify(
     peer: Option<SocketAddr>,
     headers: &HeaderMap,
 ) -> Result<VerifiedDevice, (StatusCode, String)> {
-    let from_proxy = peer.is_some_and(|p| state.config.trusted_proxies.contains(&p.ip()));
-    let der = match (tls.and_then(|t| t.peer_certificates.first()), from_proxy) {
-        (Some(der), _) => der.clone(),
-        (None, true) => match headers
-            .get(CLIENT_CERT_HEADER)
-            .and_then(|v| v.to_str().ok())
-        {
-            Some(escaped) => proxy_certificate(escaped).ok_or_else(|| {
-                state.metrics.refusal("bad-proxy-certificate");
-                (
-                    StatusCode::FORBIDDEN,
-                    "the forwarded client certificate is not a PEM certificate".to_owned(),
-                )
-            })?,
-            None => {
-                state.metrics.refusal("no-certificate");
-                return Err((
-                    StatusCode::UNAUTHORIZED,
-                    "a client certificate is required".into(),
-                ));
-            }
-        },
-        (None, false) => {
-            if headers.contains_key(CLIENT_CERT_HEADER) {
-                tracing::warn!(peer = ?peer, "management: client certificate header from an untrusted address ignored");
-            }
-            state.metrics.refusal("no-certificate");
-            return Err((
-                StatusCode::UNAUTHORIZED,
-                "a client certificate is required".into(),
-            ));
-        }
+    let Some(der) = client_certificate(state, tls, peer, headers)? else {
+        state.metrics.refusal("no-certificate");
+        return Err((
+            StatusCode::UNAUTHORIZED,
+            "a client certificate is required".into(),
+        ));
     };
-    state
-        .ca
-        .verify_client_certificate(&der, now_utc())
-        .map_err(|e| {
-            tracing::warn!(error = %e, "management: client certificate refused");
-            state.metrics.refusal("foreign-certificate");
+    // A certificate presented in this TLS connection was verified against our CA by the
+    // handshake (tls::server_config); one forwarded by a proxy is verified here in full.
+    let verified = match tls.and_then(|t| t.peer_certificates.first()) {
+        Some(_) => state
+            .ca
+            .accept_tls_verified_client_certificate(&der, now_utc()),
+        None => state.ca.verify_client_certificate(&der, now_utc()),
+    };
+    verified.map_err(|e| {
+        tracing::warn!(error = %e, "management: client certificate refused");
+        state.metrics.refusal("foreign-certificate");
+        (
+            StatusCode::FORBIDDEN,
+            "the client certificate was not issued by this server or has expired".to_owned(),
+        )
+    })
+}
+
+/// The client certificate (DER) a request came with, not yet verified: the TLS peer's, or —
+/// only when the TCP peer is a configured trusted proxy — the one in [`CLIENT_CERT_HEADER`].
+/// A header from anyone else is ignored (and logged). A forwarded value that is not a PEM
+/// certificate is refused.
+pub(crate) fn client_certificate(
+    state: &AppState,
+    tls: Option<&TlsInfo>,
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+) -> Result<Option<Vec<u8>>, (StatusCode, String)> {
+    if let Some(der) = tls.and_then(|t| t.peer_certificates.first()) {
+        return Ok(Some(der.clone()));
+    }
+    let forwarded = headers
+        .get(CLIENT_CERT_HEADER)
+        .and_then(|v| v.to_str().ok());
+    let from_proxy = peer.is_some_and(|p| state.config.trusted_proxies.contains(&p.ip()));
+    match (forwarded, from_proxy) {
+        (Some(escaped), true) => proxy_certificate(escaped).map(Some).ok_or_else(|| {
+            state.metrics.refusal("bad-proxy-certificate");
             (
                 StatusCode::FORBIDDEN,
-                "the client certificate was not issued by this server or has expired".to_owned(),
+                "the forwarded client certificate is not a PEM certificate".to_owned(),
             )
-        })
+        }),
+        (Some(_), false) => {
+            tracing::warn!(peer = ?peer, "client certificate header from an untrusted address ignored");
+            Ok(None)
+        }
+        (None, _) => Ok(None),
+    }
 }
 
 fn proxy_certificate(escaped: &str) -> Option<Vec<u8>> {

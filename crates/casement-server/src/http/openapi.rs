@@ -11,6 +11,7 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/devices/{id}/sessions", &["get"]),
     ("/api/v1/commands/{id}", &["get"]),
     ("/api/v1/commands/{id}/cancel", &["post"]),
+    ("/api/v1/commands", &["post"]),
     ("/api/v1/sessions/{id}", &["get"]),
     ("/api/v1/users", &["get", "post"]),
     ("/api/v1/audit", &["get"]),
@@ -103,6 +104,11 @@ pub fn document() -> Value {
                 "summary": "The device's management sessions, newest first",
                 "parameters": merge_params(id_parameter("Device ID"), json!([{ "name": "limit", "in": "query", "schema": { "type": "integer" } }])),
                 "responses": merge(json!({ "200": ok("Sessions", list("Session", "sessions")) }), errors(&["401", "404"]))
+            }},
+            "/api/v1/commands": { "post": {
+                "summary": "Queue one command request on many devices: all active devices, a user's, or listed ids (at most 10,000). Devices of a platform the request cannot be built for are reported in refused.",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": reference("BulkCommandRequest") } } },
+                "responses": merge(json!({ "201": ok("What was queued", reference("BulkOutcome")) }), errors(&["400", "401", "422"]))
             }},
             "/api/v1/commands/{id}": { "get": {
                 "summary": "One command",
@@ -266,6 +272,24 @@ fn schemas() -> Value {
                 "expires_in_seconds": { "type": "integer", "minimum": 1 }
             }
         },
+        "BulkCommandRequest": { "type": "object", "required": ["devices", "command"], "additionalProperties": false, "properties": {
+            "devices": { "oneOf": [
+                { "type": "string", "enum": ["all"], "description": "Every active device" },
+                { "type": "object", "required": ["user_id"], "additionalProperties": false, "properties": { "user_id": { "type": "string" } } },
+                { "type": "object", "required": ["ids"], "additionalProperties": false, "properties": { "ids": { "type": "array", "maxItems": 10000, "items": { "type": "string" } } } }
+            ]},
+            "command": { "$ref": "#/components/schemas/CommandRequest" },
+            "expires_in_seconds": { "type": "integer", "minimum": 1 }
+        }},
+        "BulkOutcome": { "type": "object", "required": ["devices", "commands", "by_platform", "refused"], "properties": {
+            "devices": { "type": "integer", "description": "Devices that got the commands" },
+            "commands": { "type": "integer", "description": "Command rows queued" },
+            "by_platform": { "type": "array", "items": { "type": "object", "properties": {
+                "platform": { "type": "string", "enum": ["windows-8.1", "windows-10"] }, "devices": { "type": "integer" }, "commands": { "type": "integer" } } } },
+            "refused": { "type": "array", "items": { "type": "object", "properties": {
+                "platform": nullable("string"), "device_id": nullable("string"), "reason": { "type": "string" } } } },
+            "elapsed_ms": { "type": "integer", "description": "Time the server took to queue them" }
+        }},
         "Session": { "type": "object", "required": ["id", "device_id", "context", "determined_by"], "properties": {
             "id": { "type": "string" },
             "device_id": { "type": "string" },

@@ -101,3 +101,313 @@ pub async fn queue(
         .map(NewCommand::into_pending_row)
         .collect())
 }
+
+/// The devices a bulk request targets (retired devices never get anything).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum BulkDevices {
+    /// Every active device.
+    All,
+    /// The active devices enrolled by this user (id).
+    UserId(String),
+    /// These devices (at most [`MAX_BULK_IDS`]).
+    Ids(Vec<String>),
+}
+
+/// Most device ids one bulk request may list (larger sets are selected with `all` or a user).
+pub const MAX_BULK_IDS: usize = 10_000;
+
+/// What a bulk request queued.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BulkOutcome {
+    /// Devices that got the commands.
+    pub devices: u64,
+    /// Command rows queued (devices × commands the request builds on their platform).
+    pub commands: u64,
+    /// Per platform: devices and commands.
+    pub by_platform: Vec<BulkPlatform>,
+    /// Platforms (or listed devices) the request could not be queued for, with the reason.
+    pub refused: Vec<BulkRefusal>,
+}
+
+/// One platform's share of a bulk request.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BulkPlatform {
+    /// `windows-8.1` or `windows-10`.
+    pub platform: &'static str,
+    /// Devices.
+    pub devices: u64,
+    /// Commands.
+    pub commands: u64,
+}
+
+/// Why part of a bulk request was not queued.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BulkRefusal {
+    /// The platform (for `all` and user selections) …
+    pub platform: Option<&'static str>,
+    /// … or the listed device.
+    pub device_id: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
+/// Queues what `request` builds on every device of the selection: for `all` and a user, the
+/// database copies one built command to every matching device (one transaction, PRODUCT §6:
+/// queueing one command for 100,000 devices takes under a second). Commands whose SyncML names
+/// the device (Windows 8.1 `MDM_Client` instances) are built per device instead, as are listed
+/// ids. App installs also queue a push per device.
+pub async fn queue_bulk(
+    state: &AppState,
+    devices: &BulkDevices,
+    request: &CommandRequest,
+    expires_in_seconds: Option<u64>,
+    created_by: &str,
+) -> Result<BulkOutcome, QueueError> {
+    let now = now_ms();
+    let expires_at = expires_in_seconds
+        .map(|s| now + i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX / 2));
+    let selection = match devices {
+        BulkDevices::All => casement_store::DeviceSelection::All,
+        BulkDevices::UserId(user) => casement_store::DeviceSelection::User(user.clone()),
+        BulkDevices::Ids(ids) => {
+            return queue_listed(state, ids, request, expires_at, created_by, now).await;
+        }
+    };
+    let mut outcome = BulkOutcome::default();
+    let mut by_platform = Vec::new();
+    let mut per_device = Vec::new();
+    for platform in [Platform::Windows81, Platform::Windows10] {
+        match shared_commands(state, platform, request, now, expires_at, created_by) {
+            Ok(Some(commands)) => by_platform.push((platform, commands)),
+            Ok(None) => per_device.push(platform),
+            Err(reason) => outcome.refused.push(BulkRefusal {
+                platform: Some(platform.as_str()),
+                device_id: None,
+                reason,
+            }),
+        }
+    }
+    let push = matches!(request, CommandRequest::AppInstall { .. }).then(|| {
+        (
+            format!("bulk {}", kind_of(request)),
+            now,
+            state.config.push_interval_ms,
+        )
+    });
+    let specs: Vec<(Platform, u64)> = by_platform
+        .iter()
+        .map(|(p, c)| (*p, c.len() as u64))
+        .collect();
+    let queued = state
+        .store
+        .enqueue_bulk(&casement_store::BulkEnqueue {
+            selection,
+            by_platform,
+            push,
+        })
+        .await?;
+    for ((platform, devices), (_, per)) in queued.into_iter().zip(specs) {
+        outcome.add(platform, devices, devices * per);
+    }
+    for platform in per_device {
+        // Page through the platform's devices and queue for each (its SyncML names it).
+        let mut after = None;
+        loop {
+            let page = state
+                .store
+                .list_devices(&casement_store::DeviceFilter {
+                    platform: Some(platform),
+                    user_id: match devices {
+                        BulkDevices::UserId(user) => Some(user.clone()),
+                        _ => None,
+                    },
+                    after_id: after.clone(),
+                    limit: Some(1000),
+                    ..casement_store::DeviceFilter::default()
+                })
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id.clone());
+            let ids: Vec<String> = page.into_iter().map(|d| d.id).collect();
+            let part = queue_listed(state, &ids, request, expires_at, created_by, now).await?;
+            outcome.merge(part);
+        }
+    }
+    Ok(outcome)
+}
+
+impl BulkOutcome {
+    fn add(&mut self, platform: Platform, devices: u64, commands: u64) {
+        self.devices += devices;
+        self.commands += commands;
+        match self
+            .by_platform
+            .iter_mut()
+            .find(|p| p.platform == platform.as_str())
+        {
+            Some(p) => {
+                p.devices += devices;
+                p.commands += commands;
+            }
+            None => self.by_platform.push(BulkPlatform {
+                platform: platform.as_str(),
+                devices,
+                commands,
+            }),
+        }
+    }
+
+    fn merge(&mut self, other: BulkOutcome) {
+        for p in other.by_platform {
+            let platform = Platform::from_name(p.platform).unwrap_or(Platform::Windows10);
+            self.add(platform, p.devices, p.commands);
+        }
+        self.refused.extend(other.refused);
+    }
+}
+
+/// The commands `request` builds on `platform` if they are the same for every device; `None`
+/// when they name the device; the catalog's refusal otherwise.
+fn shared_commands(
+    state: &AppState,
+    platform: Platform,
+    request: &CommandRequest,
+    now: i64,
+    expires_at: Option<i64>,
+    created_by: &str,
+) -> Result<Option<Vec<casement_store::BulkCommand>>, String> {
+    let build = |device_id: &str| {
+        catalog::build(request, &catalog_context(state, platform, device_id))
+            .map_err(|e| e.to_string())
+    };
+    let (a, b) = (build("BULK-PROBE-A")?, build("BULK-PROBE-B")?);
+    let payloads = |specs: &[catalog::QueuedSpec]| {
+        specs
+            .iter()
+            .map(|s| serde_json::to_string(&s.command).map(|p| (p, s.label.clone())))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())
+    };
+    let (pa, pb) = (payloads(&a)?, payloads(&b)?);
+    if pa != pb {
+        return Ok(None);
+    }
+    let kind = kind_of(request);
+    Ok(Some(
+        a.into_iter()
+            .zip(pa)
+            .enumerate()
+            .map(|(i, (spec, (payload, _)))| casement_store::BulkCommand {
+                kind: kind.clone(),
+                class: spec.class.as_str().to_owned(),
+                label: spec.label,
+                payload,
+                secret: spec.secret,
+                created_at: now + i as i64,
+                expires_at,
+                max_attempts: DEFAULT_MAX_ATTEMPTS,
+                created_by: created_by.to_owned(),
+            })
+            .collect(),
+    ))
+}
+
+/// Queues for listed devices, built per device, in one transaction; unknown and retired
+/// devices (and the catalog's refusals) are reported, not fatal.
+async fn queue_listed(
+    state: &AppState,
+    ids: &[String],
+    request: &CommandRequest,
+    expires_at: Option<i64>,
+    created_by: &str,
+    now: i64,
+) -> Result<BulkOutcome, QueueError> {
+    if ids.len() > MAX_BULK_IDS {
+        return Err(QueueError::Refused(format!(
+            "at most {MAX_BULK_IDS} device ids per request; select all devices or a user's instead"
+        )));
+    }
+    let mut outcome = BulkOutcome::default();
+    let mut commands = Vec::new();
+    let mut counted = Vec::new();
+    let kind = kind_of(request);
+    for id in ids {
+        let refuse = |reason: &str| BulkRefusal {
+            platform: None,
+            device_id: Some(id.clone()),
+            reason: reason.to_owned(),
+        };
+        let Some(device) = state.store.device(id).await? else {
+            outcome.refused.push(refuse("unknown device"));
+            continue;
+        };
+        if device.retired_at.is_some() {
+            outcome.refused.push(refuse("the device is retired"));
+            continue;
+        }
+        let specs = match catalog::build(
+            request,
+            &catalog_context(state, device.platform, &device.id),
+        ) {
+            Ok(specs) => specs,
+            Err(e) => {
+                outcome.refused.push(refuse(&e.to_string()));
+                continue;
+            }
+        };
+        counted.push((device.platform, specs.len() as u64, device.id.clone()));
+        for (i, spec) in specs.into_iter().enumerate() {
+            commands.push(NewCommand {
+                id: uuid::Uuid::new_v4().to_string(),
+                device_id: device.id.clone(),
+                kind: kind.clone(),
+                class: spec.class.as_str().to_owned(),
+                label: spec.label,
+                payload: serde_json::to_string(&spec.command)
+                    .map_err(|e| QueueError::Refused(e.to_string()))?,
+                secret: spec.secret,
+                created_at: now + i as i64,
+                expires_at,
+                max_attempts: DEFAULT_MAX_ATTEMPTS,
+                created_by: created_by.to_owned(),
+            });
+        }
+    }
+    state.store.enqueue_commands(&commands).await?;
+    for (platform, n, device_id) in counted {
+        outcome.add(platform, 1, n);
+        if matches!(request, CommandRequest::AppInstall { .. }) {
+            state
+                .store
+                .enqueue_push(
+                    &uuid::Uuid::new_v4().to_string(),
+                    &device_id,
+                    &format!("bulk {kind}"),
+                    now,
+                    state.config.push_interval_ms,
+                )
+                .await?;
+        }
+    }
+    Ok(outcome)
+}
+
+fn catalog_context(state: &AppState, platform: Platform, device_id: &str) -> CatalogContext {
+    CatalogContext {
+        platform: match platform {
+            Platform::Windows81 => DmPlatform::Windows81,
+            Platform::Windows10 => DmPlatform::Windows10,
+        },
+        device_id: device_id.to_owned(),
+        provider_id: state.config.provider_id.clone(),
+        wns: state.config.wns.clone(),
+    }
+}
+
+fn kind_of(request: &CommandRequest) -> String {
+    serde_json::to_value(request)
+        .ok()
+        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| "raw".into())
+}

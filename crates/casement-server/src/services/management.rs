@@ -105,25 +105,10 @@ pub async fn handle_message(
             "SyncHdr Source does not match the client certificate's device",
         );
     }
-    match state
-        .store
-        .certificate(&device.serial_hex().to_lowercase())
-        .await
-    {
-        Ok(Some(c)) if c.revoked_at.is_none() && c.device_id == device.device_id() => {}
-        Ok(_) => {
-            tracing::warn!(device = %device.device_id(), serial = %device.serial_hex(), "management: revoked or unknown certificate");
-            state.metrics.refusal("certificate-revoked");
-            return ManagementReply::refuse(
-                403,
-                "the client certificate is revoked or unknown (device retired?)",
-            );
-        }
-        Err(e) => return unavailable(state, &e),
-    }
+    let serial = device.serial_hex().to_lowercase();
     let _serial = state.device_locks.stripe(device.device_id()).lock().await;
     for _ in 0..WRITE_ATTEMPTS {
-        match handle_once(state, device.device_id(), facts, &message).await {
+        match handle_once(state, device, &serial, facts, &message, body).await {
             Ok(reply) => return reply,
             Err(StoreError::Conflict(what)) => {
                 tracing::debug!(device = %device.device_id(), %what, "management: write conflict, retrying");
@@ -147,17 +132,31 @@ fn unavailable(state: &AppState, e: &StoreError) -> ManagementReply {
 
 async fn handle_once(
     state: &AppState,
-    device_id: &str,
+    verified: &VerifiedDevice,
+    serial: &str,
     facts: &RequestFacts,
     message: &SyncMl,
+    body: &[u8],
 ) -> Result<ManagementReply, StoreError> {
     let now = now_ms();
-    let Some(snapshot) = state
+    let device_id = verified.device_id();
+    // The device, its session, pending commands and the certificate it presented, in one read.
+    let snapshot = state
         .store
-        .management_snapshot(device_id, PENDING_SNAPSHOT)
-        .await?
-    else {
-        return Ok(ManagementReply::refuse(403, "unknown device"));
+        .management_snapshot(device_id, Some(serial), PENDING_SNAPSHOT)
+        .await?;
+    let certificate_ok = snapshot.as_ref().is_some_and(|s| {
+        s.certificate
+            .as_ref()
+            .is_some_and(|c| c.revoked_at.is_none() && c.device_id == device_id)
+    });
+    let Some(snapshot) = snapshot.filter(|_| certificate_ok) else {
+        tracing::warn!(device = %device_id, serial = %verified.serial_hex(), "management: revoked or unknown certificate");
+        state.metrics.refusal("certificate-revoked");
+        return Ok(ManagementReply::refuse(
+            403,
+            "the client certificate is revoked or unknown (device retired?)",
+        ));
     };
     if snapshot.device.retired_at.is_some() {
         return Ok(ManagementReply::refuse(403, "the device is retired"));
@@ -171,7 +170,7 @@ async fn handle_once(
         // A new session replaces one that never ended (lost reply, aborted run): its unanswered
         // commands go back to pending first, then the new session starts from a fresh snapshot.
         abandon(state, device_id, stale, now).await?;
-        return Box::pin(handle_once(state, device_id, facts, message)).await;
+        return Box::pin(handle_once(state, verified, serial, facts, message, body)).await;
     }
     let mut candidates = pending_for_core(&snapshot.pending)?;
     let mut enqueue = Vec::new();
@@ -222,7 +221,7 @@ async fn handle_once(
         &snapshot,
         &session_row,
         is_new,
-        message,
+        (message, body),
         &step,
         now,
         state.config.push_interval_ms,
@@ -528,7 +527,7 @@ fn changes_for(
     snapshot: &ManagementSnapshot,
     row: &SessionRow,
     is_new: bool,
-    incoming: &SyncMl,
+    (incoming, incoming_raw): (&SyncMl, &[u8]),
     step: &Step,
     now: i64,
     push_interval_ms: i64,
@@ -748,7 +747,10 @@ fn changes_for(
         &row.id,
         seq,
         "device",
-        &casement_syncml::to_string(incoming),
+        // As received (it parsed, so it is well-formed); re-serialized only if not UTF-8.
+        &std::str::from_utf8(incoming_raw)
+            .map(str::to_owned)
+            .unwrap_or_else(|_| casement_syncml::to_string(incoming)),
         now,
     ));
     changes.messages.push(record(

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use casement_dm::device::{DeviceSession, DeviceTree, NodeValue, Package1, Platform};
 use casement_server::{RawConfig, Server};
+use casement_store_tests::postgres::TempPostgres;
 use casement_syncml::{Data, StatusCode, SyncMl};
 
 pub const RST: &str = include_str!("../../testdata/win10-05-rst-request-onpremise.xml");
@@ -16,13 +17,37 @@ pub struct Harness {
     pub http: reqwest::Client,
     pub token: String,
     pub dir: tempfile::TempDir,
+    /// The throwaway PostgreSQL server the store is on, if any (dropped after the server).
+    pub postgres: Option<TempPostgres>,
+}
+
+/// The database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded SQLite file in the data directory.
+    Sqlite,
+    /// A throwaway PostgreSQL server.
+    Postgres,
 }
 
 pub async fn start(raw: RawConfig) -> Harness {
+    start_on(Backend::Sqlite, "", raw)
+        .await
+        .expect("SQLite is always available")
+}
+
+/// [`start`] on `backend`; `None` when PostgreSQL is wanted but not installed (outside CI, where
+/// the test named `test` is then skipped).
+pub async fn start_on(backend: Backend, test: &str, raw: RawConfig) -> Option<Harness> {
+    let postgres = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(casement_store_tests::postgres::start_or_skip(test)?),
+    };
     let dir = tempfile::tempdir().unwrap();
     let raw = RawConfig {
         data_dir: dir.path().to_path_buf(),
         listen: "127.0.0.1:0".into(),
+        database: postgres.as_ref().map(|pg| pg.url.clone()).or(raw.database),
         ..raw
     };
     let server = Server::start(raw).await.expect("server starts");
@@ -40,12 +65,13 @@ pub async fn start(raw: RawConfig) -> Harness {
         created_at: 0,
     };
     server.state.store.create_user(&user).await.unwrap();
-    Harness {
+    Some(Harness {
         server,
         http,
         token,
         dir,
-    }
+        postgres,
+    })
 }
 
 pub fn client(server: &Server, identity: Option<reqwest::Identity>) -> reqwest::Client {

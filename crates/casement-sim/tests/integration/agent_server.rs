@@ -1,11 +1,13 @@
 //! The simulated MDMAgent.exe against the real server over HTTPS: enrollment with the
 //! simulator's client, commands queued through the admin API, sessions started by events, and
-//! the commands' states as the server records them.
+//! the commands' states as the server records them. Each story runs on the embedded SQLite and
+//! on a throwaway PostgreSQL (skipped where PostgreSQL is not installed, required in CI).
 
 use casement_server::{RawConfig, Server};
 use casement_sim::agent::{Agent, Event, UserSession};
 use casement_sim::transcript::{Outcome, SessionTranscript};
 use casement_sim::{EnrollOptions, Platform, enroll};
+use casement_store_tests::postgres::TempPostgres;
 use serde_json::{Value, json};
 
 const UPN: &str = "ann@contoso.com";
@@ -17,14 +19,29 @@ struct Env {
     http: reqwest::Client,
     token: String,
     dir: tempfile::TempDir,
+    // Dropped last: stops the throwaway PostgreSQL server after the Casement server.
+    _postgres: Option<TempPostgres>,
 }
 
-async fn start() -> Env {
+/// The database a story runs on.
+#[derive(Debug, Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Starts a server on `backend`; `None` when PostgreSQL is wanted but not installed (outside CI).
+async fn start(backend: Backend, test: &str) -> Option<Env> {
+    let postgres = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(casement_store_tests::postgres::start_or_skip(test)?),
+    };
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(RawConfig {
         data_dir: dir.path().join("server"),
         listen: "127.0.0.1:0".into(),
         wns_package_family_name: Some(PFN.into()),
+        database: postgres.as_ref().map(|pg| pg.url.clone()),
         ..RawConfig::default()
     })
     .await
@@ -44,12 +61,13 @@ async fn start() -> Env {
         http,
         token,
         dir,
+        _postgres: postgres,
     };
     let (status, body) = env
         .post("/users", json!({ "upn": UPN, "password": PASSWORD }))
         .await;
     assert_eq!(status, 201, "{body}");
-    env
+    Some(env)
 }
 
 impl Env {
@@ -156,7 +174,24 @@ fn done(code: i64) -> (String, Option<i64>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn windows81_contexts_against_the_server() {
-    let env = start().await;
+    if let Some(env) = start(Backend::Sqlite, "windows81_contexts_against_the_server").await {
+        windows81_contexts_against_the_server_on(env).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn windows81_contexts_against_the_server_on_postgres() {
+    if let Some(env) = start(
+        Backend::Postgres,
+        "windows81_contexts_against_the_server_on_postgres",
+    )
+    .await
+    {
+        windows81_contexts_against_the_server_on(env).await;
+    }
+}
+
+async fn windows81_contexts_against_the_server_on(env: Env) {
     let (mut agent, dir) = env.enroll("w81", Platform::Windows81).await;
     let id = agent.device().device_id.clone();
     // The device's clock starts at its enrollment (now): every event is later.
@@ -332,7 +367,24 @@ async fn windows81_contexts_against_the_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn windows10_contexts_against_the_server() {
-    let env = start().await;
+    if let Some(env) = start(Backend::Sqlite, "windows10_contexts_against_the_server").await {
+        windows10_contexts_against_the_server_on(env).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn windows10_contexts_against_the_server_on_postgres() {
+    if let Some(env) = start(
+        Backend::Postgres,
+        "windows10_contexts_against_the_server_on_postgres",
+    )
+    .await
+    {
+        windows10_contexts_against_the_server_on(env).await;
+    }
+}
+
+async fn windows10_contexts_against_the_server_on(env: Env) {
     let (mut agent, _dir) = env.enroll("w10", Platform::Windows10).await;
     let id = agent.device().device_id.clone();
     let t0 = agent.state().clock;
@@ -423,7 +475,19 @@ async fn windows10_contexts_against_the_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scenario_runs_over_https() {
-    let env = start().await;
+    if let Some(env) = start(Backend::Sqlite, "a_scenario_runs_over_https").await {
+        a_scenario_runs_over_https_on(env).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scenario_runs_over_https_on_postgres() {
+    if let Some(env) = start(Backend::Postgres, "a_scenario_runs_over_https_on_postgres").await {
+        a_scenario_runs_over_https_on(env).await;
+    }
+}
+
+async fn a_scenario_runs_over_https_on(env: Env) {
     let (ann, _) = env.enroll("ann", Platform::Windows81).await;
     env.enroll("bob", Platform::Windows11).await;
     let ann_id = ann.device().device_id.clone();

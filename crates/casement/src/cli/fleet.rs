@@ -7,9 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use casement_dm::device::{DeviceSession, DeviceTree, NodeValue, Package1, Platform as DmPlatform};
+use casement_dm::device::DeviceSession;
 use casement_sim::{AuthMode, EnrollOptions, EnrolledDevice, Platform};
-use casement_syncml::{Data, StatusCode};
 use clap::Args;
 use serde_json::json;
 use tokio::sync::Semaphore;
@@ -313,29 +312,9 @@ pub async fn one_session(
     device: &EnrolledDevice,
     session: u32,
 ) -> Result<(), String> {
-    let platform = if device.platform == Platform::Windows81 {
-        DmPlatform::Windows81
-    } else {
-        DmPlatform::Windows10
-    };
-    let package1 = Package1 {
-        device_id: device.device_id.clone(),
-        server_uri: device.management_url.clone(),
-        session_id: session.to_string(),
-        platform,
-        login_status: (platform == DmPlatform::Windows10).then(|| "user".to_owned()),
-        push_triggered: false,
-        devinfo: vec![
-            ("./DevInfo/DevId".into(), device.device_id.clone()),
-            ("./DevInfo/Man".into(), "Contoso".into()),
-            ("./DevInfo/Mod".into(), "Simulated".into()),
-            ("./DevInfo/DmV".into(), "1.3".into()),
-            ("./DevInfo/Lang".into(), "en-US".into()),
-        ],
-        unenroll_request: false,
-    };
+    let package1 = casement_sim::load::package1(device, session);
     let (mut core, mut message) = DeviceSession::start(package1);
-    let mut tree = FleetTree;
+    let mut tree = casement_sim::load::FleetTree::default();
     for _ in 0..64 {
         let response = client
             .post(url)
@@ -359,30 +338,6 @@ pub async fn one_session(
         }
     }
     Err("the session did not end within 64 messages".into())
-}
-
-/// A device tree that answers reads with plausible values and accepts changes.
-struct FleetTree;
-
-impl DeviceTree for FleetTree {
-    fn get(&mut self, uri: &str) -> Result<NodeValue, StatusCode> {
-        Ok(NodeValue {
-            format: "chr".into(),
-            data: format!("value of {}", uri.rsplit('/').next().unwrap_or(uri)),
-        })
-    }
-    fn add(&mut self, _: &str, _: Option<&Data>) -> StatusCode {
-        StatusCode::Ok
-    }
-    fn replace(&mut self, _: &str, _: Option<&Data>) -> StatusCode {
-        StatusCode::Ok
-    }
-    fn delete(&mut self, _: &str) -> StatusCode {
-        StatusCode::Ok
-    }
-    fn exec(&mut self, _: &str, _: Option<&Data>) -> StatusCode {
-        StatusCode::Ok
-    }
 }
 
 fn summarize(

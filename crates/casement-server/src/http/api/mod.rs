@@ -27,6 +27,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(commands::list).post(commands::create),
         )
         .route("/devices/{id}/sessions", get(sessions::list))
+        .route("/commands", post(commands::create_bulk))
         .route("/commands/{id}", get(commands::get))
         .route("/commands/{id}/cancel", post(commands::cancel))
         .route("/sessions/{id}", get(sessions::get))
