@@ -428,21 +428,116 @@ impl AuditStore for SqlStore {
     }
 }
 
-/// `INSERT … VALUES ($1, …), ($n+1, …), …` for `rows` rows of `columns` parameters, then
-/// `suffix`.
-pub(crate) fn multi_row_insert(head: &str, columns: usize, rows: usize, suffix: &str) -> String {
+/// Moves commands from their expected state to the next, all in one statement; returns how
+/// many moved (fewer than given means some were no longer in the state expected: the caller
+/// undoes the message). A command that runs out of attempts on a retry is failed instead.
+async fn transition_commands(
+    tx: &mut Transaction<'_, Any>,
+    transitions: &[CommandTransition],
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    // The update joins a VALUES list (UPDATE … FROM: SQLite ≥ 3.33, PostgreSQL); its columns
+    // are column1… in SQLite, so PostgreSQL's are given the same names. Parameters are cast:
+    // PostgreSQL does not infer types inside VALUES.
+    // `now` comes first in the text (SET before FROM), so it is the first parameter: `?`s bind in
+    // the order they appear.
+    let mut p = Placeholders::for_connection(tx);
+    let now_param = p.next();
+    let mut values = String::new();
+    for i in 0..transitions.len() {
+        if i > 0 {
+            values.push_str(", ");
+        }
+        values.push_str(&format!(
+            "(CAST({} AS TEXT), CAST({} AS TEXT), CAST({} AS TEXT), CAST({} AS BIGINT), CAST({} AS TEXT), CAST({} AS TEXT), CAST({} AS BIGINT), CAST({} AS BIGINT))",
+            p.next(), p.next(), p.next(), p.next(), p.next(), p.next(), p.next(), p.next()
+        ));
+    }
+    let names = if tx.backend_name().eq_ignore_ascii_case("sqlite") {
+        ""
+    } else {
+        "(column1, column2, column3, column4, column5, column6, column7, column8)"
+    };
+    let sql = format!(
+        "UPDATE commands AS c SET \
+         state = CASE WHEN v.column8 = 1 AND c.attempts >= c.max_attempts THEN 'failed' ELSE v.column3 END, \
+         status_code = COALESCE(v.column4, c.status_code), original_error = COALESCE(v.column5, c.original_error), \
+         results = COALESCE(v.column6, c.results), attempts = c.attempts + v.column7, updated_at = CAST({now_param} AS BIGINT) \
+         FROM (VALUES {values}) AS v{names} \
+         WHERE c.id = v.column1 AND c.state = v.column2"
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(now);
+    for t in transitions {
+        query = query
+            .bind(&t.id)
+            .bind(t.from.as_str())
+            .bind(t.to.as_str())
+            .bind(t.status_code)
+            .bind(&t.original_error)
+            .bind(&t.results)
+            .bind(i64::from(t.count_attempt))
+            .bind(i64::from(t.retry));
+    }
+    Ok(query.execute(&mut **tx).await?.rows_affected())
+}
+
+/// Placeholders of a statement with many parameters: `$1, $2, …` for PostgreSQL, and `?` for
+/// SQLite, where numbered names cost a lookup per parameter that grows with their count
+/// (`sqlite3_bind_parameter_name` scans the statement's parameter list); `?` binds in order.
+pub(crate) struct Placeholders {
+    numbered: bool,
+    next: usize,
+}
+
+impl Placeholders {
+    /// Placeholders for the backend of `conn`.
+    pub(crate) fn for_connection(conn: &sqlx::AnyConnection) -> Self {
+        Placeholders {
+            numbered: !conn.backend_name().eq_ignore_ascii_case("sqlite"),
+            next: 0,
+        }
+    }
+
+    /// The next parameter's placeholder (bind in the same order).
+    pub(crate) fn next(&mut self) -> String {
+        self.next += 1;
+        if self.numbered {
+            format!("${}", self.next)
+        } else {
+            "?".to_owned()
+        }
+    }
+
+    /// `n` placeholders in parentheses: one row of a VALUES list.
+    pub(crate) fn row(&mut self, n: usize) -> String {
+        let mut row = String::from("(");
+        for i in 0..n {
+            if i > 0 {
+                row.push_str(", ");
+            }
+            row.push_str(&self.next());
+        }
+        row.push(')');
+        row
+    }
+}
+
+/// `INSERT … VALUES (…), (…), …` for `rows` rows of `columns` parameters, then `suffix`.
+pub(crate) fn multi_row_insert(
+    conn: &sqlx::AnyConnection,
+    head: &str,
+    columns: usize,
+    rows: usize,
+    suffix: &str,
+) -> String {
+    let mut p = Placeholders::for_connection(conn);
     let mut sql = String::with_capacity(head.len() + rows * columns * 5 + suffix.len());
     sql.push_str(head);
     for r in 0..rows {
-        sql.push_str(if r == 0 { "(" } else { ", (" });
-        for c in 0..columns {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('$');
-            sql.push_str(&(r * columns + c + 1).to_string());
+        if r > 0 {
+            sql.push_str(", ");
         }
-        sql.push(')');
+        sql.push_str(&p.row(columns));
     }
     sql.push_str(suffix);
     sql
@@ -452,34 +547,17 @@ pub(crate) async fn insert_commands(
     tx: &mut Transaction<'_, Any>,
     commands: &[NewCommand],
 ) -> StoreResult<()> {
-    // Many rows per statement (a fleet's enrollment, a bulk queue by ids): 11 parameters a row,
+    // Many rows per statement (a fleet's enrollment, a bulk queue by ids): 14 parameters a row,
     // well under SQLite's 32766 and PostgreSQL's 65535 parameters per statement.
     const ROWS: usize = 256;
     for chunk in commands.chunks(ROWS) {
-        let mut sql = String::from(
-            "INSERT INTO commands (id, device_id, kind, class, label, payload, secret, state, attempts, max_attempts, created_at, updated_at, expires_at, created_by) VALUES ",
+        let sql = multi_row_insert(
+            tx,
+            "INSERT INTO commands (id, device_id, kind, class, label, payload, secret, max_attempts, created_at, updated_at, expires_at, created_by, state, attempts) VALUES ",
+            14,
+            chunk.len(),
+            "",
         );
-        for i in 0..chunk.len() {
-            let p = i * 11;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, 'pending', 0, ${}, ${}, ${}, ${}, ${})",
-                p + 1,
-                p + 2,
-                p + 3,
-                p + 4,
-                p + 5,
-                p + 6,
-                p + 7,
-                p + 8,
-                p + 9,
-                p + 9,
-                p + 10,
-                p + 11
-            ));
-        }
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for c in chunk {
             query = query
@@ -492,8 +570,11 @@ pub(crate) async fn insert_commands(
                 .bind(i64::from(c.secret))
                 .bind(i64::from(c.max_attempts))
                 .bind(c.created_at)
+                .bind(c.created_at)
                 .bind(c.expires_at)
-                .bind(&c.created_by);
+                .bind(&c.created_by)
+                .bind(CommandState::Pending.as_str())
+                .bind(0i64);
         }
         query.execute(&mut **tx).await.map_err(map_err)?;
     }
@@ -518,25 +599,30 @@ pub(crate) async fn apply_changes(
         .await
         .map_err(|e| (e, written))?;
     written |= !c.enqueue.is_empty();
-    for t in &c.commands {
-        let done = sqlx::query(
-            "UPDATE commands SET state = CASE WHEN $9 = 1 AND attempts >= max_attempts THEN 'failed' ELSE $3 END, status_code = COALESCE($4, status_code), original_error = COALESCE($5, original_error), \
-             results = COALESCE($6, results), attempts = attempts + $7, updated_at = $8 WHERE id = $1 AND state = $2",
-        )
-        .bind(&t.id)
-        .bind(t.from.as_str())
-        .bind(t.to.as_str())
-        .bind(t.status_code)
-        .bind(&t.original_error)
-        .bind(&t.results)
-        .bind(i64::from(t.count_attempt))
-        .bind(c.now)
-        .bind(i64::from(t.retry))
-        .execute(&mut **tx)
-        .await
-        .map_err(fail(written))?;
-        if done.rows_affected() == 0 {
-            let what = format!("command {} is no longer {}", t.id, t.from.as_str());
+    if !c.commands.is_empty() {
+        // One statement for all, unless a command moves twice (then one at a time, in order).
+        let mut ids: Vec<&str> = c.commands.iter().map(|t| t.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let done = if ids.len() == c.commands.len() {
+            transition_commands(tx, &c.commands, c.now)
+                .await
+                .map_err(fail(written))?
+        } else {
+            let mut done = 0;
+            for t in &c.commands {
+                done += transition_commands(tx, std::slice::from_ref(t), c.now)
+                    .await
+                    .map_err(fail(written))?;
+            }
+            done
+        };
+        if done != c.commands.len() as u64 {
+            let what = format!(
+                "{} of {} commands are no longer in the state expected",
+                c.commands.len() as u64 - done,
+                c.commands.len()
+            );
             return Err((conflict(what), written));
         }
         written = true;
@@ -544,6 +630,7 @@ pub(crate) async fn apply_changes(
     // The rest is not checked: rows of several kinds, many per statement.
     if !c.deliveries.is_empty() {
         let mut query = sqlx::query(AssertSqlSafe(multi_row_insert(
+            tx,
             "INSERT INTO session_commands (session_row, command_id, msg_id, cmd_id) VALUES ",
             4,
             c.deliveries.len(),
@@ -561,6 +648,7 @@ pub(crate) async fn apply_changes(
     }
     if !c.messages.is_empty() {
         let mut query = sqlx::query(AssertSqlSafe(multi_row_insert(
+            tx,
             "INSERT INTO session_messages (session_row, seq, direction, body, truncated, at) VALUES ",
             6,
             c.messages.len(),
@@ -590,6 +678,7 @@ pub(crate) async fn apply_changes(
     }
     for chunk in inventory.chunks(200) {
         let mut query = sqlx::query(AssertSqlSafe(multi_row_insert(
+            tx,
             "INSERT INTO inventory (device_id, loc_uri, value, format, read_at) VALUES ",
             5,
             chunk.len(),
