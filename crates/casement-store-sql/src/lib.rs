@@ -92,6 +92,11 @@ impl SqlStore {
                             sqlx::query("PRAGMA cache_size=-32768")
                                 .execute(&mut *conn)
                                 .await?;
+                            // Checkpoints run in the background (write.rs), not in whichever
+                            // commit crosses the threshold.
+                            sqlx::query("PRAGMA wal_autocheckpoint=0")
+                                .execute(&mut *conn)
+                                .await?;
                             // Savepoints' sub-journals (the group commit) in memory, not in
                             // temp files.
                             sqlx::query("PRAGMA temp_store=MEMORY")
@@ -153,18 +158,32 @@ impl SqlStore {
     }
 }
 
-/// A new random (version 4) UUID as text, made by the database: for rows inserted by
-/// `INSERT … SELECT`.
-pub(crate) fn new_uuid_sql(backend: Backend) -> &'static str {
-    match backend {
-        // gen_random_uuid() is built in since PostgreSQL 13.
-        Backend::Postgres => "CAST(gen_random_uuid() AS TEXT)",
-        // RFC 9562 §5.4 layout: version nibble 4, variant bits 10.
-        Backend::Sqlite => {
-            "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' || \
-             substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))"
-        }
-    }
+/// Ids for the rows of one `INSERT … SELECT`: time-ordered UUIDs (version 7, RFC 9562 §5.7)
+/// whose first 28 characters — the unix-ms time `now`, random bits, version and variant — are
+/// made here once per statement, and whose last 8 hex digits are the row's number in the
+/// statement (a counter, RFC 9562 §6.2 method 1), appended by the database. A statement's ids
+/// thus sort in insertion order and land at the end of the primary-key index rather than at
+/// random places in it, and the database formats one number per row instead of a whole UUID.
+/// Returns the prefix (bind it as a parameter) and the SQL expression of an id given the
+/// prefix's placeholder and the row-number expression.
+pub(crate) fn bulk_ids(backend: Backend, now: i64, prefix: &str, rn: &str) -> (String, String) {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    let ms = now.max(0) as u64;
+    let prefix_value = format!(
+        "{:08x}-{:04x}-7{:03x}-{:x}{:03x}-{:04x}",
+        (ms >> 16) & 0xffff_ffff,
+        ms & 0xffff,
+        rng.random::<u16>() & 0xfff,
+        8 | (rng.random::<u8>() & 3),
+        rng.random::<u16>() & 0xfff,
+        rng.random::<u16>(),
+    );
+    let expression = match backend {
+        Backend::Sqlite => format!("(CAST({prefix} AS TEXT) || printf('%08x', {rn}))"),
+        Backend::Postgres => format!("(CAST({prefix} AS TEXT) || lpad(to_hex({rn}), 8, '0'))"),
+    };
+    (prefix_value, expression)
 }
 
 pub(crate) fn unavailable(e: impl std::fmt::Display) -> StoreError {

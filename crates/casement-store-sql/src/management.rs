@@ -112,7 +112,6 @@ impl CommandStore for SqlStore {
 
     async fn enqueue_bulk(&self, bulk: &BulkEnqueue) -> StoreResult<Vec<(Platform, u64)>> {
         let _turn = self.write_turn().await;
-        let uuid = crate::new_uuid_sql(self.backend);
         let (selection, user) = match &bulk.selection {
             DeviceSelection::All => ("", None),
             DeviceSelection::User(user) => (" AND d.user_id = $11", Some(user.as_str())),
@@ -124,11 +123,13 @@ impl CommandStore for SqlStore {
             for c in commands {
                 // Every parameter is cast: PostgreSQL cannot infer the type of a bare parameter
                 // in a select list.
+                let (prefix, uuid) = crate::bulk_ids(self.backend, c.created_at, "$12", "n.rn");
                 let done = sqlx::query(AssertSqlSafe(format!(
                     "INSERT INTO commands (id, device_id, kind, class, label, payload, secret, state, attempts, max_attempts, created_at, updated_at, expires_at, created_by) \
-                     SELECT {uuid}, d.id, CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS TEXT), CAST($5 AS BIGINT), 'pending', 0, CAST($6 AS BIGINT), \
+                     SELECT {uuid}, n.id, CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS TEXT), CAST($5 AS BIGINT), 'pending', 0, CAST($6 AS BIGINT), \
                      CAST($7 AS BIGINT), CAST($7 AS BIGINT), CAST($8 AS BIGINT), CAST($9 AS TEXT) \
-                     FROM devices d WHERE d.retired_at IS NULL AND d.platform = $10{selection}{}",
+                     FROM (SELECT d.id, ROW_NUMBER() OVER () AS rn FROM devices d \
+                           WHERE d.retired_at IS NULL AND d.platform = $10{selection}{}) AS n",
                     if user.is_none() { " AND CAST($11 AS TEXT) IS NULL" } else { "" }
                 )))
                 .bind(&c.kind)
@@ -142,20 +143,23 @@ impl CommandStore for SqlStore {
                 .bind(&c.created_by)
                 .bind(platform.as_str())
                 .bind(user)
+                .bind(prefix)
                 .execute(&mut *tx)
                 .await
                 .map_err(map_err)?;
                 devices = done.rows_affected();
             }
             if let (Some((reason, now, interval)), false) = (&bulk.push, commands.is_empty()) {
+                let (prefix, uuid) = crate::bulk_ids(self.backend, *now, "$6", "n.rn");
                 sqlx::query(AssertSqlSafe(format!(
                     "INSERT INTO push_outbox (id, device_id, reason, state, attempts, next_attempt_at, created_at, updated_at) \
-                     SELECT {uuid}, d.id, CAST($1 AS TEXT), 'queued', 0, \
+                     SELECT {uuid}, n.id, CAST($1 AS TEXT), 'queued', 0, \
                        COALESCE((SELECT CASE WHEN MAX(p.updated_at) + CAST($3 AS BIGINT) > CAST($2 AS BIGINT) THEN MAX(p.updated_at) + CAST($3 AS BIGINT) END \
-                                 FROM push_outbox p WHERE p.device_id = d.id AND p.state = 'sent'), CAST($2 AS BIGINT)), \
+                                 FROM push_outbox p WHERE p.device_id = n.id AND p.state = 'sent'), CAST($2 AS BIGINT)), \
                        CAST($2 AS BIGINT), CAST($2 AS BIGINT) \
-                     FROM devices d WHERE d.retired_at IS NULL AND d.platform = $4{} \
-                     AND NOT EXISTS (SELECT 1 FROM push_outbox q WHERE q.device_id = d.id AND q.state = 'queued')",
+                     FROM (SELECT d.id, ROW_NUMBER() OVER () AS rn FROM devices d \
+                           WHERE d.retired_at IS NULL AND d.platform = $4{} \
+                           AND NOT EXISTS (SELECT 1 FROM push_outbox q WHERE q.device_id = d.id AND q.state = 'queued')) AS n",
                     if user.is_some() { " AND d.user_id = $5" } else { " AND CAST($5 AS TEXT) IS NULL" }
                 )))
                 .bind(reason)
@@ -163,6 +167,7 @@ impl CommandStore for SqlStore {
                 .bind(interval)
                 .bind(platform.as_str())
                 .bind(user)
+                .bind(prefix)
                 .execute(&mut *tx)
                 .await
                 .map_err(map_err)?;

@@ -36,10 +36,12 @@ struct Job {
 }
 
 impl SqliteWrites {
-    /// Starts the group writer on `pool` (it ends when the store is dropped).
+    /// Starts the group writer and the checkpointer on `pool` (they end when the store is
+    /// dropped).
     pub(crate) fn start(pool: AnyPool) -> SqliteWrites {
         let turn = Arc::new(Mutex::new(()));
         let (jobs, queue) = mpsc::unbounded_channel();
+        tokio::spawn(checkpointer(pool.clone(), Arc::downgrade(&turn)));
         tokio::spawn(group_writer(pool, turn.clone(), queue));
         SqliteWrites { turn, jobs }
     }
@@ -59,6 +61,29 @@ impl SqliteWrites {
         result
             .await
             .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?
+    }
+}
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Checkpoints the WAL in the background (connections are opened with `wal_autocheckpoint=0`):
+/// left to SQLite, the commit that crosses 1000 WAL pages copies them into the database and
+/// syncs it before it returns — on the request path of whichever message (or bulk queue)
+/// happened to commit then. A PASSIVE checkpoint never waits for writers or readers (SQLite,
+/// "Write-Ahead Logging" §Checkpointing); it stops when the store is dropped.
+async fn checkpointer(pool: AnyPool, alive: std::sync::Weak<Mutex<()>>) {
+    loop {
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        if alive.strong_count() == 0 || pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(error = %e, "SQLite checkpoint failed");
+        }
     }
 }
 

@@ -94,6 +94,16 @@ fn transition(id: &str, from: CommandState, to: CommandState) -> CommandTransiti
 }
 
 /// Runs the story against a fresh, empty store. Panics with the step that failed.
+fn uuid_like(id: &str) -> bool {
+    id.char_indices().all(|(i, c)| {
+        if [8, 13, 18, 23].contains(&i) {
+            c == '-'
+        } else {
+            c.is_ascii_hexdigit() && !c.is_ascii_uppercase()
+        }
+    })
+}
+
 pub async fn story(store: &dyn Store) {
     // Users: case-insensitive UPNs, conflicts.
     store
@@ -719,6 +729,11 @@ pub async fn story(store: &dyn Store) {
     let labels: Vec<&str> = d2.pending.iter().map(|c| c.label.as_str()).collect();
     assert_eq!(labels, ["bulk 1000", "bulk 1001"]);
     assert_ne!(d2.pending[0].id, d2.pending[1].id);
+    let id = &d2.pending[0].id;
+    assert!(
+        id.len() == 36 && id.as_bytes()[14] == b'7' && uuid_like(id),
+        "a time-ordered UUID (version 7): {id}"
+    );
     assert_eq!(d2.pending[0].max_attempts, 3);
     let d3 = store
         .management_snapshot("D3", None, 10)
