@@ -39,6 +39,9 @@ pub enum ParseErrorKind {
     },
     /// The input is not valid UTF-8.
     InvalidUtf8,
+    /// A character XML 1.0 does not allow (a C0 control other than tab, LF and CR, NUL above
+    /// all), written as is or as a character reference; the value is its code point.
+    ForbiddenCharacter(u32),
     /// A `<!DOCTYPE …>` (and so any entity declaration) is present: refused outright.
     Doctype,
     /// An entity reference other than the five XML predefined ones or a character reference.
@@ -83,6 +86,7 @@ impl fmt::Display for ParseErrorKind {
             Self::TooDeep { limit } => write!(f, "elements nested deeper than {limit}"),
             Self::TooManyCommands { limit } => write!(f, "more than {limit} commands"),
             Self::InvalidUtf8 => f.write_str("invalid UTF-8"),
+            Self::ForbiddenCharacter(c) => write!(f, "character U+{c:04X} is not allowed in XML"),
             Self::Doctype => f.write_str("DOCTYPE and entity declarations are refused"),
             Self::UndefinedEntity(name) => write!(f, "undefined entity &{name};"),
             Self::Syntax(msg) => write!(f, "malformed XML: {msg}"),

@@ -38,7 +38,9 @@ impl SyncMlVersion {
     }
 }
 
-/// A message identifier: starts at 1 in each session and direction ([MS-MDM] §2.2.3.6).
+/// A message identifier: starts at 1 in each session and direction ([MS-MDM] §2.2.3.6). As a
+/// `MsgRef` it may be 0: a Status the device sends about a server message it could not process
+/// (see `docs/protocol.md`, "MsgRef 0").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct MsgId(pub u32);
 

@@ -8,7 +8,7 @@
 use crate::codes::{AlertCode, StatusCode};
 use crate::error::{ParseError, ParseErrorKind};
 use crate::model::*;
-use crate::reader::{Child, Cursor, Limits};
+use crate::reader::{Child, Cursor, Limits, excerpt};
 
 /// Decodes a whole SyncML message with the default [`Limits`].
 pub fn parse(input: &[u8]) -> Result<SyncMl, ParseError> {
@@ -22,7 +22,7 @@ pub fn parse_with(input: &[u8], limits: Limits) -> Result<SyncMl, ParseError> {
     if root.name != "SyncML" {
         return Err(cur.error(ParseErrorKind::NotSyncMl(format!(
             "root element <{}>",
-            root.name
+            excerpt(root.name)
         ))));
     }
     let version = root_version(&cur, &root)?;
@@ -89,7 +89,7 @@ fn root_version(cur: &Cursor<'_>, root: &Child<'_>) -> Result<SyncMlVersion, Par
         "" => Err(cur.error(ParseErrorKind::WrongNamespace(
             "none (expected SYNCML:SYNCML1.2)".into(),
         ))),
-        other => Err(cur.error(ParseErrorKind::WrongNamespace(other.to_owned()))),
+        other => Err(cur.error(ParseErrorKind::WrongNamespace(excerpt(other)))),
     }
 }
 
@@ -321,10 +321,12 @@ fn results<'a>(cur: &mut Cursor<'a>, el: &Child<'a>) -> Result<Results, ParseErr
             CmdId(number(cur, &child, false)?),
             cur,
         ),
+        // MsgRef 0: Windows refers to a server message it could not process this way, and the
+        // OMA-DM 1.2 Representation Protocol examples use it too (docs/protocol.md, "MsgRef 0").
         "MsgRef" => set_once(
             &mut msg_ref,
             "MsgRef",
-            MsgId(number(cur, &child, false)?),
+            MsgId(number(cur, &child, true)?),
             cur,
         ),
         "CmdRef" => set_once(&mut cmd_ref, "CmdRef", number(cur, &child, true)?, cur),
@@ -368,10 +370,12 @@ fn status<'a>(cur: &mut Cursor<'a>, el: &Child<'a>) -> Result<Status, ParseError
             CmdId(number(cur, &child, false)?),
             cur,
         ),
+        // MsgRef 0: Windows refers to a server message it could not process this way, and the
+        // OMA-DM 1.2 Representation Protocol examples use it too (docs/protocol.md, "MsgRef 0").
         "MsgRef" => set_once(
             &mut msg_ref,
             "MsgRef",
-            MsgId(number(cur, &child, false)?),
+            MsgId(number(cur, &child, true)?),
             cur,
         ),
         "CmdRef" => set_once(&mut cmd_ref, "CmdRef", number(cur, &child, true)?, cur),
@@ -496,7 +500,7 @@ fn set_once<T>(
 }
 
 fn unexpected(cur: &Cursor<'_>, name: &str) -> ParseError {
-    cur.error(ParseErrorKind::UnexpectedElement(name.to_owned()))
+    cur.error(ParseErrorKind::UnexpectedElement(excerpt(name)))
 }
 
 fn trimmed<'a>(cur: &mut Cursor<'a>, el: &Child<'a>) -> Result<String, ParseError> {
@@ -509,7 +513,8 @@ fn trimmed<'a>(cur: &mut Cursor<'a>, el: &Child<'a>) -> Result<String, ParseErro
     })
 }
 
-/// A decimal integer; 0 only where `zero_ok` (CmdRef may reference the SyncHdr as 0).
+/// A decimal integer; 0 only where `zero_ok` (CmdRef may reference the SyncHdr as 0; MsgRef may
+/// be 0 in a device's Status and Results).
 fn number<'a>(cur: &mut Cursor<'a>, el: &Child<'a>, zero_ok: bool) -> Result<u32, ParseError> {
     let text = cur.text(el)?;
     match text.trim().parse::<u32>() {

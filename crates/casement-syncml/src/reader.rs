@@ -86,6 +86,14 @@ impl<'a> Cursor<'a> {
         let text = std::str::from_utf8(input)
             .map_err(|e| at(e.valid_up_to(), ParseErrorKind::InvalidUtf8))?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        // XML 1.0 `Char` excludes the C0 controls but tab, LF and CR (NUL above all): refused
+        // anywhere, before any event is read.
+        if let Some(offset) = text.bytes().position(is_forbidden_control) {
+            return Err(at(
+                offset,
+                ParseErrorKind::ForbiddenCharacter(u32::from(text.as_bytes()[offset])),
+            ));
+        }
         let mut reader = Reader::from_str(text);
         let config = reader.config_mut();
         config.check_end_names = true;
@@ -118,7 +126,7 @@ impl<'a> Cursor<'a> {
         let mut path = String::new();
         for frame in &self.frames {
             path.push('/');
-            path.push_str(frame.name);
+            path.push_str(&excerpt(frame.name));
             if frame.index > 1 {
                 path.push_str(&format!("[{}]", frame.index));
             }
@@ -148,7 +156,7 @@ impl<'a> Cursor<'a> {
             Ok(event) => Ok(event),
             Err(e) => {
                 let offset = (self.reader.error_position() as usize).max(self.event_start);
-                Err(self.error_at(offset, ParseErrorKind::Syntax(e.to_string())))
+                Err(self.error_at(offset, ParseErrorKind::Syntax(excerpt(&e.to_string()))))
             }
         }
     }
@@ -228,7 +236,7 @@ impl<'a> Cursor<'a> {
                 Event::End(_) => break,
                 Event::Comment(_) | Event::PI(_) => {}
                 Event::Start(s) | Event::Empty(s) => {
-                    let name = s.name().as_ref().to_owned();
+                    let name = excerpt(s.name().as_ref());
                     return Err(self.error_here(ParseErrorKind::UnexpectedElement(name)));
                 }
                 _ => {
@@ -322,12 +330,13 @@ impl<'a> Cursor<'a> {
         name: &str,
     ) -> Result<Option<String>, ParseError> {
         for attr in start.attributes() {
-            let attr = attr.map_err(|e| self.error(ParseErrorKind::Syntax(e.to_string())))?;
+            let attr =
+                attr.map_err(|e| self.error(ParseErrorKind::Syntax(excerpt(&e.to_string()))))?;
             if attr.key.as_ref() == name {
                 let value = attr
                     .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                     .map_err(|_| {
-                        self.error(ParseErrorKind::UndefinedEntity(attr.value.to_string()))
+                        self.error(ParseErrorKind::UndefinedEntity(excerpt(&attr.value.to_string())))
                     })?;
                 return Ok(Some(value.into_owned()));
             }
@@ -375,7 +384,8 @@ impl<'a> Cursor<'a> {
         });
         if name.contains(':') {
             return Err(self.error(ParseErrorKind::WrongNamespace(format!(
-                "prefixed element <{name}>"
+                "prefixed element <{}>",
+                excerpt(name)
             ))));
         }
         Ok(Child { name, empty, start })
@@ -398,7 +408,7 @@ impl<'a> Cursor<'a> {
         if ok {
             Ok(())
         } else {
-            Err(self.error(ParseErrorKind::WrongNamespace(ns.to_owned())))
+            Err(self.error(ParseErrorKind::WrongNamespace(excerpt(ns))))
         }
     }
 
@@ -406,8 +416,17 @@ impl<'a> Cursor<'a> {
     fn resolve(&self, r: &BytesRef<'a>) -> Result<char, ParseError> {
         if r.is_char_ref() {
             return match r.resolve_char_ref() {
+                Ok(Some(ch)) if u8::try_from(ch).is_ok_and(is_forbidden_control) => {
+                    Err(self.error_here(ParseErrorKind::ForbiddenCharacter(u32::from(ch))))
+                }
                 Ok(Some(ch)) => Ok(ch),
-                _ => Err(self.error_here(ParseErrorKind::UndefinedEntity(r.to_string()))),
+                // quick-xml refuses `&#0;` itself; say what it is.
+                _ => Err(self.error_here(match char_ref_value(&r) {
+                    Some(c) if u8::try_from(c).is_ok_and(is_forbidden_control) => {
+                        ParseErrorKind::ForbiddenCharacter(c)
+                    }
+                    _ => ParseErrorKind::UndefinedEntity(excerpt(&r.to_string())),
+                })),
             };
         }
         match &**r {
@@ -416,9 +435,36 @@ impl<'a> Cursor<'a> {
             "amp" => Ok('&'),
             "quot" => Ok('"'),
             "apos" => Ok('\''),
-            other => Err(self.error_here(ParseErrorKind::UndefinedEntity(other.to_owned()))),
+            other => Err(self.error_here(ParseErrorKind::UndefinedEntity(excerpt(other)))),
         }
     }
+}
+
+/// Longest excerpt of the input an error repeats (in characters): an error answer or a log line
+/// never echoes more of what a peer sent.
+pub(crate) const EXCERPT_CHARS: usize = 64;
+
+/// At most [`EXCERPT_CHARS`] characters of `text`, with `…` when cut.
+pub(crate) fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(EXCERPT_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+/// The code point a character reference (`#10`, `#x1B`) names, if it is a number.
+fn char_ref_value(r: &BytesRef<'_>) -> Option<u32> {
+    let text = r.to_string();
+    let digits = text.strip_prefix('#')?;
+    match digits.strip_prefix('x') {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => digits.parse().ok(),
+    }
+}
+
+/// A C0 control character other than tab, LF and CR: not an XML 1.0 `Char`.
+fn is_forbidden_control(b: u8) -> bool {
+    b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')
 }
 
 fn is_xml_space(c: char) -> bool {

@@ -19,6 +19,8 @@ const MESSAGES: &[&str] = &[
     "win10-09-session2-client-msg1-unenroll.xml",
     "win10-10-session2-server-msg1.server.xml",
     "mde2-requestpending-keepalive-alert.xml",
+    "win10-msgref0-synchdr-500-pkg1.xml",
+    "win11-get-per-item-status.xml",
 ];
 
 const FRAGMENTS: &[&str] = &[
@@ -236,4 +238,48 @@ fn data_keeps_escaped_text_cdata_and_nested_xml_exactly() {
         assert_equivalent(&xml, &to_string(&m));
         assert_eq!(parse(to_string(&m).as_bytes()).unwrap(), m);
     }
+}
+
+#[test]
+fn regression_issue_11_a_synchdr_status_with_msgref_0_is_accepted() {
+    let message = parse(read("win10-msgref0-synchdr-500-pkg1.xml").as_bytes()).unwrap();
+    let Command::Status(status) = &message.body.commands[0] else {
+        panic!("{:?}", message.body.commands[0]);
+    };
+    assert_eq!(status.msg_ref, MsgId(0));
+    assert_eq!(status.cmd_ref, 0);
+    assert_eq!(status.cmd, CmdKind::SyncHdr);
+    assert_eq!(status.code, StatusCode::CommandFailed);
+    // Written back, it keeps MsgRef 0.
+    assert!(to_string(&message).contains("<MsgRef>0</MsgRef>"));
+    // Results may name MsgRef 0 as well; a MsgID itself may not be 0.
+    let results = "<Results><CmdID>2</CmdID><MsgRef>0</MsgRef><CmdRef>1</CmdRef></Results>";
+    let Fragment::Command(Command::Results(r)) = parse_fragment(results.as_bytes()).unwrap() else {
+        panic!("not a Results");
+    };
+    assert_eq!(r.msg_ref, Some(MsgId(0)));
+}
+
+#[test]
+fn regression_issue_11_per_item_statuses_keep_their_target_refs() {
+    let message = parse(read("win11-get-per-item-status.xml").as_bytes()).unwrap();
+    let per_item: Vec<(String, u16)> = message
+        .body
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::Status(s) if s.cmd == CmdKind::Get => {
+                Some((s.target_refs[0].clone(), s.code.code()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        per_item,
+        [
+            ("./DevDetail/SwV".to_owned(), 200),
+            ("./DevDetail/Ext/Microsoft/DeviceName".to_owned(), 200),
+            ("./DevDetail/Ext/Microsoft/NoSuchNode".to_owned(), 404),
+        ]
+    );
 }

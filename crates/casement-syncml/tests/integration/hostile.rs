@@ -165,3 +165,43 @@ fn display_gives_offset_path_and_reason() {
         "{text}"
     );
 }
+
+#[test]
+fn regression_issue_12_a_huge_element_name_is_not_echoed() {
+    let name = "a".repeat(3_000_000);
+    let input = with_body(&format!("<{name}/>"));
+    let err = error(&input);
+    let shown = err.to_string();
+    assert!(shown.len() < 1_000, "{} bytes", shown.len());
+    assert!(shown.contains("aaaa…"), "{shown}");
+    // Unknown root, namespace and entity names are cut the same way.
+    let root = format!("<{name}/>");
+    assert!(error(&root).to_string().len() < 1_000);
+    let ns = format!("<SyncML xmlns=\"{name}\">{HDR}<SyncBody/></SyncML>");
+    assert!(error(&ns).to_string().len() < 1_000);
+    let entity = with_body(&format!("<Alert><CmdID>1</CmdID><Data>&{name};</Data></Alert>"));
+    assert!(error(&entity).to_string().len() < 1_000);
+}
+
+#[test]
+fn regression_issue_12_nul_and_other_c0_controls_are_refused_in_text() {
+    let body = with_body("<Alert><CmdID>1</CmdID><Data>12\u{0}01</Data></Alert>");
+    let err = error(&body);
+    assert_eq!(err.kind, ParseErrorKind::ForbiddenCharacter(0));
+    assert_eq!(err.offset, body.find('\u{0}').unwrap());
+    assert_eq!(
+        error(&with_body("<Alert><CmdID>1</CmdID><Data>x&#0;</Data></Alert>")).kind,
+        ParseErrorKind::ForbiddenCharacter(0)
+    );
+    assert_eq!(
+        error(&with_body("<Alert><CmdID>1</CmdID><Data>x&#x1B;</Data></Alert>")).kind,
+        ParseErrorKind::ForbiddenCharacter(0x1b)
+    );
+    assert_eq!(
+        error(&with_body("<Alert><CmdID>\u{7}1</CmdID><Data>1201</Data></Alert>")).kind,
+        ParseErrorKind::ForbiddenCharacter(7)
+    );
+    // Tab, LF and CR stay allowed, literally and as references.
+    parse(with_body("<Alert>\t<CmdID>1</CmdID>\r\n<Data>1201</Data></Alert>").as_bytes()).unwrap();
+    parse(with_body("<Alert><CmdID>1</CmdID><Data>1201</Data><Item><Data>a&#9;&#10;&#13;b</Data></Item></Alert>").as_bytes()).unwrap();
+}
