@@ -10,7 +10,10 @@
 //!
 //! Windows answers every server command with a Status in order (MsgRef = the server's MsgID,
 //! CmdRef = its CmdID) and a Results after each successful Get ([MS-MDM] §3.1.5.1.6); it sends
-//! nothing back to a message that carries statuses only ([MS-MDM] §2.2.6.1).
+//! nothing back to a message that carries statuses only ([MS-MDM] §2.2.6.1). Windows 10/11
+//! answer a command with several Items with one Status per Item, naming it in `TargetRef`, then
+//! one Results for the Items read (`docs/protocol.md`, "Per-item statuses"); Windows 8.1 gives
+//! one Status per command.
 
 use casement_syncml::{
     Alert, AlertCode, CmdId, CmdKind, Command, Container, Data, Item, ItemCommand, Location, Meta,
@@ -179,8 +182,9 @@ impl DeviceSession {
             CmdKind::SyncHdr,
             StatusCode::Ok,
         )));
+        let per_item = self.package1.platform == Platform::Windows10;
         for command in &reply.body.commands {
-            answer(command, msg_ref, tree, &mut next_id, &mut out);
+            answer(command, msg_ref, per_item, tree, &mut next_id, &mut out);
         }
         self.last_msg = MsgId(self.last_msg.0 + 1);
         Some(self.message(self.last_msg, out))
@@ -209,10 +213,12 @@ impl DeviceSession {
     }
 }
 
-/// Runs one server command against the tree and appends its Status (and Results).
+/// Runs one server command against the tree and appends its Status (and Results). With
+/// `per_item` (Windows 10/11), a command with several Items gets one Status per Item.
 fn answer(
     command: &Command,
     msg_ref: MsgId,
+    per_item: bool,
     tree: &mut dyn DeviceTree,
     next_id: &mut dyn FnMut() -> CmdId,
     out: &mut Vec<Command>,
@@ -229,12 +235,21 @@ fn answer(
             StatusCode::Ok,
         ))),
         Command::Get(c) => {
+            let per_item = per_item && c.items.len() > 1;
             let mut items = Vec::new();
             let mut code = StatusCode::Ok;
             for item in &c.items {
-                match item.loc_uri().map_or(Err(StatusCode::BadRequest), |uri| {
+                let outcome = item.loc_uri().map_or(Err(StatusCode::BadRequest), |uri| {
                     tree.get(uri).map(|v| (uri, v))
-                }) {
+                });
+                if per_item {
+                    let item_code = outcome.as_ref().map_or_else(|c| *c, |_| StatusCode::Ok);
+                    out.push(Command::Status(item_status(
+                        status(next_id(), msg_ref, cmd_ref, kind, item_code),
+                        item,
+                    )));
+                }
+                match outcome {
                     Ok((uri, value)) => items.push(Item {
                         source: Some(Location::uri(uri)),
                         meta: Some(Meta::format(value.format)),
@@ -244,14 +259,16 @@ fn answer(
                     Err(failure) => code = failure,
                 }
             }
-            out.push(Command::Status(status(
-                next_id(),
-                msg_ref,
-                cmd_ref,
-                kind,
-                code,
-            )));
-            if code.is_success() {
+            if !per_item {
+                out.push(Command::Status(status(
+                    next_id(),
+                    msg_ref,
+                    cmd_ref,
+                    kind,
+                    code,
+                )));
+            }
+            if (per_item && !items.is_empty()) || (!per_item && code.is_success()) {
                 out.push(Command::Results(Results {
                     cmd_id: next_id(),
                     msg_ref: Some(msg_ref),
@@ -262,6 +279,17 @@ fn answer(
                     source_refs: Vec::new(),
                     items,
                 }));
+            }
+        }
+        Command::Add(c) | Command::Replace(c) | Command::Delete(c) | Command::Exec(c)
+            if per_item && c.items.len() > 1 =>
+        {
+            for item in &c.items {
+                let code = run_item(kind, item, tree);
+                out.push(Command::Status(item_status(
+                    status(next_id(), msg_ref, cmd_ref, kind, code),
+                    item,
+                )));
             }
         }
         Command::Add(c) | Command::Replace(c) | Command::Delete(c) | Command::Exec(c) => {
@@ -294,10 +322,10 @@ fn answer(
                 StatusCode::Ok,
             )));
             for inner in &c.commands {
-                answer(inner, msg_ref, tree, next_id, out);
+                answer(inner, msg_ref, per_item, tree, next_id, out);
             }
         }
-        Command::Atomic(c) => atomic(c, msg_ref, tree, next_id, out),
+        Command::Atomic(c) => atomic(c, msg_ref, per_item, tree, next_id, out),
     }
 }
 
@@ -306,6 +334,7 @@ fn answer(
 fn atomic(
     c: &Container,
     msg_ref: MsgId,
+    per_item: bool,
     tree: &mut dyn DeviceTree,
     next_id: &mut dyn FnMut() -> CmdId,
     out: &mut Vec<Command>,
@@ -313,7 +342,7 @@ fn atomic(
     tree.begin_atomic();
     let mut nested = Vec::new();
     for inner in &c.commands {
-        answer(inner, msg_ref, tree, next_id, &mut nested);
+        answer(inner, msg_ref, per_item, tree, next_id, &mut nested);
     }
     let failed = nested
         .iter()
@@ -355,6 +384,12 @@ fn run_item(kind: CmdKind, item: &Item, tree: &mut dyn DeviceTree) -> StatusCode
         CmdKind::Exec => tree.exec(uri, item.data.as_ref()),
         _ => StatusCode::OptionalFeatureNotSupported,
     }
+}
+
+/// A per-item Status: names its Item's LocURI in `TargetRef`.
+fn item_status(mut status: Status, item: &Item) -> Status {
+    status.target_refs = item.loc_uri().map(str::to_owned).into_iter().collect();
+    status
 }
 
 fn alert(cmd_id: CmdId, code: AlertCode, items: Vec<Item>) -> Command {

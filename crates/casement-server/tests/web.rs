@@ -1027,6 +1027,7 @@ async fn measure_the_console_device_list_at_10000_devices() {
             version: 1,
             message_count: 4,
             commands_sent: 1,
+            warnings: Vec::new(),
         }));
         if i % 3 == 1 {
             changes.channel = Some(ChannelRow {

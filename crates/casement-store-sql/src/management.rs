@@ -9,7 +9,7 @@ use crate::devices::{DEVICE_COLUMNS, device};
 use crate::{SqlStore, corrupt, map_err};
 
 const COMMAND_COLUMNS: &str = "id, device_id, kind, class, label, payload, secret, state, status_code, original_error, results, attempts, max_attempts, created_at, updated_at, expires_at, created_by";
-const SESSION_COLUMNS: &str = "id, device_id, session_id, context, reason, evidence, started_at, updated_at, ended_at, outcome, core_state, version, message_count, commands_sent";
+const SESSION_COLUMNS: &str = "id, device_id, session_id, context, reason, evidence, started_at, updated_at, ended_at, outcome, core_state, version, message_count, commands_sent, warnings";
 
 fn command(row: &AnyRow) -> StoreResult<CommandRow> {
     let state: String = row.try_get("state").map_err(map_err)?;
@@ -64,7 +64,19 @@ fn session_as(row: &AnyRow, prefix: &str) -> StoreResult<SessionRow> {
         commands_sent: row
             .try_get(col("commands_sent").as_str())
             .map_err(map_err)?,
+        warnings: warnings_from_column(row.try_get(col("warnings").as_str()).map_err(map_err)?)?,
     })
+}
+
+/// `sessions.warnings`: a JSON array of sentences, NULL when empty.
+fn warnings_from_column(column: Option<String>) -> StoreResult<Vec<String>> {
+    column.map_or(Ok(Vec::new()), |json| {
+        serde_json::from_str(&json).map_err(|e| corrupt(format!("session warnings: {e}")))
+    })
+}
+
+fn warnings_to_column(warnings: &[String]) -> Option<String> {
+    (!warnings.is_empty()).then(|| serde_json::to_string(warnings).unwrap_or_default())
 }
 
 fn conflict(what: impl Into<String>) -> StoreError {
@@ -753,7 +765,7 @@ async fn write_session(tx: &mut Transaction<'_, Any>, write: &SessionWrite) -> S
     match write {
         SessionWrite::Insert(s) => {
             sqlx::query(AssertSqlSafe(format!(
-                "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
             )))
             .bind(&s.id)
             .bind(&s.device_id)
@@ -769,6 +781,7 @@ async fn write_session(tx: &mut Transaction<'_, Any>, write: &SessionWrite) -> S
             .bind(s.version)
             .bind(s.message_count)
             .bind(s.commands_sent)
+            .bind(warnings_to_column(&s.warnings))
             .execute(&mut **tx)
             .await
             .map_err(map_err)?;
@@ -778,7 +791,7 @@ async fn write_session(tx: &mut Transaction<'_, Any>, write: &SessionWrite) -> S
             expected_version,
         } => {
             let done = sqlx::query(
-                "UPDATE sessions SET updated_at = $2, ended_at = $3, outcome = $4, core_state = $5, version = $6, message_count = $7, commands_sent = $8 \
+                "UPDATE sessions SET updated_at = $2, ended_at = $3, outcome = $4, core_state = $5, version = $6, message_count = $7, commands_sent = $8, warnings = $10 \
                  WHERE id = $1 AND version = $9",
             )
             .bind(&s.id)
@@ -790,6 +803,7 @@ async fn write_session(tx: &mut Transaction<'_, Any>, write: &SessionWrite) -> S
             .bind(s.message_count)
             .bind(s.commands_sent)
             .bind(expected_version)
+            .bind(warnings_to_column(&s.warnings))
             .execute(&mut **tx)
             .await
             .map_err(map_err)?;

@@ -77,6 +77,7 @@ fn session_row(id: &str, device_id: &str, version: i64) -> SessionRow {
         version,
         message_count: 0,
         commands_sent: 0,
+        warnings: Vec::new(),
     }
 }
 

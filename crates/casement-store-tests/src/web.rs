@@ -74,6 +74,7 @@ async fn session(store: &dyn Store, id: &str, device: &str, context: &str, at: i
         version: 1,
         message_count: 2,
         commands_sent: 0,
+        warnings: Vec::new(),
     }));
     store.apply_message(&changes).await.expect("session");
 }

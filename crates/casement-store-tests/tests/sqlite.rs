@@ -70,6 +70,7 @@ async fn concurrent_messages_commit_together_and_conflicts_stay_alone() {
         version: 1,
         message_count: 2,
         commands_sent: 0,
+        warnings: Vec::new(),
     };
     let message = |id: &str, row: &str| MessageChanges {
         device_id: id.into(),

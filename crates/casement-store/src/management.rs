@@ -217,6 +217,9 @@ pub struct SessionRow {
     pub message_count: i64,
     /// Commands delivered.
     pub commands_sent: i64,
+    /// What the administrator should know about it, in words (the device could not process a
+    /// message, package 1 named another device, …), in the order they arose.
+    pub warnings: Vec<String>,
 }
 
 /// One SyncML message of a session, secrets redacted, size-capped.

@@ -336,7 +336,9 @@ impl<'a> Cursor<'a> {
                 let value = attr
                     .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                     .map_err(|_| {
-                        self.error(ParseErrorKind::UndefinedEntity(excerpt(&attr.value.to_string())))
+                        self.error(ParseErrorKind::UndefinedEntity(excerpt(
+                            &attr.value.to_string(),
+                        )))
                     })?;
                 return Ok(Some(value.into_owned()));
             }

@@ -2,7 +2,10 @@
 
 use casement_syncml::{AlertCode, Command, MsgId, Results, Status, StatusCode};
 
-use super::{ActiveSession, Effect, SessionOutcome, Step, outbound};
+use super::{
+    ActiveSession, Effect, ItemFailure, ItemOutcomes, SessionOutcome, SessionWarning, Step,
+    outbound,
+};
 use crate::command::{PendingCommand, ResultItem};
 use crate::evidence::LOGIN_STATUS_TYPE;
 use crate::server::ServerConfig;
@@ -57,6 +60,7 @@ impl ActiveSession {
                         .items
                         .iter()
                         .filter_map(|i| ResultItem::from_item(i, c.meta.as_ref()))
+                        .filter(|i| self.is_own_dev_id(i, &mut effects))
                         .collect();
                     effects.push(Effect::DeviceInfo { items });
                     StatusCode::Ok
@@ -122,10 +126,14 @@ impl ActiveSession {
         }
     }
 
-    /// Matches a Status to a command in flight by MsgRef and CmdRef; anything else is reported as
-    /// unmatched and not trusted. The device's Status for our SyncHdr needs nothing.
+    /// Matches a Status to a command in flight by MsgRef and CmdRef (and, for a per-item
+    /// Status, to its Item by `TargetRef`); anything else is reported as unmatched and not
+    /// trusted. The device's Status for our SyncHdr needs nothing unless it is an error.
     fn record_status(&mut self, status: &Status, effects: &mut Vec<Effect>) {
         if status.cmd_ref == 0 && status.cmd == casement_syncml::CmdKind::SyncHdr {
+            if !status.code.is_success() {
+                self.our_message_failed(status, effects);
+            }
             return;
         }
         let in_flight = self.in_flight.iter_mut().find(|f| {
@@ -133,6 +141,19 @@ impl ActiveSession {
                 && (f.cmd_id.0 == status.cmd_ref || f.nested.iter().any(|n| n.0 == status.cmd_ref))
         });
         match in_flight {
+            // One Status per Item, each naming its Item (Windows 10/11): each keeps its code.
+            Some(f)
+                if f.cmd_id.0 == status.cmd_ref
+                    && f.kind == status.cmd
+                    && !status.target_refs.is_empty() =>
+            {
+                for target in &status.target_refs {
+                    match f.item_statuses.iter_mut().find(|(t, _)| t == target) {
+                        Some(known) => known.1 = status.code,
+                        None => f.item_statuses.push((target.clone(), status.code)),
+                    }
+                }
+            }
             Some(f)
                 if f.cmd_id.0 == status.cmd_ref && f.kind == status.cmd && f.status.is_none() =>
             {
@@ -177,23 +198,105 @@ impl ActiveSession {
         }
     }
 
+    /// The device answered our SyncHdr with an error: it could not process the message `MsgRef`
+    /// names (0, as Windows sends it at the head of package 1: our last message, in the session
+    /// this one replaced). The commands that message carried go back to pending, keeping their
+    /// identity (their attempt is counted); they are not sent again in this session. The session
+    /// goes on.
+    fn our_message_failed(&mut self, status: &Status, effects: &mut Vec<Effect>) {
+        let failed = if status.msg_ref.0 == 0 {
+            self.last_server_msg
+        } else {
+            status.msg_ref
+        };
+        let (requeued, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.in_flight)
+            .into_iter()
+            .partition(|f| f.msg_id == failed && f.status.is_none() && f.item_statuses.is_empty());
+        self.in_flight = kept;
+        effects.push(Effect::Warning {
+            warning: SessionWarning::DeviceCouldNotProcess {
+                msg_ref: status.msg_ref,
+                status: status.code,
+                requeued: requeued.len(),
+            },
+        });
+        effects.extend(
+            requeued
+                .into_iter()
+                .map(|f| Effect::CommandUnanswered { command: f.command }),
+        );
+    }
+
     /// After the client's final message of a package: every command in flight is either reported
     /// or, without a status, unanswered (it goes back to pending).
     fn settle(&mut self, effects: &mut Vec<Effect>) {
         for f in self.in_flight.drain(..) {
-            effects.push(match f.status {
+            let (status, items) = match (f.status, f.item_statuses.is_empty()) {
+                (Some(status), true) => (Some(status), ItemOutcomes::default()),
+                (status, false) => {
+                    let items = ItemOutcomes {
+                        total: f.item_count.max(f.item_statuses.len()),
+                        failed: f
+                            .item_statuses
+                            .iter()
+                            .filter(|(_, code)| !code.is_success())
+                            .map(|(loc_uri, code)| ItemFailure {
+                                loc_uri: loc_uri.clone(),
+                                status: *code,
+                            })
+                            .collect(),
+                    };
+                    // The command's own status if it sent one, else its first successful Item's,
+                    // else its first failed Item's.
+                    let derived = f
+                        .item_statuses
+                        .iter()
+                        .find(|(_, code)| code.is_success())
+                        .or_else(|| f.item_statuses.first())
+                        .map(|(_, code)| (*code, None));
+                    (status.or(derived), items)
+                }
+                (None, true) => (None, ItemOutcomes::default()),
+            };
+            effects.push(match status {
                 Some((status, original_error)) => Effect::CommandReported {
                     command: f.command,
                     status,
                     original_error,
                     results: f.results,
                     target: f.target,
+                    items,
                 },
                 None => Effect::CommandUnanswered { command: f.command },
             });
         }
     }
 }
+
+impl ActiveSession {
+    /// False (with a warning) for a `./DevInfo/DevId` that names another device than the one the
+    /// session belongs to (the certificate's, checked against the SyncHdr Source): the
+    /// certificate decides the identity, the reported value is not kept.
+    fn is_own_dev_id(&self, item: &ResultItem, effects: &mut Vec<Effect>) -> bool {
+        if item.loc_uri != DEV_ID_URI {
+            return true;
+        }
+        let reported = item.data.as_deref().unwrap_or_default().trim();
+        if reported == self.device_id {
+            return true;
+        }
+        effects.push(Effect::Warning {
+            warning: SessionWarning::DevIdMismatch {
+                reported: reported.chars().take(64).collect(),
+                device_id: self.device_id.clone(),
+            },
+        });
+        false
+    }
+}
+
+/// The node holding the device's identity in package 1 ([MS-MDM] §3.1.5.1.1: `./DevInfo/DevId`).
+const DEV_ID_URI: &str = "./DevInfo/DevId";
 
 /// Generic alerts (1226) and client events (1224) other than LoginStatus, which the context
 /// decision already read.

@@ -22,6 +22,7 @@
 
 mod inbound;
 mod outbound;
+mod outcome;
 
 use casement_syncml::{CmdId, CmdKind, Command, MsgId, StatusCode, SyncMl};
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,7 @@ use crate::evidence::{ContextDecision, ModeParam, Package1Facts};
 
 pub use inbound::UNENROLL_ALERT_TYPE;
 pub use outbound::Budget;
+pub use outcome::{ItemFailure, ItemOutcomes, SessionWarning, in_words};
 
 /// What the server core needs to know besides the messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,8 +102,15 @@ pub struct InFlight {
     pub target: Option<String>,
     /// CmdIDs of commands nested in it (Atomic, Sequence), whose statuses belong to it.
     pub nested: Vec<CmdId>,
+    /// How many Items it has (its per-item statuses are counted against it). Absent (0) in
+    /// session states recorded before it existed.
+    #[serde(default)]
+    pub item_count: usize,
     /// Its status, once received.
     pub status: Option<(StatusCode, Option<String>)>,
+    /// Statuses received one per Item (`TargetRef` and code), when the device answers that way.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub item_statuses: Vec<(String, StatusCode)>,
     /// Results received for it (Get).
     pub results: Vec<ResultItem>,
 }
@@ -143,7 +152,9 @@ pub enum Effect {
         /// Its CmdID.
         cmd_id: CmdId,
     },
-    /// The device reported a command's outcome. 2xx is success (202: accepted, runs on).
+    /// The device reported a command's outcome. 2xx is success (202: accepted, runs on). A
+    /// command answered item by item is reported with the status of its first successful Item
+    /// (the first failure's when none succeeded) and every failed Item in `items`.
     CommandReported {
         /// The command.
         command: CommandRef,
@@ -155,6 +166,8 @@ pub enum Effect {
         results: Vec<ResultItem>,
         /// The LocURI of the command's first item, when it has items.
         target: Option<String>,
+        /// How its Items fared, when the device answered them one by one.
+        items: ItemOutcomes,
     },
     /// A command sent but never answered (lost reply, aborted or abandoned session): it goes
     /// back to pending, keeping its identity.
@@ -195,6 +208,11 @@ pub enum Effect {
         alert_type: Option<String>,
         /// `Item/Data`.
         data: Option<String>,
+    },
+    /// Something the administrator should know about this session (recorded and shown).
+    Warning {
+        /// What.
+        warning: SessionWarning,
     },
     /// The session is over.
     SessionEnded {

@@ -80,7 +80,9 @@ impl ActiveSession {
                     .and_then(|i| i.loc_uri())
                     .map(str::to_owned),
                 nested,
+                item_count: command.items().len(),
                 status: None,
+                item_statuses: Vec::new(),
                 results: Vec::new(),
             });
             self.sent.push(p.id.clone());

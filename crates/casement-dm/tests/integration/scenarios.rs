@@ -2,7 +2,7 @@
 
 use casement_dm::ContextReason;
 use casement_dm::device::{DeviceSession, Platform};
-use casement_dm::server::{Effect, SessionOutcome};
+use casement_dm::server::{self, Effect, SessionOutcome};
 use casement_dm::*;
 use casement_syncml::{AlertCode, CmdKind, Command, Container, MsgId, StatusCode};
 
@@ -536,4 +536,222 @@ fn regression_issue_4_the_unenroll_alert_ends_the_session_without_new_commands()
             .iter()
             .any(|e| matches!(e, Effect::CommandSent { .. }))
     );
+}
+
+/// A Get of several nodes in one command.
+fn get_many(uris: &[&str]) -> Command {
+    let mut c = casement_syncml::ItemCommand::target(casement_syncml::CmdId(1), uris[0]);
+    for uri in &uris[1..] {
+        c.items.push(
+            casement_syncml::ItemCommand::target(casement_syncml::CmdId(1), *uri).items[0].clone(),
+        );
+    }
+    Command::Get(c)
+}
+
+fn reported(t: &Transcript, id: &str) -> (StatusCode, Vec<ResultItem>, server::ItemOutcomes) {
+    t.effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::CommandReported {
+                command,
+                status,
+                results,
+                items,
+                ..
+            } if command.0 == id => Some((*status, results.clone(), items.clone())),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{id} not reported: {:#?}", t.effects))
+}
+
+#[test]
+fn regression_issue_11_a_multi_item_get_answered_item_by_item_keeps_every_item() {
+    let nodes = [
+        "./DevDetail/SwV",
+        "./DevInfo/Mod",
+        "./DevDetail/Ext/Microsoft/DeviceName",
+    ];
+    // The failing item first, then last: the outcome must not depend on the order.
+    for missing in [0, 2] {
+        let mut pair = Pair::new(Platform::Windows10);
+        for (i, uri) in nodes.iter().enumerate() {
+            if i != missing {
+                pair.tree.nodes.insert((*uri).into(), format!("value {i}"));
+            }
+        }
+        pair.queue("inventory", CommandClass::Inventory, get_many(&nodes));
+        let t = pair.session(Some("Machine"), None, false);
+        // The device answered one Status per Item, each with its TargetRef.
+        let (_, device_reply) = &t.messages[2];
+        let per_item: Vec<_> = device_reply
+            .body
+            .commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::Status(s) if s.cmd == CmdKind::Get => Some(s.target_refs.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(per_item.len(), 3, "{device_reply:#?}");
+        let (status, results, items) = reported(&t, "inventory");
+        assert_eq!(status, StatusCode::Ok);
+        assert_eq!(results.len(), 2, "every item that was read is kept");
+        assert!(results.iter().all(|r| r.loc_uri != nodes[missing]));
+        assert_eq!(items.total, 3);
+        assert_eq!(items.failed.len(), 1);
+        assert_eq!(items.failed[0].loc_uri, nodes[missing]);
+        assert_eq!(
+            items.summary().unwrap(),
+            format!("2 of 3 items; {} 404 not found", nodes[missing])
+        );
+        assert!(
+            !t.effects
+                .iter()
+                .any(|e| matches!(e, Effect::UnmatchedStatus { .. })),
+            "no per-item status is taken for a command never sent"
+        );
+        assert!(matches!(pair.state("inventory"), State::Done(..)));
+    }
+}
+
+#[test]
+fn regression_issue_11_a_multi_item_replace_whose_items_all_fail_is_failed() {
+    let mut pair = Pair::new(Platform::Windows10);
+    let a = "./Vendor/MSFT/Policy/Config/Camera/AllowCamera";
+    let b = "./Vendor/MSFT/Policy/Config/Bluetooth/AllowDiscoverableMode";
+    pair.tree.failing.insert(a.into(), StatusCode::BadRequest);
+    pair.tree
+        .failing
+        .insert(b.into(), StatusCode::CommandFailed);
+    let mut command = replace(a, "0");
+    if let Command::Replace(c) = &mut command {
+        let second = replace(b, "0");
+        if let Command::Replace(other) = second {
+            c.items.push(other.items[0].clone());
+        }
+    }
+    pair.queue("settings", CommandClass::Settings, command);
+    let t = pair.session(Some("Maintenance"), Some("user"), false);
+    let (status, _, items) = reported(&t, "settings");
+    assert_eq!(status, StatusCode::BadRequest, "the first failure speaks");
+    assert_eq!(items.failed.len(), 2);
+    assert_eq!(
+        pair.state("settings"),
+        &State::Failed(StatusCode::BadRequest)
+    );
+}
+
+#[test]
+fn regression_issue_11_a_synchdr_500_returns_the_message_commands_to_pending() {
+    let mut pair = win81_with_three_queued();
+    // The device cannot process the server's first message with commands: it answers its
+    // SyncHdr with 500 and nothing else.
+    pair.hook = Some(Box::new(|direction, message| {
+        if direction == Direction::ToServer && message.header.msg_id == MsgId(2) {
+            message
+                .body
+                .commands
+                .retain(|c| matches!(c, Command::Status(s) if s.cmd == CmdKind::SyncHdr));
+            if let Command::Status(s) = &mut message.body.commands[0] {
+                s.code = StatusCode::CommandFailed;
+            }
+        }
+        Delivery::Deliver
+    }));
+    let t = pair.session(Some("Machine"), None, false);
+    assert!(
+        t.effects.iter().any(|e| matches!(
+            e,
+            Effect::Warning {
+                warning: server::SessionWarning::DeviceCouldNotProcess { requeued: 2, .. }
+            }
+        )),
+        "{:#?}",
+        t.effects
+    );
+    // Back to pending with their identity, the attempt counted; the session went on and ended
+    // without sending them again.
+    assert_eq!(pair.state("reset-password"), &State::Pending);
+    assert_eq!(pair.state("inventory"), &State::Pending);
+    assert_eq!(pair.attempts("reset-password"), 1);
+    assert!(t.effects.iter().any(|e| matches!(
+        e,
+        Effect::SessionEnded {
+            outcome: SessionOutcome::Completed
+        }
+    )));
+    assert_eq!(ids(&t.delivered), ["reset-password", "inventory"]);
+
+    pair.hook = None;
+    let t = pair.session(Some("Machine"), None, false);
+    assert_eq!(ids(&t.delivered), ["reset-password", "inventory"]);
+    assert!(matches!(pair.state("reset-password"), State::Done(..)));
+    assert_eq!(pair.attempts("reset-password"), 2);
+}
+
+#[test]
+fn regression_issue_11_package_1_with_a_msgref_0_synchdr_500_is_a_warning_not_a_failure() {
+    let xml = include_str!("../../testdata/win10-msgref0-synchdr-500-pkg1.xml");
+    let message = casement_syncml::parse(xml.as_bytes()).unwrap();
+    let pending = [PendingCommand {
+        id: CommandRef("inventory".into()),
+        class: CommandClass::Inventory,
+        command: get("./DevDetail/SwV"),
+        expires_at: None,
+    }];
+    let step = casement_dm::server::start(
+        0,
+        &message,
+        ModeParam::parse(Some("Maintenance")),
+        &pending,
+        &Default::default(),
+    );
+    assert!(step.effects.contains(&Effect::Warning {
+        warning: server::SessionWarning::DeviceCouldNotProcess {
+            msg_ref: MsgId(0),
+            status: StatusCode::CommandFailed,
+            requeued: 0,
+        }
+    }));
+    // The session goes on: the device's commands are answered and the pending Get is sent.
+    assert!(step.next.is_some());
+    assert!(
+        step.effects
+            .iter()
+            .any(|e| matches!(e, Effect::CommandSent { .. }))
+    );
+    assert!(matches!(&step.reply.body.commands[0], Command::Status(s) if s.code == StatusCode::Ok));
+}
+
+#[test]
+fn regression_issue_11_a_devid_other_than_the_certificate_device_is_a_warning_not_stored() {
+    let xml = include_str!("../../testdata/win10-07-session1-client-msg1.xml").replacen(
+        "<Data>B5B954E81FBCB94EB79BD08BE625F4EE</Data>",
+        "<Data>SOMEONE-ELSE</Data>",
+        1,
+    );
+    let message = casement_syncml::parse(xml.as_bytes()).unwrap();
+    let step = casement_dm::server::start(
+        0,
+        &message,
+        ModeParam::Maintenance,
+        &[],
+        &Default::default(),
+    );
+    let Some(Effect::DeviceInfo { items }) = step
+        .effects
+        .iter()
+        .find(|e| matches!(e, Effect::DeviceInfo { .. }))
+    else {
+        panic!("no DeviceInfo");
+    };
+    assert_eq!(items.len(), 4);
+    assert!(items.iter().all(|i| i.loc_uri != "./DevInfo/DevId"));
+    assert!(step.effects.contains(&Effect::Warning {
+        warning: server::SessionWarning::DevIdMismatch {
+            reported: "SOMEONE-ELSE".into(),
+            device_id: "B5B954E81FBCB94EB79BD08BE625F4EE".into(),
+        }
+    }));
 }

@@ -249,6 +249,7 @@ fn schemas() -> Value {
             "waits_for_contexts": { "type": ["array", "null"], "items": { "type": "string", "enum": ["Machine", "Maintenance", "Apps"] } },
             "status_code": nullable("integer"),
             "original_error": nullable("string"),
+            "summary": { "type": "string", "description": "The state in words, e.g. \"done: 4 of 5 items; ./DevInfo/Mod 404 not found\" or \"pending: waits for a Maintenance session\"" },
             "results": { "type": ["array", "null"] },
             "attempts": { "type": "integer" },
             "max_attempts": { "type": "integer" },
@@ -302,7 +303,8 @@ fn schemas() -> Value {
             "ended_at": nullable("integer"),
             "outcome": nullable("string"),
             "messages": { "type": "integer" },
-            "commands_delivered": { "type": "integer" }
+            "commands_delivered": { "type": "integer" },
+            "warnings": { "type": "array", "items": { "type": "string" }, "description": "What the administrator should know about the session, in words (e.g. the device could not process a message)" }
         }},
         "SessionDetail": { "allOf": [ { "$ref": "#/components/schemas/Session" }, { "type": "object", "properties": {
             "messages": { "type": "array", "items": { "type": "object", "properties": {

@@ -519,6 +519,7 @@ fn new_session_row(
         version: 0,
         message_count: 0,
         commands_sent: 0,
+        warnings: Vec::new(),
     }
 }
 
@@ -596,7 +597,13 @@ fn changes_for(
                 original_error,
                 results,
                 target,
+                items,
             } => {
+                // A command answered item by item says how many Items failed, and how.
+                let original_error = &match (items.summary(), original_error) {
+                    (Some(summary), Some(e)) => Some(format!("{summary}; {e}")),
+                    (summary, e) => summary.or_else(|| e.clone()),
+                };
                 let in_flight_class = class_in_flight(row, command);
                 let impersonating = matches!(
                     in_flight_class,
@@ -738,6 +745,10 @@ fn changes_for(
                 data,
             } => {
                 tracing::info!(device = %device_id, code, alert_type = ?alert_type, data = ?data, "management: alert")
+            }
+            Effect::Warning { warning } => {
+                tracing::warn!(device = %device_id, %warning, "management: session warning");
+                session.warnings.push(warning.to_string());
             }
             Effect::SessionEnded { outcome: o } => outcome = Some(o.clone()),
         }

@@ -179,7 +179,9 @@ fn regression_issue_12_a_huge_element_name_is_not_echoed() {
     assert!(error(&root).to_string().len() < 1_000);
     let ns = format!("<SyncML xmlns=\"{name}\">{HDR}<SyncBody/></SyncML>");
     assert!(error(&ns).to_string().len() < 1_000);
-    let entity = with_body(&format!("<Alert><CmdID>1</CmdID><Data>&{name};</Data></Alert>"));
+    let entity = with_body(&format!(
+        "<Alert><CmdID>1</CmdID><Data>&{name};</Data></Alert>"
+    ));
     assert!(error(&entity).to_string().len() < 1_000);
 }
 
@@ -190,15 +192,24 @@ fn regression_issue_12_nul_and_other_c0_controls_are_refused_in_text() {
     assert_eq!(err.kind, ParseErrorKind::ForbiddenCharacter(0));
     assert_eq!(err.offset, body.find('\u{0}').unwrap());
     assert_eq!(
-        error(&with_body("<Alert><CmdID>1</CmdID><Data>x&#0;</Data></Alert>")).kind,
+        error(&with_body(
+            "<Alert><CmdID>1</CmdID><Data>x&#0;</Data></Alert>"
+        ))
+        .kind,
         ParseErrorKind::ForbiddenCharacter(0)
     );
     assert_eq!(
-        error(&with_body("<Alert><CmdID>1</CmdID><Data>x&#x1B;</Data></Alert>")).kind,
+        error(&with_body(
+            "<Alert><CmdID>1</CmdID><Data>x&#x1B;</Data></Alert>"
+        ))
+        .kind,
         ParseErrorKind::ForbiddenCharacter(0x1b)
     );
     assert_eq!(
-        error(&with_body("<Alert><CmdID>\u{7}1</CmdID><Data>1201</Data></Alert>")).kind,
+        error(&with_body(
+            "<Alert><CmdID>\u{7}1</CmdID><Data>1201</Data></Alert>"
+        ))
+        .kind,
         ParseErrorKind::ForbiddenCharacter(7)
     );
     // Tab, LF and CR stay allowed, literally and as references.

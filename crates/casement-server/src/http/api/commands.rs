@@ -29,6 +29,9 @@ pub struct CommandView {
     waits_for_contexts: Option<Vec<&'static str>>,
     status_code: Option<i64>,
     original_error: Option<String>,
+    /// The state in words: `done: 4 of 5 items; ./DevInfo/Mod 404 not found`, `pending: waits
+    /// for a Maintenance session`.
+    summary: String,
     results: Option<serde_json::Value>,
     attempts: u32,
     max_attempts: u32,
@@ -45,13 +48,27 @@ pub fn view(c: CommandRow) -> CommandView {
     let contexts = class
         .filter(|_| waiting)
         .map(|class| ContextPolicy::WINDOWS.contexts_for(class));
+    let waits_for = contexts.as_ref().map(|contexts| {
+        casement_dm::WaitsFor {
+            contexts: contexts.clone(),
+        }
+        .to_string()
+    });
+    let detail = waits_for
+        .clone()
+        .or_else(|| c.original_error.clone())
+        .or_else(|| {
+            c.status_code
+                .filter(|code| !(200..300).contains(code))
+                .and_then(|code| u16::try_from(code).ok())
+                .map(|code| format!("status {}", casement_dm::server::in_words(code.into())))
+        });
     CommandView {
-        waits_for: contexts.as_ref().map(|contexts| {
-            casement_dm::WaitsFor {
-                contexts: contexts.clone(),
-            }
-            .to_string()
-        }),
+        summary: match detail {
+            Some(detail) => format!("{}: {detail}", c.state.as_str()),
+            None => c.state.as_str().to_owned(),
+        },
+        waits_for,
         waits_for_contexts: contexts.map(|contexts| contexts.iter().map(|c| c.as_str()).collect()),
         results: c
             .results

@@ -67,6 +67,7 @@ fn summary(s: casement_store::SessionRow) -> serde_json::Value {
         "outcome": s.outcome,
         "messages": s.message_count,
         "commands_delivered": s.commands_sent,
+        "warnings": s.warnings,
     })
 }
 

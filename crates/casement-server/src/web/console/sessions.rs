@@ -49,6 +49,12 @@ pub async fn show(
                 dt { "Ended" } dd { @if let Some(e) = s.ended_at { (time(e)) " · " (s.outcome.as_deref().unwrap_or("")) } @else { "not yet" } }
             }
         }
+        @if !s.warnings.is_empty() {
+            div.card.warnings role="note" {
+                h2 { "Warnings" }
+                ul { @for w in &s.warnings { li { (w) } } }
+            }
+        }
         h2 { "Commands carried" }
         @if delivered.is_empty() { p.muted { "None." } } @else {
             div.table-wrap { table {
