@@ -20,6 +20,7 @@ use casement_server::{RawConfig, Server};
 use casement_sim::agent::{Agent, Event};
 use casement_sim::wns::{WnsEndpoint, WnsEndpointConfig};
 use casement_sim::{AuthMode, EnrollOptions, Platform, enroll};
+use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
@@ -45,41 +46,19 @@ async fn portal_a_user_installs_an_app_and_watches_it_reach_installed() {
     assert_eq!(status, 201, "{app}");
 
     let b = &browser.client;
-    b.goto(&env.url("/portal")).await.unwrap();
-    let user = b
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Id("upn"))
-        .await
-        .unwrap();
-    browser.shot("portal-01-sign-in").await;
-    user.send_keys("alice@contoso.com").await.unwrap();
-    b.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    b.find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let heading = b
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("main h1"))
-        .await
-        .unwrap();
-    assert_eq!(heading.text().await.unwrap(), "Hello, alice@contoso.com");
-    let card = b
-        .find(Locator::Css("article.card"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    // Signed in, the portal's home page: its address is /portal, and only it has the catalog.
+    browser
+        .sign_in(
+            &env.url("/portal"),
+            ("upn", "alice@contoso.com", PASSWORD),
+            "portal-01-sign-in",
+            |at| at == "/portal",
+            Locator::Id("install-list"),
+        )
+        .await;
+    let heading = browser.text(Locator::Css("main h1")).await;
+    assert_eq!(heading, "Hello, alice@contoso.com");
+    let card = browser.text(Locator::Css("article.card")).await;
     assert!(
         card.contains("Windows 8.1") && card.contains("while you were signed in"),
         "{card}"
@@ -90,20 +69,17 @@ async fn portal_a_user_installs_an_app_and_watches_it_reach_installed() {
     );
     browser.shot("portal-02-devices-and-apps").await;
 
-    // One click.
+    // One click. The page's script requests it through the JSON API (no reload); the row of the
+    // new install exists only once the server accepted it.
     b.find(Locator::Css("form.install button"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
-    let item = b
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("#install-list li[data-install-id]"))
-        .await
-        .unwrap();
-    let text = item.text().await.unwrap();
+    let text = browser
+        .text(Locator::Css("#install-list li[data-install-id]"))
+        .await;
     assert!(text.contains("Contoso Notes 1.0 on"), "{text}");
     browser.shot("portal-03-install-requested").await;
 
@@ -120,11 +96,9 @@ async fn portal_a_user_installs_an_app_and_watches_it_reach_installed() {
 
     // The page follows by itself (no reload): the PC got the install and is working on it (the
     // simulated job runs on after the session, so the check sent with it finds it unfinished).
-    b.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("#install-list li[data-status=delivered]"))
-        .await
-        .unwrap();
+    browser
+        .wait_for(Locator::Css("#install-list li[data-status=delivered]"))
+        .await;
     // The server wakes the PC again; the next Apps session confirms the app is installed.
     let pushed = tokio::time::timeout(WAIT, pushes.recv())
         .await
@@ -134,25 +108,20 @@ async fn portal_a_user_installs_an_app_and_watches_it_reach_installed() {
     agent
         .event(Event::Push, now + time::Duration::minutes(2))
         .await;
-    let done = b
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("#install-list li[data-status=installed]"))
-        .await
-        .unwrap();
-    let text = done.text().await.unwrap();
+    // The script updates the row in place (attribute and text in one task), so the text read
+    // here is the installed row's.
+    let text = browser
+        .text(Locator::Css("#install-list li[data-status=installed]"))
+        .await;
     assert!(
         text.contains("Installed") && text.contains("the app is installed (version 1.0.0.0)"),
         "{text}"
     );
     browser.shot("portal-04-installed").await;
     b.set_window_size(390, 844).await.unwrap();
-    b.refresh().await.unwrap();
-    b.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("#install-list li[data-status=installed]"))
-        .await
-        .unwrap();
+    browser
+        .reload_then(Locator::Css("#install-list li[data-status=installed]"))
+        .await;
     browser.shot("portal-05-phone").await;
     browser.stop().await;
     env.server.shutdown().await;
@@ -180,182 +149,115 @@ async fn console_an_administrator_finds_the_device_and_queues_a_command_that_wai
     env.post("/apps", app).await;
 
     let b = &browser.client;
-    b.goto(&env.url("/console")).await.unwrap();
-    let name = b
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Id("username"))
-        .await
-        .unwrap();
-    browser.shot("console-01-sign-in").await;
-    name.send_keys(ADMIN).await.unwrap();
-    b.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(ADMIN_PASSWORD)
-        .await
-        .unwrap();
-    b.find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("figure.chart svg"))
-        .await
-        .unwrap();
+    browser
+        .sign_in(
+            &env.url("/console"),
+            ("username", ADMIN, ADMIN_PASSWORD),
+            "console-01-sign-in",
+            |at| at == "/console",
+            Locator::Css("figure.chart svg"),
+        )
+        .await;
     browser.shot("console-02-dashboard").await;
 
     // Find the device.
-    b.find(Locator::LinkText("Devices"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let search = b
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Id("q"))
-        .await
-        .unwrap();
+    let search = browser
+        .click_to_page(
+            Locator::LinkText("Devices"),
+            |at| at == "/console/devices",
+            Locator::Id("q"),
+        )
+        .await;
     search.send_keys(&id).await.unwrap();
-    b.find(Locator::Css("form[role=search] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let count = b
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Id("result-count"))
-        .await
-        .unwrap();
-    assert!(count.text().await.unwrap().starts_with("1 device matches."));
+    browser
+        .click_to_page(
+            Locator::Css("form[role=search] button"),
+            |at| at.starts_with("/console/devices?") && at.contains("q="),
+            Locator::Id("result-count"),
+        )
+        .await;
+    let count = browser.text(Locator::Id("result-count")).await;
+    assert!(count.starts_with("1 device matches."), "{count}");
     browser.shot("console-03-devices").await;
-    b.find(Locator::Css("table a[href^='/console/devices/']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("main h1"))
-        .await
-        .unwrap();
-    let facts = b
-        .find(Locator::Css("dl.facts"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    browser
+        .click_to_page(
+            Locator::Css("table a[href^='/console/devices/']"),
+            |at| at.starts_with("/console/devices/"),
+            Locator::Css("dl.facts"),
+        )
+        .await;
+    let facts = browser.text(Locator::Css("dl.facts")).await;
     assert!(
         facts.contains(&id) && facts.contains("alice@contoso.com"),
         "{facts}"
     );
     browser.shot("console-04-device").await;
 
-    // Queue push configuration: it waits for a Maintenance session.
-    b.find(Locator::Css("form:has(input[value=push-config]) button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let pending = b
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("#queue tr[data-state=pending] .waits"))
-        .await
-        .unwrap();
-    assert_eq!(
-        pending.text().await.unwrap(),
-        "waits for a Maintenance session"
-    );
-    assert!(
-        b.find(Locator::Css("p.notice"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-            .contains("queued")
-    );
+    // Queue push configuration: it waits for a Maintenance session. The answer is the device's
+    // page again, at an address that says what was done.
+    browser
+        .click_to_page(
+            Locator::Css("form:has(input[value=push-config]) button"),
+            |at| at.contains("done=queued"),
+            Locator::Css("#queue tr[data-state=pending] .waits"),
+        )
+        .await;
+    let pending = browser
+        .text(Locator::Css("#queue tr[data-state=pending] .waits"))
+        .await;
+    assert_eq!(pending, "waits for a Maintenance session");
+    let notice = browser.text(Locator::Css("p.notice")).await;
+    assert!(notice.contains("queued"), "{notice}");
     browser
         .shot("console-05-queued-waits-for-maintenance")
         .await;
 
-    // A reboot: a Machine session cannot carry it; it still waits.
+    // A reboot: a Machine session cannot carry it; it still waits. The reloaded page is the one
+    // that lists the Machine session.
     agent
         .event(Event::Reboot, now + time::Duration::minutes(1))
         .await;
-    b.refresh().await.unwrap();
-    let pending = b
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("#queue tr[data-state=pending] .waits"))
-        .await
-        .unwrap();
-    assert_eq!(
-        pending.text().await.unwrap(),
-        "waits for a Maintenance session"
-    );
+    browser
+        .reload_then(Locator::Css("#queue tr[data-state=pending] .waits"))
+        .await;
+    let pending = browser
+        .text(Locator::Css("#queue tr[data-state=pending] .waits"))
+        .await;
+    assert_eq!(pending, "waits for a Maintenance session");
     let sessions = b
         .find_all(Locator::Css("a[href^='/console/sessions/']"))
         .await
         .unwrap();
     assert_eq!(sessions.len(), 2, "the Maintenance and the Machine session");
-    sessions[0].click().await.unwrap();
-    let h1 = b
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("main h1"))
-        .await
-        .unwrap();
-    assert!(h1.text().await.unwrap().starts_with("Machine session"));
-    b.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(".exchange pre"))
-        .await
-        .unwrap();
+    let newest = sessions[0].attr("href").await.unwrap().unwrap();
+    browser
+        .click_to_page(
+            Locator::Css(&format!("a[href='{newest}']")),
+            |at| at == newest,
+            Locator::Css(".exchange pre"),
+        )
+        .await;
+    let h1 = browser.text(Locator::Css("main h1")).await;
+    assert!(h1.starts_with("Machine session"), "{h1}");
     browser.shot("console-06-session-syncml").await;
 
-    for (path, name) in [
-        ("/console/apps", "console-07-apps"),
-        ("/console/users", "console-08-users"),
-        ("/console/audit", "console-09-audit"),
+    for (path, name, only_there) in [
+        ("/console/apps", "console-07-apps", "a[href='/console/apps'][aria-current=page]"),
+        ("/console/users", "console-08-users", "a[href='/console/users'][aria-current=page]"),
+        ("/console/audit", "console-09-audit", "#audit"),
     ] {
-        b.goto(&env.url(path)).await.unwrap();
-        b.wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css("main h1"))
-            .await
-            .unwrap();
+        browser.goto_then(&env.url(path), Locator::Css(only_there)).await;
         browser.shot(name).await;
     }
-    let audit = b
-        .find(Locator::Id("audit"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let audit = browser.text(Locator::Id("audit")).await;
     assert!(
         audit.contains("admin:root") && audit.contains("command.queue"),
         "{audit}"
     );
     b.set_window_size(390, 844).await.unwrap();
-    b.goto(&env.url("/console/devices")).await.unwrap();
-    b.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Id("result-count"))
-        .await
-        .unwrap();
+    browser
+        .goto_then(&env.url("/console/devices"), Locator::Id("result-count"))
+        .await;
     browser.shot("console-10-devices-phone").await;
     browser.stop().await;
     env.server.shutdown().await;
@@ -424,6 +326,125 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("no browser session through chromedriver: {last:?}");
+    }
+
+    /// Waits (at most [`WAIT`]) for an element of the current page.
+    async fn wait_for(&self, what: Locator<'_>) -> Element {
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(what)
+            .await
+            .unwrap_or_else(|e| panic!("waiting for {what:?}: {e}"))
+    }
+
+    /// The text of an element, waited for and read on the current page (no navigation is
+    /// expected meanwhile: call it after the page that has `what` is known to be loaded).
+    async fn text(&self, what: Locator<'_>) -> String {
+        self.wait_for(what).await.text().await.unwrap()
+    }
+
+    /// Clicks `target`, which leaves the page: waits until the page it was on is gone (its root
+    /// element stale), the address (path and query) satisfies `arrived`, and the new page shows
+    /// `then`; returns `then`, found on the new page.
+    async fn click_to_page(
+        &self,
+        target: Locator<'_>,
+        arrived: impl Fn(&str) -> bool,
+        then: Locator<'_>,
+    ) -> Element {
+        let old = self.client.find(Locator::Css("html")).await.unwrap();
+        self.client
+            .find(target)
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        self.arrive(old, arrived, then).await
+    }
+
+    /// Reloads the page and waits for `then` on the reloaded one.
+    async fn reload_then(&self, then: Locator<'_>) -> Element {
+        let old = self.client.find(Locator::Css("html")).await.unwrap();
+        let at = self.address().await;
+        self.client.refresh().await.unwrap();
+        self.arrive(old, |now| now == at, then).await
+    }
+
+    /// Opens `url` and waits for `then`, an element only that page has.
+    async fn goto_then(&self, url: &str, then: Locator<'_>) -> Element {
+        let old = self.client.find(Locator::Css("html")).await.ok();
+        self.client.goto(url).await.unwrap();
+        // "https://host:port/a/b?c" → "/a/b?c"
+        let path = format!("/{}", url.splitn(4, '/').nth(3).unwrap_or_default());
+        match old {
+            Some(old) => self.arrive(old, |now| now.starts_with(&path), then).await,
+            None => self.wait_for(then).await,
+        }
+    }
+
+    /// Opens `url` (a page that sends to the sign-in form), takes the screenshot `shot` of the
+    /// form, fills in `(name field, name, password)` and submits; waits for the landing page.
+    async fn sign_in(
+        &self,
+        url: &str,
+        (field, name, password): (&str, &str, &str),
+        shot: &str,
+        arrived: impl Fn(&str) -> bool,
+        then: Locator<'_>,
+    ) -> Element {
+        self.client.goto(url).await.unwrap();
+        let input = self.wait_for(Locator::Id(field)).await;
+        self.shot(shot).await;
+        input.send_keys(name).await.unwrap();
+        self.wait_for(Locator::Id("password"))
+            .await
+            .send_keys(password)
+            .await
+            .unwrap();
+        self.click_to_page(Locator::Css("form button[type=submit]"), arrived, then)
+            .await
+    }
+
+    /// Waits until `old` (the previous page's root) is stale, the address satisfies `arrived`,
+    /// and `then` is on the page.
+    async fn arrive(
+        &self,
+        old: Element,
+        arrived: impl Fn(&str) -> bool,
+        then: Locator<'_>,
+    ) -> Element {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        // Any command on an element of a page that is gone fails (stale element reference).
+        while old.tag_name().await.is_ok() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the page did not change within {WAIT:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        loop {
+            let at = self.address().await;
+            if arrived(&at) {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never arrived: still at {at}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        self.wait_for(then).await
+    }
+
+    /// The current address's path and query (`/console/devices?q=X`).
+    async fn address(&self) -> String {
+        let url = self.client.current_url().await.unwrap();
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        }
     }
 
     async fn shot(&self, name: &str) {
