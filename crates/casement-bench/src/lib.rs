@@ -2,7 +2,7 @@
 //! PostgreSQL, optionally nginx in front — and drives it with the simulator as a fleet of
 //! enrolled devices, then reports sessions/s, latency percentiles, the server's CPU per session
 //! and peak memory, errors, and the rate of a trivial mTLS request over the same connections
-//! (the transport's ceiling) measured in the same run (PRODUCT §6).
+//! (the transport's ceiling) measured in the same run (docs/product.md §6).
 //!
 //! One command per table:
 //!
@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
-/// Measure Casement with the simulator as the load (PRODUCT §6).
+/// Measure Casement with the simulator as the load (docs/product.md §6).
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     #[command(subcommand)]

@@ -21,7 +21,7 @@ use crate::CaError;
 use crate::util;
 
 /// Dotted form of Microsoft's DeviceID request extension (szOID_... 1.3.6.1.4.1.311.66.1.0), as
-/// sent by Windows MDM enrollment clients (protocol-notes §1.5).
+/// sent by Windows MDM enrollment clients (docs/protocol.md §1.5).
 pub const OID_MS_DEVICE_ID: &str = "1.3.6.1.4.1.311.66.1.0";
 
 /// Smallest RSA modulus we certify. Windows 8.1 and later generate 2048-bit keys.

@@ -1,4 +1,4 @@
-//! The push channel as a device reports it, and the state the server keeps for it (PRODUCT §3
+//! The push channel as a device reports it, and the state the server keeps for it (docs/product.md §3
 //! flow 6). Pure: the values come from the Results of a push-configuration command.
 //!
 //! Windows 8.1 reports `MDM_WNSChannel` properties (`Channel`, `ExpirationTime`, `ChannelStatus`,

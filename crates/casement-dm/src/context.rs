@@ -1,5 +1,5 @@
 //! The operation contexts of a management session and the policy that says which command classes
-//! each context may carry — the heart of Casement (PRODUCT §2).
+//! each context may carry — the heart of Casement (docs/product.md §2).
 //!
 //! Windows 8.1's MDMAgent.exe syncs in three contexts and names the one it runs in with
 //! `?mode=Machine|Maintenance|Apps` (wsdevsol blog "Demystifying the operation modes of
@@ -114,7 +114,7 @@ pub struct ContextPolicy {
 }
 
 impl ContextPolicy {
-    /// The product's table (PRODUCT §2, from the MDMAgent.exe blog):
+    /// The product's table (docs/product.md §2, from the MDMAgent.exe blog):
     ///
     /// | class | Machine | Maintenance | Apps |
     /// |---|---|---|---|

@@ -1,5 +1,5 @@
 //! How a session's context is determined from what the device says: the `mode` query value and
-//! package 1 (PRODUCT §2).
+//! package 1 (docs/product.md §2).
 //!
 //! Rules, in order:
 //! 1. `mode` is read case-insensitively. `Apps` → Apps. `Machine` → Machine.

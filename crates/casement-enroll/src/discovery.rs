@@ -107,7 +107,7 @@ impl DiscoverRequest {
 
     /// The platform this request comes from.
     ///
-    /// Rule (inferred; see `docs/protocol-notes.md` §1.7 and §6.5):
+    /// Rule (inferred; see `docs/protocol.md` §1.7 and §6.5):
     /// - MS-MDE shape (nil/empty `RequestVersion`) → Windows 8.1: MS-MDE says the value MUST be
     ///   nil and MS-MDE2 makes it mandatory, so its presence is the one field that separates them.
     /// - MS-MDE2 with `DeviceType` `WindowsPhone` → refused ([`EnrollError::UnsupportedDevice`]):

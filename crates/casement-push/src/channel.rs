@@ -5,7 +5,7 @@
 //! have the server call it (SSRF). The WNS overview says the service "should never push
 //! notifications to a channel on any other domain" than `notify.windows.com`
 //! (windows-dev-docs `windows-push-notification-services--wns--overview.md`, "Requesting a
-//! notification channel", Important notes), and PRODUCT.md §7: "A channel URI outside the
+//! notification channel", Important notes), and docs/product.md §7: "A channel URI outside the
 //! configured WNS hosts (default `*.notify.windows.com`, HTTPS only) is never contacted".
 //!
 //! [`check_channel_uri`] is the only way to get a [`ChannelUri`]; the client calls it before every

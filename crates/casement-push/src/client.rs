@@ -233,7 +233,7 @@ impl WnsClient {
     ) -> Result<PushOutcome, PushError> {
         // Headers per push-request-response-headers.md "Request parameters" and
         // fixtures/wns/03-raw-push-request.http; `cache` so an offline device gets the wake-up
-        // when it reconnects (raw default is no-cache; protocol-notes §3.2).
+        // when it reconnects (raw default is no-cache; docs/protocol.md §3.2).
         let mut req = self
             .http
             .post(channel.clone().into_url())

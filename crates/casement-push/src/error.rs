@@ -26,7 +26,7 @@ pub enum PushError {
         /// Payload length in bytes.
         len: usize,
     },
-    /// The payload is empty; MDM pushes need a small non-empty body (protocol-notes §3.2).
+    /// The payload is empty; MDM pushes need a small non-empty body (docs/protocol.md §3.2).
     #[error("push payload is empty")]
     EmptyPayload,
 

@@ -1,7 +1,7 @@
 //! WNS (Windows Push Notification Services) client for waking managed devices.
 //!
 //! The server sends a raw push to a device's channel URI; the device then starts a management
-//! session (PRODUCT.md §3 flows 5–6; protocol-notes §3). This crate:
+//! session (docs/product.md §3 flows 5–6; docs/protocol.md §3). This crate:
 //!
 //! - checks every channel URI before use — only `https://` hosts under the configured WNS
 //!   suffixes (default `notify.windows.com`) are ever contacted ([`check_channel_uri`]);

@@ -2,7 +2,7 @@
 //!
 //! Status codes, headers and recommended actions: windows-dev-docs
 //! `hub/apps/design/shell/tiles-and-notifications/push-request-response-headers.md`
-//! ("Send notification response", "Response codes"), summarised in protocol-notes §3.3.
+//! ("Send notification response", "Response codes"), summarised in docs/protocol.md §3.3.
 
 use std::time::Duration;
 
@@ -93,7 +93,7 @@ impl WnsDiagnostics {
 /// What WNS answered to one push (after the single token-refresh retry on 401).
 ///
 /// Every variant carries the [`WnsDiagnostics`]. Actions quoted from the WNS "Response codes"
-/// table; the MDM mapping (what Casement does) is protocol-notes §3.3 and PRODUCT.md §3 flow 6.
+/// table; the MDM mapping (what Casement does) is docs/protocol.md §3.3 and docs/product.md §3 flow 6.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PushOutcome {

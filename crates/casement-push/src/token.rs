@@ -59,7 +59,7 @@ pub enum TokenError {
     /// The token endpoint refused the credentials with an OAuth error (operator at fault: wrong
     /// SID/secret, or a registration the endpoint no longer serves — e.g. 2026's HTTP 400
     /// `invalid_request` "Client credential flows against login.live.com are no longer supported.
-    /// New clients should use login.microsoftonline.com instead", see protocol-notes §3.1).
+    /// New clients should use login.microsoftonline.com instead", see docs/protocol.md §3.1).
     /// `error` and `description` are the endpoint's words, verbatim.
     #[error("WNS token request refused (HTTP {status}): {error}{}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
     Rejected {

@@ -1,7 +1,7 @@
 //! The one integration-test binary of casement-sim: the requests the simulator builds read back
 //! by the server's parsers, the server's responses read by the simulator's parsers, and the
 //! whole enrollment flow against an in-memory server built from the protocol crates (no
-//! network). Fixtures under `testdata/` are copies of `shared/fixtures/` (see its INDEX.md).
+//! network). Fixtures under `testdata/` are copies of the conformance fixtures listed in `docs/fixtures.md`.
 
 #[path = "integration/support.rs"]
 mod support;

@@ -1,4 +1,4 @@
-//! The app-install story over real HTTPS (PRODUCT §3 flows 5–6): the server's real WNS client
+//! The app-install story over real HTTPS (docs/product.md §3 flows 5–6): the server's real WNS client
 //! pushes through the simulator's WNS-compatible endpoint, the simulated Windows 8.1 device starts
 //! its Apps session, and the install is tracked to "installed"; a revoked channel is marked,
 //! re-configured in the next Maintenance session, and the waiting install delivered there.

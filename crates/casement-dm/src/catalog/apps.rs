@@ -1,4 +1,4 @@
-//! App installation. Class app management: Maintenance or Apps sessions (PRODUCT §2, §3 flow 5).
+//! App installation. Class app management: Maintenance or Apps sessions (docs/product.md §2, §3 flow 5).
 //!
 //! # Windows 8.1: `MDM_AppInstallJob.CreateJob` ([`AppPayload::AppInstallJob`])
 //!

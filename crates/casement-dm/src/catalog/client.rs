@@ -1,5 +1,5 @@
 //! Password reset and unenrollment: the commands a Machine-context session may carry besides
-//! inventory (PRODUCT §2).
+//! inventory (docs/product.md §2).
 //!
 //! # Windows 8.1: `MDM_Client` methods
 //!

@@ -29,7 +29,7 @@
 //!
 //! # Application inventory is app management
 //!
-//! PRODUCT §2 puts "application inventory (`MDM_Application`; EnterpriseModernAppManagement)"
+//! docs/product.md §2 puts "application inventory (`MDM_Application`; EnterpriseModernAppManagement)"
 //! under **app management**, so the `apps` set is queued with that class (it waits for a
 //! Maintenance or Apps session) and its label says so.
 //! - 8.1: Get `./cimv2/MDM_Application`: the instance list *is* the inventory (key

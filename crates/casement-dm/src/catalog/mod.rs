@@ -1,8 +1,8 @@
-//! The command catalog: what an administrator asks for (PRODUCT §4 command kinds), turned into the
+//! The command catalog: what an administrator asks for (docs/product.md §4 command kinds), turned into the
 //! SyncML commands to queue for one device, per platform. Pure: no I/O, no clock.
 //!
 //! [`build`] returns one [`QueuedSpec`] per command to queue, in queue order. Each spec carries its
-//! [`CommandClass`] (the context rule of PRODUCT §2 decides when it may be sent), a label in human
+//! [`CommandClass`] (the context rule of docs/product.md §2 decides when it may be sent), a label in human
 //! words for the console, the SyncML [`Command`] (CmdIDs are placeholders, `1`; the session core
 //! renumbers them, nested ones included) and whether its `Data` holds a secret (the server redacts
 //! those when it records sessions).
@@ -62,7 +62,7 @@ pub use push::{WNS_CHANNEL_PROPERTIES, WNS_CONFIGURATION_STATUS};
 pub use raw::carries_secret;
 pub use uri::*;
 
-/// What an administrator asks for (`POST /api/v1/devices/{id}/commands`, PRODUCT §4), tagged by
+/// What an administrator asks for (`POST /api/v1/devices/{id}/commands`, docs/product.md §4), tagged by
 /// `kind`: `inventory`, `reset-password`, `unenroll`, `push-config`, `app-install`, `raw`.
 ///
 /// `Debug` never shows the password.

@@ -1,5 +1,5 @@
 //! Push configuration: give the device the server's WNS identity and read the channel back
-//! (PRODUCT §3 flow 6). Class push configuration: Maintenance sessions only.
+//! (docs/product.md §3 flow 6). Class push configuration: Maintenance sessions only.
 //!
 //! # Windows 8.1 (three tracked commands)
 //!

@@ -1,4 +1,4 @@
-//! Raw commands: SyncML an administrator wrote, with the class they declare (PRODUCT §2: "A raw
+//! Raw commands: SyncML an administrator wrote, with the class they declare (docs/product.md §2: "A raw
 //! command an administrator writes by hand declares its class; the server refuses to guess").
 //!
 //! The text is read with [`casement_syncml::parse_fragment`] (same rules and limits as whole
@@ -18,7 +18,7 @@
 //!   windows-itpro-docs `oma-dm-protocol-support.md`, "Nested Atomic and Get commands aren't
 //!   allowed"); an empty `Atomic` or `Sequence`;
 //! - a user-scoped LocURI (`./User/...`) declared as inventory, password reset or unenrollment:
-//!   those classes are delivered in Machine sessions, where no user is logged on, and PRODUCT §2
+//!   those classes are delivered in Machine sessions, where no user is logged on, and docs/product.md §2
 //!   says "User-scoped LocURIs (./User/...) are settings/app commands that need a user"
 //!   ([`CatalogError::UserScopedUri`]).
 //!

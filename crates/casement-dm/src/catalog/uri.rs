@@ -194,7 +194,7 @@ pub fn encode_instance_path(path: &str) -> String {
 }
 
 /// Whether a LocURI is user-scoped (`./User/...`, case-insensitive): such commands run as the
-/// enrolled user and need a user session (PRODUCT §2; windows-itpro-docs
+/// enrolled user and need a user session (docs/product.md §2; windows-itpro-docs
 /// `oma-dm-protocol-support.md`, "User targeted vs. Device targeted configuration").
 pub fn is_user_scoped(loc_uri: &str) -> bool {
     let uri = loc_uri.trim_start().as_bytes();

@@ -313,7 +313,7 @@ fn dispatcher_recognises_each_operation() {
 
 #[test]
 fn malformed_spec_samples_get_precise_errors() {
-    // INDEX.md: mde1/03 declares xmlns:o but uses wsse:; mde1/04 has `<algorithmOIDReferencexsi:nil`;
+    // docs/fixtures.md: mde1/03 declares xmlns:o but uses wsse:; mde1/04 has `<algorithmOIDReferencexsi:nil`;
     // mde1/05 uses undeclared prefixes (and unquoted attributes further down).
     let cases = [
         (

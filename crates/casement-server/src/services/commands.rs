@@ -81,7 +81,7 @@ pub async fn queue(
     }
     state.store.enqueue_commands(&commands).await?;
     if matches!(request, CommandRequest::AppInstall { .. }) {
-        // Wake the device so that it comes back in an Apps session (PRODUCT §3 flow 5); if no
+        // Wake the device so that it comes back in an Apps session (docs/product.md §3 flow 5); if no
         // push gets through, the next session whose context allows it delivers the install.
         if let Some(first) = commands.first() {
             state
@@ -153,7 +153,7 @@ pub struct BulkRefusal {
 }
 
 /// Queues what `request` builds on every device of the selection: for `all` and a user, the
-/// database copies one built command to every matching device (one transaction, PRODUCT §6:
+/// database copies one built command to every matching device (one transaction, docs/product.md §6:
 /// queueing one command for 100,000 devices takes under a second). Commands whose SyncML names
 /// the device (Windows 8.1 `MDM_Client` instances) are built per device instead, as are listed
 /// ids. App installs also queue a push per device.

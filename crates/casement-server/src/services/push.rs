@@ -1,5 +1,5 @@
 //! The push worker: sends the outbox's due pushes through WNS and acts on each outcome
-//! (PRODUCT §3 flows 5–6). Any node may run it: pushes are claimed with a lease in storage.
+//! (docs/product.md §3 flows 5–6). Any node may run it: pushes are claimed with a lease in storage.
 //!
 //! - accepted (received, dropped) → sent; the device comes back in an Apps session;
 //! - throttled, WNS 5xx, transport trouble → retried with backoff, bounded;

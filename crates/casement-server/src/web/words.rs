@@ -109,7 +109,7 @@ pub fn context_for_user(context: &str) -> &'static str {
     }
 }
 
-/// What a context allows, for an administrator (PRODUCT §2).
+/// What a context allows, for an administrator (docs/product.md §2).
 pub fn context_for_admin(context: &str) -> &'static str {
     match context {
         "Machine" => "no user session: inventory, password reset, unenrollment only",

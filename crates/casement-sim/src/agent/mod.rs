@@ -1,5 +1,5 @@
 //! The simulated MDMAgent.exe: a device's user session, scheduled tasks, management tree and
-//! OMA-DM sessions (PRODUCT §5).
+//! OMA-DM sessions (docs/product.md §5).
 //!
 //! An [`Agent`] is an enrolled device ([`EnrolledDevice`], `device.json`) plus its agent state
 //! ([`AgentState`], `agent.json` in the same directory). Events ([`Event`]) change the enrolled

@@ -6,7 +6,7 @@
 //! sends a message without commands. A non-200 answer, a transport failure or a body that is not
 //! SyncML ends the session (the real agent retries at its next trigger) and is recorded.
 //!
-//! Headers (real Windows 10 capture, protocol-notes §2.1): `Content-Type:
+//! Headers (real Windows 10 capture, docs/protocol.md §2.1): `Content-Type:
 //! application/vnd.syncml.dm+xml`, `Accept: application/vnd.syncml.dm+xml,
 //! application/vnd.syncml.dm+wbxml, application/octet-stream`, `Accept-Charset: UTF-8`,
 //! `User-Agent: MSFT OMA DM Client/1.2.0.1`, `Ms-Cv: <correlation vector>`. Windows 8.1 sends

@@ -26,7 +26,7 @@
 //! - an interactive run while the enrolled user is logged off is someone else at the console:
 //!   Windows 10/11 say `others` (the server then treats the session as Machine);
 //! - a Windows 8.1 push session starts with Alert 1201 (`mode=Apps` already says why it runs; no
-//!   push-triggered capture exists, protocol-notes §6.11); Windows 10/11 say 1200
+//!   push-triggered capture exists, docs/protocol.md §6.11); Windows 10/11 say 1200
 //!   (`Package1::push_triggered`);
 //! - user work needs the enrolled user's logon session: in Machine context (or a push while the
 //!   user is logged off) it fails like an interactive run.

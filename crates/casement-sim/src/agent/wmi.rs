@@ -1,7 +1,7 @@
 //! The Windows 8.1 management tree: the WMI bridge (`./cimv2/…`) plus `./DevInfo` and
 //! `./DevDetail`.
 //!
-//! Addressing ([MS-MDM] §3.1.5.1.3–5; protocol-notes §2.10):
+//! Addressing ([MS-MDM] §3.1.5.1.3–5; docs/protocol.md §2.10):
 //!
 //! | LocURI | Get | Replace / Add / Delete | Exec |
 //! |---|---|---|---|

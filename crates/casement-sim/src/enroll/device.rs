@@ -49,7 +49,7 @@ impl Platform {
     }
 
     /// Discover's `RequestVersion`: none for 8.1 (sent empty), 4.0 for Windows 10 19043, 6.0
-    /// for Windows 11 22621 (protocol-notes §1.7).
+    /// for Windows 11 22621 (docs/protocol.md §1.7).
     pub fn request_version(self) -> Option<EnrollmentVersion> {
         match self {
             Platform::Windows81 => None,

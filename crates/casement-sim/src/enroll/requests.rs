@@ -1,6 +1,6 @@
 //! The SOAP requests of the enrollment client, shaped like the ones Windows sends.
 //!
-//! Shapes and sources (fixtures under `shared/fixtures/`):
+//! Shapes and sources (fixtures listed in `docs/fixtures.md`):
 //! - Discover, Windows 8.1: MS-MDE §4.1.1 (`mde1-spec-win81/01`): `EmailAddress` and an empty
 //!   `RequestVersion`, nothing else.
 //! - Discover, Windows 10/11: the real Windows 10 19043 request (`win10-real-fleet-dump/01`):
@@ -176,7 +176,7 @@ pub fn request_security_token(
 /// `ApplicationVersion`, `NotInOobe`. `IMEI` (MS-MDE2 §3.4.4.1.1.1.1) is added after the MACs
 /// only for a device with a modem. `RequestVersion` = the negotiated EnrollmentVersion is
 /// added for Windows 11 only: 19043 did not send it with EnrollmentVersion 4.0, a Windows 11
-/// did (protocol-notes §1.7; MS-MDE2 lists it with the 5.0 items).
+/// did (docs/protocol.md §1.7; MS-MDE2 lists it with the 5.0 items).
 ///
 /// Windows 8.1 — known: `DeviceType` = `CIMClient_Windows` is the one item MS-MDE §3.4.4.1.1.1
 /// requires (and the only one in its §4.3.1 sample). Inferred (no 8.1 capture exists):

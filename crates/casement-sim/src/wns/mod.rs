@@ -1,6 +1,6 @@
 //! The simulator's WNS: a WNS-compatible HTTPS endpoint that the server's WNS client
-//! (`casement-push`) can push to, so that pushes reach simulated devices (PRODUCT §5, §3 flows
-//! 5–6; protocol-notes §3).
+//! (`casement-push`) can push to, so that pushes reach simulated devices (docs/product.md §5, §3 flows
+//! 5–6; docs/protocol.md §3).
 //!
 //! - [`WnsEndpoint`] serves `POST /accesstoken.srf` (the OAuth client-credentials token endpoint
 //!   of login.live.com) and `POST /wns/channel/{device_id}` (a device's channel URI) over HTTPS
@@ -97,7 +97,7 @@ impl std::fmt::Debug for WnsEndpointConfig {
     }
 }
 
-/// How a device's channel answers pushes (protocol-notes §3.3).
+/// How a device's channel answers pushes (docs/protocol.md §3.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChannelState {
     /// 200, `X-WNS-Status: received`; the push is recorded and delivered to subscribers.

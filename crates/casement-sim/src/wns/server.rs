@@ -296,7 +296,7 @@ fn oauth_error(error: &str, description: &str) -> Response {
         .into_response()
 }
 
-/// `POST /accesstoken.srf`: OAuth 2.0 client credentials (protocol-notes §3.1). Every failure is
+/// `POST /accesstoken.srf`: OAuth 2.0 client credentials (docs/protocol.md §3.1). Every failure is
 /// HTTP 400 with an OAuth error JSON, as login.live.com answers.
 async fn token(
     State(shared): State<Arc<Shared>>,
@@ -380,7 +380,7 @@ fn refused(status: StatusCode, msg_id: &str, description: &str) -> Response {
     )
 }
 
-/// `POST /wns/channel/{device_id}`: a raw notification (protocol-notes §3.2–3.3). Checked in
+/// `POST /wns/channel/{device_id}`: a raw notification (docs/protocol.md §3.2–3.3). Checked in
 /// this order: chunked body (400), bearer token (401), `X-WNS-Type` / `Content-Type` (400), size
 /// (413); then the channel's [`ChannelState`] decides.
 async fn channel(

@@ -182,7 +182,7 @@ pub struct BulkBody {
     expires_in_seconds: Option<u64>,
 }
 
-/// Queues one command request on many devices (PRODUCT §6: 100,000 devices in under a second).
+/// Queues one command request on many devices (docs/product.md §6: 100,000 devices in under a second).
 pub async fn create_bulk(
     State(state): State<AppState>,
     body: Result<Json<BulkBody>, axum::extract::rejection::JsonRejection>,
