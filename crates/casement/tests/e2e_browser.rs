@@ -306,7 +306,9 @@ impl Browser {
         );
         let url = format!("http://127.0.0.1:{port}");
         let mut last = None;
-        for _ in 0..100 {
+        // chromedriver and Chromium start slowly on a busy machine: give them a minute.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while tokio::time::Instant::now() < deadline {
             match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
                 .capabilities(capabilities.clone())
                 .connect(&url)

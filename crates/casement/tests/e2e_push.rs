@@ -115,9 +115,11 @@ impl Env {
         agent
     }
 
-    /// Waits until `check` holds for the value at `path` (the push worker runs in the background).
+    /// Waits (at most 30 s, however busy the machine) until `check` holds for the value at
+    /// `path` (the push worker runs in the background).
     async fn wait_for(&self, path: &str, check: impl Fn(&Value) -> bool) -> Value {
-        for _ in 0..100 {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while tokio::time::Instant::now() < deadline {
             let v = self.get(path).await;
             if check(&v) {
                 return v;
