@@ -89,6 +89,13 @@ impl CommandClass {
         }
     }
 
+    /// True for the classes whose commands MDMAgent.exe runs impersonating the enrolled user on
+    /// Windows 8.1 (WNS channel management, app install jobs): they fail in an interactive run,
+    /// which cannot impersonate (docs/product.md §2), and are retried in a later session.
+    pub const fn impersonates_user(self) -> bool {
+        matches!(self, Self::PushConfiguration | Self::AppManagement)
+    }
+
     /// The class for its API name.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.as_str() == name)

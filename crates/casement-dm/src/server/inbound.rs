@@ -2,6 +2,7 @@
 
 use casement_syncml::{AlertCode, Command, MsgId, Results, Status, StatusCode};
 
+use super::verdict::{Answer, judge};
 use super::{
     ActiveSession, Effect, ItemFailure, ItemOutcomes, SessionOutcome, SessionWarning, Step,
     outbound,
@@ -78,7 +79,10 @@ impl ActiveSession {
         }
 
         if message.body.is_final || aborted {
-            self.settle(&mut effects);
+            let installs_waiting = pending
+                .iter()
+                .any(|p| p.class == crate::context::CommandClass::AppManagement);
+            self.settle(now, installs_waiting, &mut effects);
         }
         reply.body.is_final = true;
         self.last_server_msg = reply_msg;
@@ -228,8 +232,12 @@ impl ActiveSession {
     }
 
     /// After the client's final message of a package: every command in flight is either reported
-    /// or, without a status, unanswered (it goes back to pending).
-    fn settle(&mut self, effects: &mut Vec<Effect>) {
+    /// with its verdict ([`verdict`](super::verdict)) or, without a status, unanswered (it goes
+    /// back to pending). `installs_waiting`: app-management commands are pending.
+    fn settle(&mut self, now: i64, installs_waiting: bool, effects: &mut Vec<Effect>) {
+        // Once a report named the channel's URI, later partial reports in the same message do
+        // not replace it.
+        let mut channel_named = false;
         for f in self.in_flight.drain(..) {
             let (status, items) = match (f.status, f.item_statuses.is_empty()) {
                 (Some(status), true) => (Some(status), ItemOutcomes::default()),
@@ -258,17 +266,49 @@ impl ActiveSession {
                 }
                 (None, true) => (None, ItemOutcomes::default()),
             };
-            effects.push(match status {
-                Some((status, original_error)) => Effect::CommandReported {
-                    command: f.command,
+            let Some((status, original_error)) = status else {
+                effects.push(Effect::CommandUnanswered { command: f.command });
+                continue;
+            };
+            // A command answered item by item says how many Items failed, and how.
+            let detail = match (items.summary(), &original_error) {
+                (Some(summary), Some(e)) => Some(format!("{summary}; {e}")),
+                (summary, e) => summary.or_else(|| e.clone()),
+            };
+            let judged = judge(
+                &Answer {
+                    class: f.class,
+                    target: f.target.as_deref(),
                     status,
-                    original_error,
-                    results: f.results,
-                    target: f.target,
-                    items,
+                    detail,
+                    results: &f.results,
                 },
-                None => Effect::CommandUnanswered { command: f.command },
+                now,
+                installs_waiting,
+            );
+            effects.push(Effect::CommandReported {
+                command: f.command,
+                class: f.class,
+                verdict: judged.verdict,
+                status,
+                original_error,
+                results: f.results,
+                target: f.target,
+                items,
             });
+            if let Some(channel) = judged.channel {
+                let names_uri = channel.report.as_ref().is_some_and(|r| r.uri.is_some());
+                if channel.report.is_none() || !channel_named {
+                    channel_named |= names_uri;
+                    effects.push(Effect::ChannelObserved { channel });
+                }
+            }
+            if let Some(reason) = judged.retire {
+                effects.push(Effect::DeviceRetired { reason });
+            }
+            if let Some(why) = judged.wake {
+                effects.push(Effect::WakeDevice { why });
+            }
         }
     }
 }

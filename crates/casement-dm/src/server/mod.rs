@@ -23,6 +23,7 @@
 mod inbound;
 mod outbound;
 mod outcome;
+mod verdict;
 
 use casement_syncml::{CmdId, CmdKind, Command, MsgId, StatusCode, SyncMl};
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,7 @@ use crate::evidence::{ContextDecision, ModeParam, Package1Facts};
 pub use inbound::UNENROLL_ALERT_TYPE;
 pub use outbound::Budget;
 pub use outcome::{ItemFailure, ItemOutcomes, SessionWarning, in_words};
+pub use verdict::{ChannelObservation, Verdict};
 
 /// What the server core needs to know besides the messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,12 +154,17 @@ pub enum Effect {
         /// Its CmdID.
         cmd_id: CmdId,
     },
-    /// The device reported a command's outcome. 2xx is success (202: accepted, runs on). A
-    /// command answered item by item is reported with the status of its first successful Item
-    /// (the first failure's when none succeeded) and every failed Item in `items`.
+    /// The device reported a command's outcome, and what it means ([`Verdict`]: done, failed,
+    /// or back to pending). A command answered item by item is reported with the status of its
+    /// first successful Item (the first failure's when none succeeded) and every failed Item in
+    /// `items`.
     CommandReported {
         /// The command.
         command: CommandRef,
+        /// Its class.
+        class: CommandClass,
+        /// Where it goes.
+        verdict: Verdict,
         /// The device's status for it.
         status: StatusCode,
         /// `msft:originalerror`, if given.
@@ -209,6 +216,23 @@ pub enum Effect {
         /// `Item/Data`.
         data: Option<String>,
     },
+    /// What the push channel is now (reported by the device, refused, or being configured).
+    ChannelObserved {
+        /// The observation.
+        channel: ChannelObservation,
+    },
+    /// The device is retired (it acknowledged an unenrollment); its certificate is refused from
+    /// now on.
+    DeviceRetired {
+        /// Why, in words.
+        reason: String,
+    },
+    /// Wake the device by push (no sooner than the channel's push interval) so that it comes back
+    /// soon: an install still running, or a channel back while installs wait.
+    WakeDevice {
+        /// Why, in words.
+        why: String,
+    },
     /// Something the administrator should know about this session (recorded and shown).
     Warning {
         /// What.
@@ -243,6 +267,20 @@ pub fn start(
     config: &ServerConfig,
 ) -> Step {
     let decision = ContextDecision::decide(mode, Package1Facts::read(message));
+    start_decided(now, message, decision, pending, config)
+}
+
+/// [`start`] with the context already decided ([`ContextDecision::decide`] on this package 1
+/// and the request's `mode`), for a caller that needs the decision to choose what is pending
+/// (e.g. the periodic channel re-read only a Maintenance session may carry): the context is
+/// decided once.
+pub fn start_decided(
+    now: i64,
+    message: &SyncMl,
+    decision: ContextDecision,
+    pending: &[PendingCommand],
+    config: &ServerConfig,
+) -> Step {
     let session = ActiveSession {
         session_id: message.header.session_id.clone(),
         device_id: message.header.source.loc_uri.clone(),

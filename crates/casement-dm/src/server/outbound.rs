@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ActiveSession, Effect, InFlight, ServerConfig, needs_status};
 use crate::command::PendingCommand;
+use crate::context::CommandClass;
 
 /// Limits on one reply. An Atomic or Sequence counts as one command and is never split; a single
 /// command larger than `max_bytes` is still sent, alone, so that it cannot block the queue.
@@ -86,6 +87,14 @@ impl ActiveSession {
                 results: Vec::new(),
             });
             self.sent.push(p.id.clone());
+            let channel_seen = effects
+                .iter()
+                .any(|e| matches!(e, Effect::ChannelObserved { .. }));
+            if p.class == CommandClass::PushConfiguration && !channel_seen {
+                effects.push(Effect::ChannelObserved {
+                    channel: super::verdict::configuring(),
+                });
+            }
             effects.push(Effect::CommandSent {
                 command: p.id.clone(),
                 msg_id: reply_msg,

@@ -297,6 +297,7 @@ impl Pair {
                 }
                 Effect::CommandReported {
                     command,
+                    verdict,
                     status,
                     results,
                     ..
@@ -307,10 +308,10 @@ impl Pair {
                         .find(|q| &q.pending.id == command)
                         .expect("reported command is queued");
                     assert_eq!(q.state, State::Sent, "{command} reported while not sent");
-                    q.state = if status.is_success() {
-                        State::Done(*status, results.clone())
-                    } else {
-                        State::Failed(*status)
+                    q.state = match verdict {
+                        server::Verdict::Done(_) => State::Done(*status, results.clone()),
+                        server::Verdict::Failed(_) => State::Failed(*status),
+                        server::Verdict::Retry(_) => State::Pending,
                     };
                 }
                 Effect::CommandUnanswered { command } => {

@@ -400,12 +400,45 @@ fn a_device_failure_status_is_recorded() {
     let mut pair = win81_with_three_queued();
     pair.tree
         .failing
-        .insert(PUSH_CONFIG.into(), StatusCode::CommandFailed);
-    pair.session(Some("Maintenance"), None, false);
+        .insert(RESET_PASSWORD.into(), StatusCode::CommandFailed);
+    pair.session(Some("Machine"), None, false);
     assert_eq!(
-        pair.state("push-config"),
+        pair.state("reset-password"),
         &State::Failed(StatusCode::CommandFailed)
     );
+}
+
+#[test]
+fn a_failed_push_configuration_goes_back_to_pending_and_marks_the_channel_failed() {
+    // An interactive run of MDMAgent cannot impersonate the user: UpdateConfiguration fails,
+    // and is retried in a later Maintenance session (docs/product.md §3 flow 6).
+    let mut pair = win81_with_three_queued();
+    pair.tree
+        .failing
+        .insert(PUSH_CONFIG.into(), StatusCode::CommandFailed);
+    let t = pair.session(Some("Maintenance"), None, false);
+    assert_eq!(pair.state("push-config"), &State::Pending);
+    // Sent: being configured; then refused: failed (the last word is what is stored).
+    let observed: Vec<_> = t
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::ChannelObserved { channel } => Some(channel.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        observed[0].state,
+        casement_dm::channel::ChannelState::Configuring
+    );
+    let failed = observed.last().cloned().expect("the channel is observed");
+    assert_eq!(failed.state, casement_dm::channel::ChannelState::Failed);
+    assert!(failed.reason.unwrap().contains("retried in a later Maintenance session"));
+
+    pair.tree.failing.clear();
+    pair.session(Some("Maintenance"), None, false);
+    assert!(matches!(pair.state("push-config"), State::Done(..)));
+    assert_eq!(pair.attempts("push-config"), 2);
 }
 
 #[test]

@@ -8,8 +8,10 @@
 //! conflicting write is retried from a new snapshot.
 
 use casement_ca::VerifiedDevice;
-use casement_dm::channel::{ChannelReport, ChannelState};
-use casement_dm::server::{self, ActiveSession, Effect, ServerConfig, SessionOutcome, Step};
+use casement_dm::channel::ChannelState;
+use casement_dm::server::{
+    self, ActiveSession, Effect, ServerConfig, SessionOutcome, Step, Verdict,
+};
 use casement_dm::{CommandClass, CommandRef, ModeParam, PendingCommand};
 use casement_store::*;
 use casement_syncml::{Command, Data, StatusCode, SyncMl};
@@ -195,9 +197,8 @@ async fn handle_once(
             )
         }
         None => {
-            let mode = ModeParam::parse(facts.mode.as_deref());
             let decision = casement_dm::ContextDecision::decide(
-                mode.clone(),
+                ModeParam::parse(facts.mode.as_deref()),
                 casement_dm::Package1Facts::read(message),
             );
             if decision.context == casement_dm::Context::Maintenance {
@@ -211,7 +212,7 @@ async fn handle_once(
                 next.append(&mut candidates);
                 candidates = next;
             }
-            let step = server::start(now, message, mode, &candidates, &config);
+            let step = server::start_decided(now, message, decision, &candidates, &config);
             let row = new_session_row(device_id, message, &step, facts, now);
             (step, row)
         }
@@ -300,28 +301,25 @@ fn retry(id: &str, status: Option<(StatusCode, Option<String>)>) -> CommandTrans
     }
 }
 
-/// An install check's outcome as a command transition: installed → done; failed → failed with
-/// the reason in words; still installing → back to pending for a later session (bounded by the
-/// command's attempts), the reason kept for the console.
-fn install_check_transition(
+/// A reported command's verdict as a command transition: done, failed, or back to pending
+/// (bounded by the command's attempts). The verdict's reason is kept for the console.
+fn transition(
     id: &str,
     status: StatusCode,
+    verdict: &Verdict,
     results: &[casement_dm::ResultItem],
-    progress: casement_dm::catalog::InstallProgress,
 ) -> CommandTransition {
-    use casement_dm::catalog::InstallProgress;
-    let (to, why) = match progress {
-        InstallProgress::Installing(why) => return retry(id, Some((status, Some(why)))),
-        // What it found is in the results; there is no error to keep.
-        InstallProgress::Installed(_) => (CommandState::Done, None),
-        InstallProgress::Failed(why) => (CommandState::Failed, Some(why)),
+    let (to, why) = match verdict {
+        Verdict::Retry(why) => return retry(id, Some((status, why.clone()))),
+        Verdict::Done(why) => (CommandState::Done, why),
+        Verdict::Failed(why) => (CommandState::Failed, why),
     };
     CommandTransition {
         id: id.to_owned(),
         from: CommandState::Sent,
         to,
         status_code: Some(i64::from(status.code())),
-        original_error: why,
+        original_error: why.clone(),
         results: (!results.is_empty()).then(|| serde_json::to_string(results).unwrap_or_default()),
         count_attempt: false,
         retry: false,
@@ -558,18 +556,6 @@ fn changes_for(
                 msg_id,
                 cmd_id,
             } => {
-                if by_id(&command.0)
-                    .is_some_and(|c| c.class == CommandClass::PushConfiguration.as_str())
-                    && changes.channel.is_none()
-                {
-                    changes.channel = Some(channel_row(
-                        &device_id,
-                        ChannelState::Configuring,
-                        None,
-                        Some("push configuration sent to the device".into()),
-                        now,
-                    ));
-                }
                 if by_id(&command.0).is_some_and(|c| c.secret) {
                     secret_cmd_ids.push(cmd_id.0);
                 }
@@ -593,104 +579,12 @@ fn changes_for(
             }
             Effect::CommandReported {
                 command,
+                verdict,
                 status,
-                original_error,
                 results,
-                target,
-                items,
+                ..
             } => {
-                // A command answered item by item says how many Items failed, and how.
-                let original_error = &match (items.summary(), original_error) {
-                    (Some(summary), Some(e)) => Some(format!("{summary}; {e}")),
-                    (summary, e) => summary.or_else(|| e.clone()),
-                };
-                let in_flight_class = class_in_flight(row, command);
-                let impersonating = matches!(
-                    in_flight_class,
-                    Some(CommandClass::PushConfiguration | CommandClass::AppManagement)
-                );
-                let install_check = target
-                    .as_deref()
-                    .filter(|_| in_flight_class == Some(CommandClass::AppManagement))
-                    .and_then(|t| casement_dm::catalog::judge_install_check(t, *status, results));
-                if let Some(progress) = install_check {
-                    let still_installing = matches!(
-                        progress,
-                        casement_dm::catalog::InstallProgress::Installing(_)
-                    );
-                    changes.commands.push(install_check_transition(
-                        &command.0, *status, results, progress,
-                    ));
-                    if still_installing && changes.push.is_none() {
-                        // Wake the device again (no sooner than the channel's push interval) so
-                        // that it comes back and the check confirms the install soon.
-                        changes.push = Some((
-                            uuid::Uuid::new_v4().to_string(),
-                            format!("install check:{}", command.0),
-                            push_interval_ms,
-                        ));
-                    }
-                } else if !status.is_success() && impersonating {
-                    // Commands that impersonate the enrolled user fail when MDMAgent cannot (an
-                    // interactive run): a failed UpdateConfiguration or app install job is
-                    // retried in a later session whose context allows it, bounded by attempts.
-                    changes
-                        .commands
-                        .push(retry(&command.0, Some((*status, original_error.clone()))));
-                } else {
-                    changes.commands.push(CommandTransition {
-                        id: command.0.clone(),
-                        from: CommandState::Sent,
-                        to: if status.is_success() {
-                            CommandState::Done
-                        } else {
-                            CommandState::Failed
-                        },
-                        status_code: Some(i64::from(status.code())),
-                        original_error: original_error.clone(),
-                        results: (!results.is_empty())
-                            .then(|| serde_json::to_string(results).unwrap_or_default()),
-                        count_attempt: false,
-                        retry: false,
-                    });
-                }
-                let channel_known = changes.channel.as_ref().is_some_and(|c| c.uri.is_some());
-                if let (Some(report), false) = (ChannelReport::read(results), channel_known) {
-                    let (state, reason) = report.state(now);
-                    let installs_waiting = snapshot
-                        .pending
-                        .iter()
-                        .any(|c| c.class == CommandClass::AppManagement.as_str());
-                    if state.can_push() && installs_waiting {
-                        // A channel is back: the installs still pending are pushed again.
-                        changes.push = Some((
-                            uuid::Uuid::new_v4().to_string(),
-                            "channel available: pending installs".into(),
-                            push_interval_ms,
-                        ));
-                    }
-                    changes.channel = Some(ChannelRow {
-                        uri: report.uri.clone(),
-                        expires_at: report.expires_at,
-                        status: report.status.clone(),
-                        last_error: report.last_error.clone(),
-                        ..channel_row(&device_id, state, None, reason, now)
-                    });
-                } else if !status.is_success()
-                    && in_flight_class == Some(CommandClass::PushConfiguration)
-                {
-                    let reason = format!(
-                        "push configuration failed on the device (status {}); retried in a later Maintenance session",
-                        status.code()
-                    );
-                    changes.channel = Some(channel_row(
-                        &device_id,
-                        ChannelState::Failed,
-                        None,
-                        Some(reason),
-                        now,
-                    ));
-                }
+                changes.commands.push(transition(&command.0, *status, verdict, results));
                 for r in results {
                     changes.inventory.push(InventoryRow {
                         device_id: device_id.clone(),
@@ -700,10 +594,22 @@ fn changes_for(
                         read_at: now,
                     });
                 }
-                if status.is_success() && in_flight_class == Some(CommandClass::Unenrollment) {
-                    changes.retire = Some(
-                        "unenrolled by the server (the device acknowledged the command)".into(),
-                    );
+            }
+            Effect::ChannelObserved { channel } => {
+                let report = channel.report.clone().unwrap_or_default();
+                changes.channel = Some(ChannelRow {
+                    uri: report.uri,
+                    expires_at: report.expires_at,
+                    status: report.status,
+                    last_error: report.last_error,
+                    ..channel_row(&device_id, channel.state, None, channel.reason.clone(), now)
+                });
+            }
+            Effect::DeviceRetired { reason } => changes.retire = Some(reason.clone()),
+            Effect::WakeDevice { why } => {
+                // One push per message is enough; it is sent no sooner than the push interval.
+                if changes.push.is_none() {
+                    changes.push = Some((uuid::Uuid::new_v4().to_string(), why.clone(), push_interval_ms));
                 }
             }
             Effect::CommandUnanswered { command } => changes.commands.push(retry(&command.0, None)),
@@ -792,16 +698,6 @@ fn changes_for(
         }
     });
     changes
-}
-
-/// The class of a command reported in this message, from the session's core state before the
-/// step (sent commands are no longer in the pending snapshot).
-fn class_in_flight(row: &SessionRow, command: &CommandRef) -> Option<CommandClass> {
-    let core: ActiveSession = serde_json::from_str(row.core_state.as_deref()?).ok()?;
-    core.in_flight
-        .iter()
-        .find(|f| &f.command == command)
-        .map(|f| f.class)
 }
 
 fn channel_row(
