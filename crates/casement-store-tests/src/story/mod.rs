@@ -1,0 +1,9 @@
+//! The storage story, in chapters (one module per area).
+
+pub(crate) mod apps;
+pub(crate) mod directory;
+pub(crate) mod fleet;
+pub(crate) mod push;
+pub(crate) mod queue;
+
+pub(crate) use super::*;
