@@ -546,11 +546,14 @@ fn changes_for(
         match effect {
             Effect::SessionStarted { .. } => changes.last_context = Some(row.context.clone()),
             Effect::DeviceInfo { items } => {
-                let map: serde_json::Map<String, serde_json::Value> = items
-                    .iter()
-                    .map(|i| (i.loc_uri.clone(), json!(i.data)))
-                    .collect();
-                changes.devinfo = Some(serde_json::Value::Object(map).to_string());
+                let kept = super::package1::keep(items, &device_id);
+                if !kept.warnings.is_empty() {
+                    tracing::warn!(device = %device_id, warnings = ?kept.warnings, "package 1: values not stored");
+                    add_warnings(&mut session, &kept.warnings);
+                }
+                if !kept.devinfo.is_empty() {
+                    changes.devinfo = Some(serde_json::Value::Object(kept.devinfo).to_string());
+                }
             }
             Effect::CommandSent {
                 command,
@@ -781,6 +784,20 @@ fn changes_for(
         }
     });
     changes
+}
+
+/// Appends `warnings` to the session's evidence (`"warnings": [...]`, shown by the console and
+/// the API).
+fn add_warnings(session: &mut SessionRow, warnings: &[String]) {
+    let mut evidence: serde_json::Value =
+        serde_json::from_str(&session.evidence).unwrap_or_else(|_| json!({}));
+    if let Some(object) = evidence.as_object_mut() {
+        let list = object.entry("warnings").or_insert_with(|| json!([]));
+        if let Some(list) = list.as_array_mut() {
+            list.extend(warnings.iter().map(|w| json!(w)));
+        }
+    }
+    session.evidence = evidence.to_string();
 }
 
 /// The class of a command reported in this message, from the session's core state before the

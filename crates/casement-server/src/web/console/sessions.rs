@@ -44,6 +44,9 @@ pub async fn show(
                 dt { "Context" } dd { strong { (s.context) } " — " (words::context_for_admin(&s.context)) }
                 dt { "Determined by" } dd { (words::context_reason(&s.reason)) }
                 dt { "Evidence" } dd.mono { (evidence_words(&evidence)) }
+                @if let Some(warnings) = evidence.get("warnings").and_then(|w| w.as_array()).filter(|w| !w.is_empty()) {
+                    dt { "Warnings" } dd { ul { @for w in warnings { li.warning { (w.as_str().unwrap_or_default()) } } } }
+                }
                 dt { "SyncML SessionID" } dd.mono { (s.session_id) }
                 dt { "Started" } dd { (time(s.started_at)) }
                 dt { "Ended" } dd { @if let Some(e) = s.ended_at { (time(e)) " · " (s.outcome.as_deref().unwrap_or("")) } @else { "not yet" } }
