@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum_server::tls::TlsInfo;
 
 use crate::services::enrollment::{self, SoapReply, StsPage};
+use crate::services::signin;
 use crate::state::AppState;
 
 /// `GET Discovery.svc`: the client checks the endpoint exists ([MS-MDE] §1.3): 200, empty body.
@@ -23,8 +24,12 @@ pub async fn discovery(State(state): State<AppState>, body: Bytes) -> Response {
     soap(enrollment::discover(&state, &body).await)
 }
 
-pub async fn policies(State(state): State<AppState>, body: Bytes) -> Response {
-    soap(enrollment::get_policies(&state, &body).await)
+pub async fn policies(
+    State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    body: Bytes,
+) -> Response {
+    soap(enrollment::get_policies(&state, &body, &address(peer)).await)
 }
 
 /// `POST Enrollment.svc`: a new enrollment, or a renewal authenticated by the device's current
@@ -46,18 +51,28 @@ pub async fn enrollment(
         Ok(der) => der,
         Err((status, reason)) => return (status, reason).into_response(),
     };
-    soap(enrollment::request_security_token(&state, &body, client_cert.as_deref()).await)
+    let address = signin::address_key(peer.map(|p| p.ip()));
+    soap(enrollment::request_security_token(&state, &body, client_cert.as_deref(), &address).await)
 }
 
 pub async fn sts_page(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     html(enrollment::sign_in(&state, query.as_deref().unwrap_or("")))
 }
 
-pub async fn sts_submit(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn sts_submit(
+    State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    body: Bytes,
+) -> Response {
     match std::str::from_utf8(&body) {
-        Ok(form) => html(enrollment::sign_in_submit(&state, form).await),
+        Ok(form) => html(enrollment::sign_in_submit(&state, form, &address(peer)).await),
         Err(_) => (StatusCode::BAD_REQUEST, "form is not UTF-8").into_response(),
     }
+}
+
+/// The sign-in throttle's key of the TCP peer.
+fn address(peer: Option<Extension<ConnectInfo<SocketAddr>>>) -> String {
+    signin::address_key(peer.map(|Extension(ConnectInfo(addr))| addr.ip()))
 }
 
 fn soap(reply: SoapReply) -> Response {
