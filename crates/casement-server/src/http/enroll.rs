@@ -27,9 +27,11 @@ pub async fn discovery(State(state): State<AppState>, body: Bytes) -> Response {
 pub async fn policies(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    soap(enrollment::get_policies(&state, &body, &address(peer)).await)
+    let address = address(&state, peer, &headers);
+    soap(enrollment::get_policies(&state, &body, &address).await)
 }
 
 /// `POST Enrollment.svc`: a new enrollment, or a renewal authenticated by the device's current
@@ -41,6 +43,7 @@ pub async fn enrollment(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let address = address(&state, peer.clone(), &headers);
     let peer = peer.map(|Extension(ConnectInfo(addr))| addr);
     let client_cert = match super::management::client_certificate(
         &state,
@@ -51,7 +54,6 @@ pub async fn enrollment(
         Ok(der) => der,
         Err((status, reason)) => return (status, reason).into_response(),
     };
-    let address = signin::address_key(peer.map(|p| p.ip()));
     soap(enrollment::request_security_token(&state, &body, client_cert.as_deref(), &address).await)
 }
 
@@ -62,17 +64,28 @@ pub async fn sts_page(State(state): State<AppState>, RawQuery(query): RawQuery) 
 pub async fn sts_submit(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let address = address(&state, peer, &headers);
     match std::str::from_utf8(&body) {
-        Ok(form) => html(enrollment::sign_in_submit(&state, form, &address(peer)).await),
+        Ok(form) => html(enrollment::sign_in_submit(&state, form, &address).await),
         Err(_) => (StatusCode::BAD_REQUEST, "form is not UTF-8").into_response(),
     }
 }
 
-/// The sign-in throttle's key of the TCP peer.
-fn address(peer: Option<Extension<ConnectInfo<SocketAddr>>>) -> String {
-    signin::address_key(peer.map(|Extension(ConnectInfo(addr))| addr.ip()))
+/// The sign-in throttle's key of the client (see `signin::client_address`).
+fn address(
+    state: &AppState,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: &HeaderMap,
+) -> String {
+    let peer = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    signin::address_key(signin::client_address(
+        peer,
+        headers,
+        &state.config.trusted_proxies,
+    ))
 }
 
 fn soap(reply: SoapReply) -> Response {

@@ -69,6 +69,28 @@ pub fn address_key(address: Option<std::net::IpAddr>) -> String {
     }
 }
 
+/// The client's address for the throttle: the TCP peer, or — only when the peer is one of
+/// `trusted_proxies` — the last `X-Forwarded-For` entry (the one the proxy added; nginx's
+/// `$proxy_add_x_forwarded_for`), so that clients behind nginx are not all one address.
+pub fn client_address(
+    peer: Option<std::net::IpAddr>,
+    headers: &axum::http::HeaderMap,
+    trusted_proxies: &[std::net::IpAddr],
+) -> Option<std::net::IpAddr> {
+    let peer = peer?;
+    if !trusted_proxies.contains(&peer) {
+        return Some(peer);
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .next_back()
+        .and_then(|last| last.trim().parse().ok())
+        .or(Some(peer))
+}
+
 /// Checks `password` against `stored` (the account's hash; `None` for an unknown account, which
 /// costs the same) under the throttle. `Ok(true)` only for the right password of a known
 /// account; a wrong one is counted against the account and the address.
@@ -170,5 +192,24 @@ mod tests {
         assert_eq!(account_key(Account::User(" Alice@Contoso.com ")), "user:alice@contoso.com");
         assert_eq!(account_key(Account::Admin("Root")), "admin:root");
         assert_eq!(address_key(None), "ip:unknown");
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_address_is_the_one_it_added() {
+        let proxy: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+        let mut headers = axum::http::HeaderMap::new();
+        headers.append("x-forwarded-for", "6.6.6.6, 1.2.3.4".parse().unwrap());
+        headers.append("x-forwarded-for", "5.6.7.8".parse().unwrap());
+        let ip = |s: &str| Some(s.parse::<std::net::IpAddr>().unwrap());
+        assert_eq!(client_address(Some(proxy), &headers, &[proxy]), ip("5.6.7.8"));
+        assert_eq!(
+            client_address(ip("9.9.9.9"), &headers, &[proxy]),
+            ip("9.9.9.9"),
+            "a header from anyone else is ignored"
+        );
+        assert_eq!(
+            client_address(Some(proxy), &axum::http::HeaderMap::new(), &[proxy]),
+            Some(proxy)
+        );
     }
 }

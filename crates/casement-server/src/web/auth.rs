@@ -245,13 +245,17 @@ pub fn refusal(e: SignInError) -> Result<(StatusCode, String), WebError> {
     }
 }
 
-/// The sign-in throttle's key of the client's address (the TCP peer).
-pub fn address_key(parts_extensions: &axum::http::Extensions) -> String {
-    signin::address_key(
-        parts_extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip()),
-    )
+/// The sign-in throttle's key of the client's address (see `signin::client_address`).
+pub fn address_key(state: &AppState, request: &Request) -> String {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    signin::address_key(signin::client_address(
+        peer,
+        request.headers(),
+        &state.config.trusted_proxies,
+    ))
 }
 
 /// Middleware on every portal and console route and the portal API: a request that may change

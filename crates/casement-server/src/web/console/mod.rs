@@ -166,7 +166,7 @@ async fn login(State(state): State<AppState>, request: Request) -> Result<Respon
         username: String,
         password: String,
     }
-    let address = auth::address_key(request.extensions());
+    let address = auth::address_key(&state, &request);
     let headers = request.headers().clone();
     let form: Form = auth::read_form(&state, request).await?;
     let (token, _) = auth::login_token(&headers);
