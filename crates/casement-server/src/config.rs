@@ -77,6 +77,9 @@ pub struct RawConfig {
     /// Most connections open at once (TLS handshakes included); past it new connections are
     /// closed at once. Lowered at start to fit the file-descriptor limit.
     pub max_connections: u32,
+    /// Most connections open at once from one client address (trusted proxies excepted), so one
+    /// address cannot take every connection; at most half of `max_connections`.
+    pub max_connections_per_address: u32,
     /// Password checks run at once (argon2, about 19 MiB each); 0 = the number of cores.
     pub password_workers: u32,
     /// Password checks that may wait for a worker; past it a sign-in is answered "busy" (HTTP
@@ -127,6 +130,7 @@ impl Default for RawConfig {
             header_timeout_seconds: 30,
             body_timeout_seconds: 60,
             max_connections: 10_000,
+            max_connections_per_address: 1_000,
             password_workers: 0,
             password_queue: 32,
             signin_failures_per_address: 30,
@@ -234,6 +238,7 @@ impl RawConfig {
                 header_timeout: seconds(self.header_timeout_seconds, "header_timeout_seconds")?,
                 body_timeout: seconds(self.body_timeout_seconds, "body_timeout_seconds")?,
                 max_connections: (self.max_connections as usize).max(1),
+                max_connections_per_address: (self.max_connections_per_address as usize).max(1),
                 metrics_listen: self
                     .metrics_listen
                     .as_deref()
@@ -328,6 +333,8 @@ pub struct NetworkLimits {
     pub body_timeout: std::time::Duration,
     /// Connections open at once (before the file-descriptor adjustment at start).
     pub max_connections: usize,
+    /// Connections open at once from one address (at most half the connection limit in force).
+    pub max_connections_per_address: usize,
     /// The plain-HTTP metrics listener, if any.
     pub metrics_listen: Option<SocketAddr>,
 }

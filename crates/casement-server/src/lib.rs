@@ -118,6 +118,8 @@ impl Server {
         ))
         .acceptor(listener::LimitAcceptor::new(
             max_connections,
+            config.network.max_connections_per_address,
+            &config.trusted_proxies,
             state.metrics.clone(),
         ));
         let gate = Arc::new(listener::LogGate::default());

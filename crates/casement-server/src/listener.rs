@@ -1,9 +1,10 @@
 //! What one client may hold of the HTTPS listener: connections, file descriptors and time.
 //!
 //! - **Connections.** [`LimitAcceptor`] runs before the TLS handshake and holds one permit of a
-//!   semaphore per connection, released when the connection closes. With every permit taken, a
-//!   new connection is closed at once (a clean refusal, no handshake) and a warning is logged at
-//!   most once per [`LOG_EVERY`].
+//!   semaphore per connection, released when the connection closes, and counts connections per
+//!   client address (at most half of the limit each, trusted proxies excepted, so one address
+//!   cannot take them all). Past either limit a new connection is closed at once (a clean
+//!   refusal, no handshake) and a warning is logged at most once per [`LOG_EVERY`].
 //! - **File descriptors.** [`raise_fd_limit`] lifts the soft limit to the hard one at start;
 //!   [`connection_limit`] keeps [`RESERVED_FDS`] of them for the database, files and the metrics
 //!   listener, so the limit refuses connections before the process runs out of descriptors.
@@ -12,8 +13,10 @@
 //!   (hyper's header read timeout, also the keep-alive idle timeout: see `lib.rs`), the body has
 //!   `body_timeout` in total ([`deadline_body`]).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -111,19 +114,64 @@ pub fn log_accept_error(gate: &LogGate, addr: Option<&std::net::SocketAddr>, e: 
 pub struct LimitAcceptor {
     permits: Arc<Semaphore>,
     limit: usize,
+    per_address: usize,
+    by_address: Arc<std::sync::Mutex<HashMap<IpAddr, usize>>>,
+    exempt: Arc<[IpAddr]>,
     gate: Arc<LogGate>,
     metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl LimitAcceptor {
-    /// Allows `limit` connections at once.
-    pub fn new(limit: usize, metrics: Arc<crate::metrics::Metrics>) -> LimitAcceptor {
+    /// Allows `limit` connections at once, and `per_address` (at most `limit / 2`, at least 1)
+    /// from one address other than the `exempt` ones (trusted proxies).
+    pub fn new(
+        limit: usize,
+        per_address: usize,
+        exempt: &[IpAddr],
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> LimitAcceptor {
         LimitAcceptor {
             permits: Arc::new(Semaphore::new(limit)),
             limit,
+            per_address: per_address.min(limit / 2).max(1),
+            by_address: Arc::default(),
+            exempt: exempt.into(),
             gate: Arc::default(),
             metrics,
         }
+    }
+
+    /// Counts a connection from `ip`; `None` when that address has its share already.
+    fn admit(&self, ip: IpAddr) -> Option<AddressSlot> {
+        if self.exempt.contains(&ip) {
+            return Some(AddressSlot { ip, of: None });
+        }
+        let mut counts = self.by_address.lock().unwrap_or_else(|e| e.into_inner());
+        let count = counts.entry(ip).or_default();
+        if *count >= self.per_address {
+            return None;
+        }
+        *count += 1;
+        Some(AddressSlot {
+            ip,
+            of: Some(self.by_address.clone()),
+        })
+    }
+
+    fn refuse(&self, reason: &'static str, stream: TcpStream) -> io::Error {
+        self.metrics.refusal(reason);
+        if let Some(suppressed) = self.gate.open() {
+            tracing::warn!(
+                limit = self.limit,
+                per_address = self.per_address,
+                reason,
+                suppressed,
+                "connection limit reached: new connections are closed at once"
+            );
+        }
+        // Dropping the stream closes it: no handshake, no file descriptor kept.
+        drop(stream);
+        io::Error::other(reason)
     }
 
     /// Connections open now.
@@ -138,35 +186,54 @@ impl<S> Accept<TcpStream, S> for LimitAcceptor {
     type Future = std::future::Ready<io::Result<(Limited, S)>>;
 
     fn accept(&self, stream: TcpStream, service: S) -> Self::Future {
+        let ip = match stream.peer_addr() {
+            Ok(addr) => addr.ip(),
+            Err(e) => return std::future::ready(Err(e)),
+        };
+        let Some(slot) = self.admit(ip) else {
+            return std::future::ready(Err(self.refuse("connection-limit-address", stream)));
+        };
         let Ok(permit) = self.permits.clone().try_acquire_owned() else {
-            self.metrics.refusal("connection-limit");
-            if let Some(suppressed) = self.gate.open() {
-                tracing::warn!(
-                    limit = self.limit,
-                    suppressed,
-                    "connection limit reached: new connections are closed at once"
-                );
-            }
-            // Dropping the stream closes it: no handshake, no file descriptor kept.
-            drop(stream);
-            return std::future::ready(Err(io::Error::other("connection limit reached")));
+            return std::future::ready(Err(self.refuse("connection-limit", stream)));
         };
         let _ = stream.set_nodelay(true);
         std::future::ready(Ok((
             Limited {
                 stream,
                 _permit: permit,
+                _slot: slot,
             },
             service,
         )))
     }
 }
 
-/// A TCP stream holding its connection permit until it is dropped.
+/// One connection counted against its address, uncounted when dropped.
+#[derive(Debug)]
+struct AddressSlot {
+    ip: IpAddr,
+    of: Option<Arc<std::sync::Mutex<HashMap<IpAddr, usize>>>>,
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let Some(of) = &self.of else { return };
+        let mut counts = of.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = counts.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// A TCP stream holding its connection permit (and its address's count) until it is dropped.
 #[derive(Debug)]
 pub struct Limited {
     stream: TcpStream,
     _permit: OwnedSemaphorePermit,
+    _slot: AddressSlot,
 }
 
 impl AsyncRead for Limited {

@@ -102,22 +102,34 @@ async fn regression_issue_12_slow_headers_slow_bodies_and_idle_connections_are_c
     h.server.shutdown().await;
 }
 
+/// True when a connection from `local` is refused (closed before its handshake completes).
+async fn refused(h: &Harness, local: Option<std::net::IpAddr>) -> bool {
+    let attempt = tokio::time::timeout(BOUND, tls_connect(&h.server, local))
+        .await
+        .expect("refused at once, not left hanging");
+    attempt.is_err()
+}
+
 #[tokio::test]
 async fn regression_issue_12_past_the_connection_limit_connections_are_refused_cleanly() {
     let h = start(RawConfig {
-        max_connections: 3,
+        max_connections: 4,
+        max_connections_per_address: 2,
         ..RawConfig::default()
     })
     .await;
+    let ip = |last: u8| Some(std::net::IpAddr::from([127, 0, 0, last]));
+    // One address gets its share (half the limit), no more.
     let mut idle = Vec::new();
-    for _ in 0..3 {
-        idle.push(tls_connect(&h.server, None).await.unwrap());
+    for _ in 0..2 {
+        idle.push(tls_connect(&h.server, ip(2)).await.unwrap());
     }
-    // The fourth is closed before its handshake completes.
-    let refused = tokio::time::timeout(BOUND, tls_connect(&h.server, None))
-        .await
-        .expect("refused at once, not left hanging");
-    assert!(refused.is_err(), "over the limit");
+    assert!(refused(&h, ip(2)).await, "over the address's share");
+    // Others fill the rest; past the limit everyone is refused.
+    for _ in 0..2 {
+        idle.push(tls_connect(&h.server, ip(3)).await.unwrap());
+    }
+    assert!(refused(&h, ip(4)).await, "over the limit");
     // A connection closed frees its place: the server answers again.
     drop(idle.pop());
     let mut answered = false;
@@ -149,10 +161,14 @@ async fn regression_issue_12_past_the_connection_limit_connections_are_refused_c
         .text()
         .await
         .unwrap();
-    assert!(
-        metrics.contains("casement_management_refusals_total{reason=\"connection-limit\"}"),
-        "{metrics}"
-    );
+    for reason in ["connection-limit", "connection-limit-address"] {
+        assert!(
+            metrics.contains(&format!(
+                "casement_management_refusals_total{{reason=\"{reason}\"}}"
+            )),
+            "{reason}: {metrics}"
+        );
+    }
     h.server.shutdown().await;
 }
 

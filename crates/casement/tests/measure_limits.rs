@@ -16,6 +16,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 type Tls = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
 
 async fn tls(serve: &Serve) -> std::io::Result<Tls> {
+    tls_from(serve, None).await
+}
+
+/// A TLS connection from `local` (127.0.0.x: another client address on loopback).
+async fn tls_from(serve: &Serve, local: Option<std::net::IpAddr>) -> std::io::Result<Tls> {
     let mut roots = rustls::RootCertStore::empty();
     let b64: String = serve
         .pem
@@ -32,17 +37,23 @@ async fn tls(serve: &Serve) -> std::io::Result<Tls> {
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", serve.port)).await?;
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    if let Some(ip) = local {
+        socket.bind(std::net::SocketAddr::new(ip, 0))?;
+    }
+    let tcp = socket
+        .connect(std::net::SocketAddr::from(([127, 0, 0, 1], serve.port)))
+        .await?;
     let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
     tokio_rustls::TlsConnector::from(Arc::new(config))
         .connect(name, tcp)
         .await
 }
 
-/// `GET /healthz` on a new connection: true for a 200 within 5 s.
-async fn healthz(serve: &Serve) -> bool {
+/// `GET /healthz` on a new connection from `local`: true for a 200 within 5 s.
+async fn healthz(serve: &Serve, local: Option<std::net::IpAddr>) -> bool {
     let attempt = async {
-        let mut stream = tls(serve).await.ok()?;
+        let mut stream = tls_from(serve, local).await.ok()?;
         stream
             .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
             .await
@@ -153,22 +164,31 @@ async fn measure_the_time_to_cut_a_slow_header() {
     );
 }
 
-/// Idle TLS connections opened one by one (kept open: returned); `/healthz` asked on a new
-/// connection every 16. Also returns the most idle connections `/healthz` answered with.
-async fn idle_connections_until_healthz_fails(serve: &Serve, most: usize) -> (Vec<Tls>, usize) {
+/// Idle TLS connections opened one by one from `attacker` (kept open: returned) until one is
+/// refused or `most`; `/healthz` asked from `checker` on a new connection every 16. Also
+/// returns the most idle connections `/healthz` answered with.
+async fn idle_connections_until_healthz_fails(
+    serve: &Serve,
+    most: usize,
+    attacker: Option<std::net::IpAddr>,
+    checker: Option<std::net::IpAddr>,
+) -> (Vec<Tls>, usize) {
     let mut idle = Vec::new();
     let mut last_answered = 0;
     while idle.len() < most {
-        match tls(serve).await {
+        match tls_from(serve, attacker).await {
             Ok(stream) => idle.push(stream),
             Err(_) => break,
         }
         if idle.len() % 16 == 0 {
-            if !healthz(serve).await {
+            if !healthz(serve, checker).await {
                 break;
             }
             last_answered = idle.len();
         }
+    }
+    if healthz(serve, checker).await {
+        last_answered = idle.len();
     }
     (idle, last_answered)
 }
@@ -176,36 +196,45 @@ async fn idle_connections_until_healthz_fails(serve: &Serve, most: usize) -> (Ve
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement: prints figures"]
 async fn measure_idle_connections_that_leave_healthz_answering() {
-    // The prober's case: a server whose file-descriptor limit is 512.
+    let (attacker, other) = (
+        Some(std::net::IpAddr::from([127, 0, 0, 1])),
+        Some(std::net::IpAddr::from([127, 0, 0, 2])),
+    );
+    // The prober's case: a server whose file-descriptor limit is 512, one attacking address.
     let dir = tempfile::tempdir().unwrap();
     let serve =
         Serve::start_wrapped(dir.path(), free_port(), &[], &["prlimit", "--nofile=512:512"]).await;
-    let (idle, answered) = idle_connections_until_healthz_fails(&serve, 600).await;
+    let (idle, answered) = idle_connections_until_healthz_fails(&serve, 600, attacker, other).await;
     println!(
-        "fd limit 512: {} idle connections accepted; /healthz answered with {answered} idle open",
-        idle.len()
+        "fd limit 512: {} idle connections accepted from one address; /healthz from another address answered with {answered} open; from the attacker's address: {}",
+        idle.len(),
+        if healthz(&serve, attacker).await { "answered" } else { "refused" }
     );
+    // More addresses: they fill the whole limit, and then everyone waits for the header timeout.
+    let (more, _) =
+        idle_connections_until_healthz_fails(&serve, 600, Some([127, 0, 0, 3].into()), other).await;
     let started = Instant::now();
     let mut back = false;
     while started.elapsed() < Duration::from_secs(90) {
-        if healthz(&serve).await {
+        if healthz(&serve, other).await {
             back = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     println!(
-        "fd limit 512, limit reached: /healthz {} after {:.1} s (idle connections cut by the header timeout)",
+        "fd limit 512, {} idle connections from two addresses (the limit): /healthz {} after {:.1} s (idle connections are cut by the header timeout)",
+        idle.len() + more.len(),
         if back { "answers again" } else { "still refused" },
         started.elapsed().as_secs_f64()
     );
-    drop((idle, serve));
+    drop((idle, more, serve));
     // The defaults on this machine's limits.
     let dir = tempfile::tempdir().unwrap();
     let serve = Serve::start(dir.path(), free_port(), &[]).await;
-    let (idle, answered) = idle_connections_until_healthz_fails(&serve, 3_000).await;
+    let (idle, answered) = idle_connections_until_healthz_fails(&serve, 3_000, attacker, other).await;
     println!(
-        "defaults: {} idle connections open; /healthz answered with {answered} idle open",
+        "defaults: {} idle connections from one address accepted; /healthz from another answered with {answered} open",
         idle.len()
     );
 }
