@@ -144,7 +144,13 @@ impl Default for RawConfig {
 
 /// `CASEMENT_*` variables that belong to other subcommands (`casement admin`, `casement sim`) or
 /// to logging, not to the server's settings: ignored when loading them.
-pub const FOREIGN_ENV: &[&str] = &["url", "admin_token", "sim_password", "log_format", "screenshots"];
+pub const FOREIGN_ENV: &[&str] = &[
+    "url",
+    "admin_token",
+    "sim_password",
+    "log_format",
+    "screenshots",
+];
 
 impl RawConfig {
     /// Layers defaults, the optional TOML file, `CASEMENT_*` environment variables and `overrides`
@@ -259,8 +265,9 @@ impl RawConfig {
                 failures_per_address: u64::from(self.signin_failures_per_address.max(1)),
                 failures_per_account: u64::from(self.signin_failures_per_account.max(1)),
                 delay_ms: i64::from(self.signin_delay_seconds) * 1000,
-                max_delay_ms: i64::from(self.signin_max_delay_seconds.max(self.signin_delay_seconds))
-                    * 1000,
+                max_delay_ms: i64::from(
+                    self.signin_max_delay_seconds.max(self.signin_delay_seconds),
+                ) * 1000,
             },
             wns_client: wns_client(
                 &self.wns_client_id,

@@ -78,8 +78,7 @@ impl Server {
             .map_err(|e| StartError(e.to_string()))?;
         let rustls = tls::server_config(&boot.tls, &boot.ca).map_err(StartError)?;
         let fd_limit = listener::raise_fd_limit();
-        let max_connections =
-            listener::connection_limit(config.network.max_connections, fd_limit);
+        let max_connections = listener::connection_limit(config.network.max_connections, fd_limit);
         tracing::info!(
             max_connections,
             fd_limit = ?fd_limit,
@@ -107,7 +106,11 @@ impl Server {
             None => None,
         };
         let metrics_task = match config.network.metrics_listen {
-            Some(addr) => Some(http::metrics_listener(addr, state.clone()).await.map_err(StartError)?),
+            Some(addr) => Some(
+                http::metrics_listener(addr, state.clone())
+                    .await
+                    .map_err(StartError)?,
+            ),
             None => None,
         };
         let app = http::app(state.clone());

@@ -99,7 +99,9 @@ pub fn log_accept_error(gate: &LogGate, addr: Option<&std::net::SocketAddr>, e: 
         None => {
             if let Some(suppressed) = gate.open() {
                 let hint = match e.raw_os_error() {
-                    Some(24 | 23) => " (out of file descriptors: lower max_connections or raise the limit)",
+                    Some(24 | 23) => {
+                        " (out of file descriptors: lower max_connections or raise the limit)"
+                    }
                     _ => "",
                 };
                 tracing::warn!(error = %e, suppressed, "cannot accept connections{hint}");

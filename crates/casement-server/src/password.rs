@@ -190,15 +190,18 @@ mod tests {
             argon2::Params::new(8192, 3, 1, None).unwrap(),
         );
         let salt = argon2::password_hash::SaltString::encode_b64(b"0123456789abcdef").unwrap();
-        let small = argon2::password_hash::PasswordHasher::hash_password(
-            &other_params,
-            b"pw",
-            &salt,
-        )
-        .unwrap()
-        .to_string();
-        assert!(super::verify_reusing_memory("pw", &small), "other parameters, same area");
-        assert!(super::verify_reusing_memory("correct horse", &h), "after a smaller one");
+        let small =
+            argon2::password_hash::PasswordHasher::hash_password(&other_params, b"pw", &salt)
+                .unwrap()
+                .to_string();
+        assert!(
+            super::verify_reusing_memory("pw", &small),
+            "other parameters, same area"
+        );
+        assert!(
+            super::verify_reusing_memory("correct horse", &h),
+            "after a smaller one"
+        );
     }
 
     #[tokio::test]

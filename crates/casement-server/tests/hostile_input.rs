@@ -15,7 +15,11 @@ async fn regression_issue_12_an_element_with_thousands_of_attributes_gets_a_faul
     let h = start(RawConfig::default()).await;
     let attributes: String = (0..27_000).map(|i| format!(" a{i}=\"\"")).collect();
     let start = DISCOVER.find("<s:Body>").unwrap() + "<s:Body>".len();
-    let body = format!("{}<x{attributes}/>{}", &DISCOVER[..start], &DISCOVER[start..]);
+    let body = format!(
+        "{}<x{attributes}/>{}",
+        &DISCOVER[..start],
+        &DISCOVER[start..]
+    );
     assert!(body.len() < 256 * 1024);
     let response = h
         .http
@@ -31,7 +35,10 @@ async fn regression_issue_12_an_element_with_thousands_of_attributes_gets_a_faul
     assert_eq!(response.status(), 500);
     let fault = response.text().await.unwrap();
     assert!(fault.contains("s:MessageFormat"), "{fault}");
-    assert!(fault.contains("more than 64 XML attributes in one element"), "{fault}");
+    assert!(
+        fault.contains("more than 64 XML attributes in one element"),
+        "{fault}"
+    );
     // A normal discovery still works.
     let normal = h
         .http
@@ -107,9 +114,16 @@ async fn regression_issue_12_package_1_keeps_only_what_the_server_uses() {
     let devinfo = &shown["devinfo"];
     assert_eq!(devinfo["./DevInfo/Man"], "Contoso");
     assert!(devinfo.get("./a").is_none(), "an unused node is not stored");
-    assert!(devinfo.get("./DevInfo/Mod").is_none(), "an oversized value is not stored");
+    assert!(
+        devinfo.get("./DevInfo/Mod").is_none(),
+        "an oversized value is not stored"
+    );
     let list = h.api_get("/devices").await.to_string();
-    assert!(list.len() < 100_000, "the list is not inflated: {} bytes", list.len());
+    assert!(
+        list.len() < 100_000,
+        "the list is not inflated: {} bytes",
+        list.len()
+    );
     h.server.shutdown().await;
 }
 
@@ -135,9 +149,14 @@ async fn regression_issue_11_devid_mismatch_is_a_session_warning() {
     let sessions = h.api_get("/devices/REAL-PC/sessions").await;
     let id = sessions["sessions"][0]["id"].as_str().unwrap().to_owned();
     let session = h.api_get(&format!("/sessions/{id}")).await;
-    let warnings = session["evidence"]["warnings"].as_array().expect("warnings");
+    let warnings = session["evidence"]["warnings"]
+        .as_array()
+        .expect("warnings");
     assert_eq!(warnings.len(), 1, "{session}");
     let warning = warnings[0].as_str().unwrap();
-    assert!(warning.contains("SOMEONE-ELSE") && warning.contains("REAL-PC"), "{warning}");
+    assert!(
+        warning.contains("SOMEONE-ELSE") && warning.contains("REAL-PC"),
+        "{warning}"
+    );
     h.server.shutdown().await;
 }

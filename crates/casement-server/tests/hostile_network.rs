@@ -60,7 +60,10 @@ async fn regression_issue_12_slow_headers_slow_bodies_and_idle_connections_are_c
     // One header byte at a time: cut by the header timeout.
     let stream = tls_connect(&h.server, None).await.unwrap();
     let (mut reader, mut writer) = tokio::io::split(stream);
-    writer.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
+    writer
+        .write_all(b"GET /healthz HTTP/1.1\r\n")
+        .await
+        .unwrap();
     let writing = trickle(writer, b"X-Slow: a\r\n".to_vec());
     assert!(
         read_until_closed(&mut reader, BOUND).await.is_some(),

@@ -51,7 +51,11 @@ async fn web_sign_in(
     client
         .post(&url)
         .header("cookie", cookie)
-        .form(&[("csrf", token.as_str()), (field, name), ("password", password)])
+        .form(&[
+            ("csrf", token.as_str()),
+            (field, name),
+            ("password", password),
+        ])
         .send()
         .await
         .unwrap()
@@ -103,7 +107,10 @@ async fn regression_issue_12_a_full_password_pool_answers_busy_at_once_and_recov
         assert!(page.contains("busy"));
     }
     let policies = client
-        .post(format!("{}/EnrollmentServer/Policy.svc", h.server.local_url()))
+        .post(format!(
+            "{}/EnrollmentServer/Policy.svc",
+            h.server.local_url()
+        ))
         .header("content-type", "application/soap+xml; charset=utf-8")
         .body(POLICIES)
         .send()
@@ -166,7 +173,10 @@ async fn regression_issue_12_enrollment_sign_ins_share_the_portals_throttle() {
     .await;
     let attacker = browser(&h, None);
     for _ in 0..5 {
-        assert_eq!(web_sign_in(&h, &attacker, "portal", "demio", "guess").await, 401);
+        assert_eq!(
+            web_sign_in(&h, &attacker, "portal", "demio", "guess").await,
+            401
+        );
     }
     // The STS page refuses even the right password for now, without checking it.
     let (status, page) = sts_sign_in(&h, &attacker, "demo").await;
@@ -188,7 +198,10 @@ async fn regression_issue_12_enrollment_sign_ins_share_the_portals_throttle() {
             .await
             .unwrap();
         assert!(fault.contains("s:Authentication"), "{path}: {fault}");
-        assert!(fault.contains("too many failed sign-ins"), "{path}: {fault}");
+        assert!(
+            fault.contains("too many failed sign-ins"),
+            "{path}: {fault}"
+        );
     }
     h.server.shutdown().await;
 }
@@ -216,14 +229,20 @@ async fn regression_issue_12_an_attacker_cannot_lock_the_administrator_out() {
     // One address guessing is refused after its allowance, whatever the account…
     let attacker = browser(&h, ip(2));
     for _ in 0..3 {
-        assert_eq!(web_sign_in(&h, &attacker, "console", "root", "guess").await, 401);
+        assert_eq!(
+            web_sign_in(&h, &attacker, "console", "root", "guess").await,
+            401
+        );
     }
     assert_eq!(
         web_sign_in(&h, &attacker, "console", "root", PASSWORD).await,
         429
     );
     // …while the administrator, elsewhere, signs in at once.
-    assert_eq!(web_sign_in(&h, &admin, "console", "root", PASSWORD).await, 303);
+    assert_eq!(
+        web_sign_in(&h, &admin, "console", "root", PASSWORD).await,
+        303
+    );
 
     // Many addresses guessing slow the account down, but never lock it.
     for last in 3..=8 {
@@ -241,7 +260,10 @@ async fn regression_issue_12_an_attacker_cannot_lock_the_administrator_out() {
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    assert!(signed_in, "the administrator gets in once the short delay has passed");
+    assert!(
+        signed_in,
+        "the administrator gets in once the short delay has passed"
+    );
     h.server.shutdown().await;
 }
 

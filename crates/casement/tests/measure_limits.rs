@@ -137,7 +137,10 @@ async fn measure_the_time_to_cut_a_slow_header() {
     let stream = tls(&serve).await.unwrap();
     let (mut reader, mut writer) = tokio::io::split(stream);
     let started = Instant::now();
-    writer.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
+    writer
+        .write_all(b"GET /healthz HTTP/1.1\r\n")
+        .await
+        .unwrap();
     // One header byte every 10 s, as the prober did.
     let writing = tokio::spawn(async move {
         for _ in 0..30 {
@@ -202,13 +205,22 @@ async fn measure_idle_connections_that_leave_healthz_answering() {
     );
     // The prober's case: a server whose file-descriptor limit is 512, one attacking address.
     let dir = tempfile::tempdir().unwrap();
-    let serve =
-        Serve::start_wrapped(dir.path(), free_port(), &[], &["prlimit", "--nofile=512:512"]).await;
+    let serve = Serve::start_wrapped(
+        dir.path(),
+        free_port(),
+        &[],
+        &["prlimit", "--nofile=512:512"],
+    )
+    .await;
     let (idle, answered) = idle_connections_until_healthz_fails(&serve, 600, attacker, other).await;
     println!(
         "fd limit 512: {} idle connections accepted from one address; /healthz from another address answered with {answered} open; from the attacker's address: {}",
         idle.len(),
-        if healthz(&serve, attacker).await { "answered" } else { "refused" }
+        if healthz(&serve, attacker).await {
+            "answered"
+        } else {
+            "refused"
+        }
     );
     // More addresses: they fill the whole limit, and then everyone waits for the header timeout.
     let (more, _) =
@@ -225,14 +237,19 @@ async fn measure_idle_connections_that_leave_healthz_answering() {
     println!(
         "fd limit 512, {} idle connections from two addresses (the limit): /healthz {} after {:.1} s (idle connections are cut by the header timeout)",
         idle.len() + more.len(),
-        if back { "answers again" } else { "still refused" },
+        if back {
+            "answers again"
+        } else {
+            "still refused"
+        },
         started.elapsed().as_secs_f64()
     );
     drop((idle, more, serve));
     // The defaults on this machine's limits.
     let dir = tempfile::tempdir().unwrap();
     let serve = Serve::start(dir.path(), free_port(), &[]).await;
-    let (idle, answered) = idle_connections_until_healthz_fails(&serve, 3_000, attacker, other).await;
+    let (idle, answered) =
+        idle_connections_until_healthz_fails(&serve, 3_000, attacker, other).await;
     println!(
         "defaults: {} idle connections from one address accepted; /healthz from another answered with {answered} open",
         idle.len()

@@ -33,7 +33,12 @@ async fn regression_issue_12_serve_starts_with_the_admin_and_sim_variables_set()
         ],
     )
     .await;
-    let health = serve.http().get(serve.url("/healthz")).send().await.unwrap();
+    let health = serve
+        .http()
+        .get(serve.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
     // The server's token is its own, not the admin tool's variable.
     assert_ne!(serve.token, "a-token-for-casement-admin");
@@ -53,9 +58,24 @@ async fn regression_issue_12_the_readme_fleet_command_enrolls_past_the_per_user_
         .await;
     let output = Command::new(env!("CARGO_BIN_EXE_casement"))
         .current_dir(dir.path())
-        .args(["sim", "fleet", "--url", &serve.url(""), "--ca-cert", "data/tls.pem"])
+        .args([
+            "sim",
+            "fleet",
+            "--url",
+            &serve.url(""),
+            "--ca-cert",
+            "data/tls.pem",
+        ])
         .args(["--user", USER, "--password", PASSWORD])
-        .args(["--devices", "12", "--sessions", "1", "--concurrency", "4", "--json"])
+        .args([
+            "--devices",
+            "12",
+            "--sessions",
+            "1",
+            "--concurrency",
+            "4",
+            "--json",
+        ])
         .args(["--token", &serve.token])
         .output()
         .unwrap();
@@ -119,10 +139,7 @@ async fn session(
     seen: &mut Seen,
     posts: &AtomicU64,
 ) -> Result<(), String> {
-    let url = format!(
-        "{}?mode=Maintenance&Platform=WoA",
-        device.management_url
-    );
+    let url = format!("{}?mode=Maintenance&Platform=WoA", device.management_url);
     let (mut core, mut message) = DeviceSession::start(package1(device, number));
     let mut tree = Recording::default();
     let mut unacknowledged: Vec<String> = Vec::new();
@@ -201,7 +218,10 @@ async fn a_server_killed_mid_session_loses_no_command_and_sends_none_again_once_
                     Some(json!({ "kind": "raw", "class": "inventory", "syncml": syncml })),
                 )
                 .await;
-            expected.entry(device.device_id.clone()).or_default().push(uri);
+            expected
+                .entry(device.device_id.clone())
+                .or_default()
+                .push(uri);
         }
     }
     let clients: Vec<reqwest::Client> = devices
@@ -217,8 +237,12 @@ async fn a_server_killed_mid_session_loses_no_command_and_sends_none_again_once_
     let posts = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for (i, device) in devices.iter().enumerate() {
-        let (client, device, seen, posts) =
-            (clients[i].clone(), device.clone(), seen[i].clone(), posts.clone());
+        let (client, device, seen, posts) = (
+            clients[i].clone(),
+            device.clone(),
+            seen[i].clone(),
+            posts.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut seen = seen.lock().await;
             session(&client, &device, 1, &mut seen, &posts).await
@@ -264,7 +288,12 @@ async fn a_server_killed_mid_session_loses_no_command_and_sends_none_again_once_
             )
             .await;
         let commands = commands["commands"].as_array().unwrap();
-        assert_eq!(commands.len(), COMMANDS, "{}: no command lost", device.device_id);
+        assert_eq!(
+            commands.len(),
+            COMMANDS,
+            "{}: no command lost",
+            device.device_id
+        );
         for c in commands {
             assert_eq!(c["state"], "done", "{}: {c}", device.device_id);
         }

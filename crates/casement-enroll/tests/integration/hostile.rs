@@ -310,7 +310,11 @@ fn overlong_message_id_is_a_bad_value() {
 fn regression_issue_12_an_element_with_thousands_of_attributes_is_refused_before_parsing() {
     let attributes: String = (0..27_000).map(|i| format!(" a{i}=\"\"")).collect();
     let xml = discover_with_body(&format!("<x{attributes}/>"));
-    assert!(xml.len() < 256 * 1024, "under the size limit: {}", xml.len());
+    assert!(
+        xml.len() < 256 * 1024,
+        "under the size limit: {}",
+        xml.len()
+    );
     assert!(matches!(
         EnrollRequest::parse(xml.as_bytes()).unwrap_err(),
         EnrollError::TooManyAttributes {
@@ -320,7 +324,9 @@ fn regression_issue_12_an_element_with_thousands_of_attributes_is_refused_before
         }
     ));
     // Many elements with few attributes each: the total is bounded too.
-    let spread: String = (0..1_000).map(|i| format!("<x a{i}=\"1\" b=\"2\" c='3'/>")).collect();
+    let spread: String = (0..1_000)
+        .map(|i| format!("<x a{i}=\"1\" b=\"2\" c='3'/>"))
+        .collect();
     let xml = discover_with_body(&spread);
     assert!(matches!(
         EnrollRequest::parse(xml.as_bytes()).unwrap_err(),

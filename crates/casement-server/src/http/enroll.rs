@@ -43,7 +43,7 @@ pub async fn enrollment(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let address = address(&state, peer.clone(), &headers);
+    let address = address(&state, peer, &headers);
     let peer = peer.map(|Extension(ConnectInfo(addr))| addr);
     let client_cert = match super::management::client_certificate(
         &state,

@@ -56,10 +56,15 @@ pub fn keep(items: &[ResultItem], device_id: &str) -> Kept {
             ));
             continue;
         }
-        kept.devinfo.insert((*node).to_owned(), Value::String(value));
+        kept.devinfo
+            .insert((*node).to_owned(), Value::String(value));
     }
     if ignored > 0 {
-        tracing::debug!(device = device_id, ignored, "package 1: values not stored (unused nodes)");
+        tracing::debug!(
+            device = device_id,
+            ignored,
+            "package 1: values not stored (unused nodes)"
+        );
     }
     kept
 }
@@ -112,6 +117,9 @@ mod tests {
         assert!(kept.devinfo.is_empty());
         assert_eq!(kept.warnings.len(), 1);
         assert!(kept.warnings[0].contains("does not match the certificate's device \"PC1\""));
-        assert!(kept.warnings[0].len() < 200, "the value is quoted, not echoed");
+        assert!(
+            kept.warnings[0].len() < 200,
+            "the value is quoted, not echoed"
+        );
     }
 }

@@ -127,7 +127,10 @@ pub async fn refuse_if_throttled(
     let since = now - WINDOW_MS;
     if state.store.login_failures_since(address, since).await? >= policy.failures_per_address {
         state.metrics.refusal("signin-throttled-address");
-        tracing::warn!(address, "sign-in refused: too many failures from this address");
+        tracing::warn!(
+            address,
+            "sign-in refused: too many failures from this address"
+        );
         return Err(SignInError::Throttled {
             retry_after_seconds: (WINDOW_MS / 1000) as u64,
         });
@@ -189,7 +192,10 @@ mod tests {
 
     #[test]
     fn one_key_per_account_whatever_the_door_or_case() {
-        assert_eq!(account_key(Account::User(" Alice@Contoso.com ")), "user:alice@contoso.com");
+        assert_eq!(
+            account_key(Account::User(" Alice@Contoso.com ")),
+            "user:alice@contoso.com"
+        );
         assert_eq!(account_key(Account::Admin("Root")), "admin:root");
         assert_eq!(address_key(None), "ip:unknown");
     }
@@ -201,7 +207,10 @@ mod tests {
         headers.append("x-forwarded-for", "6.6.6.6, 1.2.3.4".parse().unwrap());
         headers.append("x-forwarded-for", "5.6.7.8".parse().unwrap());
         let ip = |s: &str| Some(s.parse::<std::net::IpAddr>().unwrap());
-        assert_eq!(client_address(Some(proxy), &headers, &[proxy]), ip("5.6.7.8"));
+        assert_eq!(
+            client_address(Some(proxy), &headers, &[proxy]),
+            ip("5.6.7.8")
+        );
         assert_eq!(
             client_address(ip("9.9.9.9"), &headers, &[proxy]),
             ip("9.9.9.9"),

@@ -451,7 +451,10 @@ impl Progress {
 mod tests {
     #[test]
     fn fleet_users_are_named_after_the_given_user() {
-        assert_eq!(super::fleet_upn("alice@contoso.com", 3), "alice+fleet3@contoso.com");
+        assert_eq!(
+            super::fleet_upn("alice@contoso.com", 3),
+            "alice+fleet3@contoso.com"
+        );
         assert_eq!(super::fleet_upn("demio", 12), "demio+fleet12");
     }
 }

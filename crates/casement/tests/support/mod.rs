@@ -56,10 +56,7 @@ impl Serve {
             .stdin(Stdio::null())
             .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
             .stderr(Stdio::from(
-                std::fs::OpenOptions::new()
-                    .append(true)
-                    .open(&log)
-                    .unwrap(),
+                std::fs::OpenOptions::new().append(true).open(&log).unwrap(),
             ));
         for (k, v) in env {
             command.env(k, v);
@@ -87,7 +84,11 @@ impl Serve {
                     return serve;
                 }
             }
-            assert!(Instant::now() < deadline, "serve did not come up:\n{}", serve.log());
+            assert!(
+                Instant::now() < deadline,
+                "serve did not come up:\n{}",
+                serve.log()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -118,7 +119,11 @@ impl Serve {
             request = request.json(&body);
         }
         let response = request.send().await.unwrap();
-        assert!(response.status().is_success(), "{path}: {}", response.status());
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
         response.json().await.unwrap()
     }
 
@@ -135,4 +140,3 @@ impl Drop for Serve {
         let _ = self.child.wait();
     }
 }
-
