@@ -761,7 +761,10 @@ async fn sign_in_is_rate_limited_per_account() {
             ],
         )
         .await;
-    assert_eq!(locked.status, 429, "even the right password, for now (slowed down)");
+    assert_eq!(
+        locked.status, 429,
+        "even the right password, for now (slowed down)"
+    );
     assert!(locked.body.contains("Too many failed sign-ins"));
     assert!(!mallory.cookies.contains_key(PORTAL_COOKIE));
     // Another account from the same address is not locked.

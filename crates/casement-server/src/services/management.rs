@@ -82,6 +82,9 @@ impl DeviceLocks {
     }
 }
 
+/// Messages larger than this are parsed on a blocking thread (a real message is a few KiB).
+const INLINE_PARSE_BYTES: usize = 64 * 1024;
+
 /// Handles one SyncML message from a device whose certificate was verified.
 pub async fn handle_message(
     state: &AppState,
@@ -89,7 +92,20 @@ pub async fn handle_message(
     facts: &RequestFacts,
     body: &[u8],
 ) -> ManagementReply {
-    let message = match casement_syncml::parse(body) {
+    let parsed = if body.len() <= INLINE_PARSE_BYTES {
+        casement_syncml::parse(body)
+    } else {
+        // Up to 4 MiB: milliseconds of CPU, kept off the async workers.
+        let owned = body.to_vec();
+        match tokio::task::spawn_blocking(move || casement_syncml::parse(&owned)).await {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                tracing::error!(error = %e, "management: the parse did not finish");
+                return ManagementReply::refuse(500, "internal error");
+            }
+        }
+    };
+    let message = match parsed {
         Ok(m) => m,
         Err(e) => {
             tracing::warn!(device = %device.device_id(), error = %e, "management: invalid SyncML");
