@@ -154,6 +154,8 @@ impl Cluster {
                 format!("https://localhost:{}", self.entry.port()),
             )
             .env("CASEMENT_MAX_DEVICES_PER_USER", "100000000")
+            // The whole simulated fleet comes from one address, kept-alive connections included.
+            .env("CASEMENT_MAX_CONNECTIONS_PER_ADDRESS", "1000000")
             .stdin(Stdio::null())
             .stdout(Stdio::from(std::fs::File::create(&log)?))
             .stderr(Stdio::from(

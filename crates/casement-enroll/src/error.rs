@@ -46,6 +46,17 @@ pub enum EnrollError {
         /// The limit in force.
         limit: u32,
     },
+    /// An element, or the whole request, has more attributes than the limit (checked in one
+    /// linear pass before parsing: checking duplicates costs the parser quadratic time).
+    #[error("more than {limit} XML attributes {scope} (at byte {offset})")]
+    TooManyAttributes {
+        /// `"in one element"` or `"in the request"`.
+        scope: &'static str,
+        /// The limit in force.
+        limit: usize,
+        /// Where the attribute over the limit starts.
+        offset: usize,
+    },
     /// The body is not UTF-8 (the only encoding Windows sends: `charset=utf-8`).
     #[error("request body is not UTF-8 (invalid byte at {offset})")]
     NotUtf8 {

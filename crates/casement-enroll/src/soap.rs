@@ -82,15 +82,22 @@ pub struct Limits {
     pub max_depth: usize,
     /// Maximum number of XML nodes (elements, text, comments).
     pub max_nodes: u32,
+    /// Maximum attributes (namespace declarations included) of one element.
+    pub max_attributes_per_element: usize,
+    /// Maximum attributes in the whole request.
+    pub max_attributes: usize,
 }
 
 impl Default for Limits {
-    /// 256 KiB, 32 levels, 20,000 nodes.
+    /// 256 KiB, 32 levels, 20,000 nodes, 64 attributes per element and 2,000 in all (a real
+    /// request has at most 8 on its Envelope and about 60 in all).
     fn default() -> Self {
         Limits {
             max_bytes: 256 * 1024,
             max_depth: 32,
             max_nodes: 20_000,
+            max_attributes_per_element: 64,
+            max_attributes: 2_000,
         }
     }
 }
@@ -204,6 +211,7 @@ pub(crate) fn parse_document<'i>(
         });
     }
     reject_dtd(input)?;
+    count_attributes(input, limits)?;
     let text = std::str::from_utf8(input).map_err(|e| EnrollError::NotUtf8 {
         offset: e.valid_up_to(),
     })?;
@@ -227,6 +235,71 @@ pub(crate) fn parse_document<'i>(
     })?;
     check_depth(&doc, limits.max_depth)?;
     Ok(doc)
+}
+
+/// Counts attributes (each `=` inside a start tag, outside quoted values) in one linear pass and
+/// refuses a request over [`Limits::max_attributes_per_element`] or [`Limits::max_attributes`].
+/// Comments, CDATA sections and processing instructions are skipped. Malformed markup is left
+/// to the parser.
+fn count_attributes(input: &[u8], limits: &Limits) -> Result<(), EnrollError> {
+    let mut total = 0usize;
+    let mut i = 0usize;
+    let skip_to = |from: usize, end: &[u8]| -> usize {
+        input[from..]
+            .windows(end.len())
+            .position(|w| w == end)
+            .map_or(input.len(), |p| from + p + end.len())
+    };
+    while let Some(p) = input[i..].iter().position(|&b| b == b'<') {
+        let start = i + p;
+        let rest = &input[start..];
+        if rest.starts_with(b"<!--") {
+            i = skip_to(start + 4, b"-->");
+            continue;
+        }
+        if rest.starts_with(b"<![CDATA[") {
+            i = skip_to(start + 9, b"]]>");
+            continue;
+        }
+        if rest.starts_with(b"<?") {
+            i = skip_to(start + 2, b"?>");
+            continue;
+        }
+        // A start or end tag: attributes are the `=` outside quotes until `>`.
+        let mut in_element = 0usize;
+        let mut quote = None;
+        let mut j = start + 1;
+        while let Some(&b) = input.get(j) {
+            match (quote, b) {
+                (Some(q), b) if b == q => quote = None,
+                (Some(_), _) => {}
+                (None, b'"' | b'\'') => quote = Some(b),
+                (None, b'>') => break,
+                (None, b'=') => {
+                    in_element += 1;
+                    total += 1;
+                    if in_element > limits.max_attributes_per_element {
+                        return Err(EnrollError::TooManyAttributes {
+                            scope: "in one element",
+                            limit: limits.max_attributes_per_element,
+                            offset: j,
+                        });
+                    }
+                    if total > limits.max_attributes {
+                        return Err(EnrollError::TooManyAttributes {
+                            scope: "in the request",
+                            limit: limits.max_attributes,
+                            offset: j,
+                        });
+                    }
+                }
+                (None, _) => {}
+            }
+            j += 1;
+        }
+        i = j.saturating_add(1).min(input.len());
+    }
+    Ok(())
 }
 
 /// Refuses DOCTYPE / ENTITY markup anywhere before parsing (cheap, and gives the offset).

@@ -68,6 +68,36 @@ pub struct RawConfig {
     pub wns_trust_pem: Option<PathBuf>,
     /// Least time between two pushes to one device, in seconds (a rate limit per channel).
     pub push_interval_seconds: u32,
+    /// Seconds a client has to send a complete request head, counted from the moment the
+    /// server waits for it: after the TLS handshake, and after each response on a kept-alive
+    /// connection. It is therefore also the idle timeout: an idle connection is closed after it.
+    pub header_timeout_seconds: u32,
+    /// Seconds a client has to send a whole request body.
+    pub body_timeout_seconds: u32,
+    /// Most connections open at once (TLS handshakes included); past it new connections are
+    /// closed at once. Lowered at start to fit the file-descriptor limit.
+    pub max_connections: u32,
+    /// Most connections open at once from one client address (trusted proxies excepted), so one
+    /// address cannot take every connection; at most half of `max_connections`.
+    pub max_connections_per_address: u32,
+    /// Password checks run at once (argon2, about 19 MiB each); 0 = the number of cores.
+    pub password_workers: u32,
+    /// Password checks that may wait for a worker; past it a sign-in is answered "busy" (HTTP
+    /// 429, or a SOAP fault for enrollment) at once.
+    pub password_queue: u32,
+    /// Failed sign-ins from one client address within 15 minutes after which that address is
+    /// refused for the rest of the window.
+    pub signin_failures_per_address: u32,
+    /// Failed sign-ins of one account within 15 minutes after which the account is slowed
+    /// down: each further attempt must wait `signin_delay_seconds`, doubled per failure.
+    pub signin_failures_per_account: u32,
+    /// The first wait imposed on a slowed-down account, in seconds.
+    pub signin_delay_seconds: u32,
+    /// The longest wait imposed on an account, in seconds (the account is never locked).
+    pub signin_max_delay_seconds: u32,
+    /// A separate plain-HTTP listener serving only `/metrics` (e.g. `127.0.0.1:9469`); without
+    /// it `/metrics` on the HTTPS listener requires the admin token.
+    pub metrics_listen: Option<String>,
 }
 
 impl Default for RawConfig {
@@ -97,9 +127,30 @@ impl Default for RawConfig {
             wns_local_hosts: Vec::new(),
             wns_trust_pem: None,
             push_interval_seconds: 10,
+            header_timeout_seconds: 30,
+            body_timeout_seconds: 60,
+            max_connections: 10_000,
+            max_connections_per_address: 1_000,
+            password_workers: 0,
+            password_queue: 32,
+            signin_failures_per_address: 30,
+            signin_failures_per_account: 5,
+            signin_delay_seconds: 2,
+            signin_max_delay_seconds: 60,
+            metrics_listen: None,
         }
     }
 }
+
+/// `CASEMENT_*` variables that belong to other subcommands (`casement admin`, `casement sim`) or
+/// to logging, not to the server's settings: ignored when loading them.
+pub const FOREIGN_ENV: &[&str] = &[
+    "url",
+    "admin_token",
+    "sim_password",
+    "log_format",
+    "screenshots",
+];
 
 impl RawConfig {
     /// Layers defaults, the optional TOML file, `CASEMENT_*` environment variables and `overrides`
@@ -116,7 +167,7 @@ impl RawConfig {
             figment = figment.merge(Toml::file(file));
         }
         figment = figment
-            .merge(Env::prefixed("CASEMENT_").split("__"))
+            .merge(Env::prefixed("CASEMENT_").split("__").ignore(FOREIGN_ENV))
             .merge(Serialized::defaults(overrides));
         figment.extract().map_err(|e| ConfigError(e.to_string()))
     }
@@ -189,6 +240,35 @@ impl RawConfig {
             trusted_proxies: self.trusted_proxies,
             auto_push_config: self.auto_push_config,
             push_interval_ms: i64::from(self.push_interval_seconds) * 1000,
+            network: NetworkLimits {
+                header_timeout: seconds(self.header_timeout_seconds, "header_timeout_seconds")?,
+                body_timeout: seconds(self.body_timeout_seconds, "body_timeout_seconds")?,
+                max_connections: (self.max_connections as usize).max(1),
+                max_connections_per_address: (self.max_connections_per_address as usize).max(1),
+                metrics_listen: self
+                    .metrics_listen
+                    .as_deref()
+                    .map(|a| {
+                        a.parse()
+                            .map_err(|e| ConfigError(format!("metrics_listen {a:?}: {e}")))
+                    })
+                    .transpose()?,
+            },
+            password_pool: PasswordPoolSize {
+                workers: match self.password_workers {
+                    0 => std::thread::available_parallelism().map_or(2, usize::from),
+                    n => n as usize,
+                },
+                queue: self.password_queue as usize,
+            },
+            signin: SigninPolicy {
+                failures_per_address: u64::from(self.signin_failures_per_address.max(1)),
+                failures_per_account: u64::from(self.signin_failures_per_account.max(1)),
+                delay_ms: i64::from(self.signin_delay_seconds) * 1000,
+                max_delay_ms: i64::from(
+                    self.signin_max_delay_seconds.max(self.signin_delay_seconds),
+                ) * 1000,
+            },
             wns_client: wns_client(
                 &self.wns_client_id,
                 &self.wns_client_secret,
@@ -243,6 +323,56 @@ pub struct Config {
     pub wns_client: Option<casement_push::WnsConfig>,
     /// Least time between two pushes to one device.
     pub push_interval_ms: i64,
+    /// Timeouts and the connection limit of the HTTPS listener.
+    pub network: NetworkLimits,
+    /// The password-hashing pool's size.
+    pub password_pool: PasswordPoolSize,
+    /// The sign-in throttle.
+    pub signin: SigninPolicy,
+}
+
+/// What one client may hold of the listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkLimits {
+    /// Time to send a request head (also the idle timeout of a kept-alive connection).
+    pub header_timeout: std::time::Duration,
+    /// Time to send a whole request body.
+    pub body_timeout: std::time::Duration,
+    /// Connections open at once (before the file-descriptor adjustment at start).
+    pub max_connections: usize,
+    /// Connections open at once from one address (at most half the connection limit in force).
+    pub max_connections_per_address: usize,
+    /// The plain-HTTP metrics listener, if any.
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+/// Password checks at once and waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordPoolSize {
+    /// Worker threads (each check holds about 19 MiB while it runs).
+    pub workers: usize,
+    /// Checks that may wait; more are refused as busy.
+    pub queue: usize,
+}
+
+/// When sign-ins are refused without checking the password (see `services::signin`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SigninPolicy {
+    /// Failures from one address within the window that refuse it for the window.
+    pub failures_per_address: u64,
+    /// Failures of one account within the window after which it is slowed down.
+    pub failures_per_account: u64,
+    /// The first imposed wait.
+    pub delay_ms: i64,
+    /// The longest imposed wait.
+    pub max_delay_ms: i64,
+}
+
+fn seconds(value: u32, name: &str) -> Result<std::time::Duration, ConfigError> {
+    if value == 0 {
+        return Err(ConfigError(format!("{name} must be at least 1")));
+    }
+    Ok(std::time::Duration::from_secs(u64::from(value)))
 }
 
 impl Config {

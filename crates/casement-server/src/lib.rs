@@ -9,6 +9,7 @@ pub mod bootstrap;
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod listener;
 pub mod metrics;
 pub mod password;
 pub mod paths;
@@ -45,6 +46,7 @@ pub struct Server {
     handle: Handle<SocketAddr>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     push_worker: Option<tokio::task::JoinHandle<()>>,
+    metrics_task: Option<(SocketAddr, tokio::task::JoinHandle<()>)>,
 }
 
 /// A start that failed, with the reason.
@@ -75,6 +77,16 @@ impl Server {
             .await
             .map_err(|e| StartError(e.to_string()))?;
         let rustls = tls::server_config(&boot.tls, &boot.ca).map_err(StartError)?;
+        let fd_limit = listener::raise_fd_limit();
+        let max_connections = listener::connection_limit(config.network.max_connections, fd_limit);
+        tracing::info!(
+            max_connections,
+            fd_limit = ?fd_limit,
+            header_timeout = ?config.network.header_timeout,
+            body_timeout = ?config.network.body_timeout,
+            password_workers = config.password_pool.workers,
+            "limits"
+        );
         let state = AppState {
             config: config.clone(),
             store: Arc::new(boot.store),
@@ -83,6 +95,7 @@ impl Server {
             metrics: Arc::default(),
             device_locks: Arc::default(),
             verified_credentials: Arc::default(),
+            hash_pool: Arc::new(password::HashPool::new(config.password_pool)),
         };
         let push_worker = match &config.wns_client {
             Some(wns) => {
@@ -92,12 +105,42 @@ impl Server {
             }
             None => None,
         };
+        let metrics_task = match config.network.metrics_listen {
+            Some(addr) => Some(
+                http::metrics_listener(addr, state.clone())
+                    .await
+                    .map_err(StartError)?,
+            ),
+            None => None,
+        };
         let app = http::app(state.clone());
         let handle = Handle::new();
-        let server =
-            axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(Arc::new(rustls)))
-                .map_err(|e| StartError(e.to_string()))?
-                .handle(handle.clone());
+        let limits = &config.network;
+        let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(RustlsConfig::from_config(
+            Arc::new(rustls),
+        ))
+        .acceptor(listener::LimitAcceptor::new(
+            max_connections,
+            config.network.max_connections_per_address,
+            &config.trusted_proxies,
+            state.metrics.clone(),
+        ));
+        let gate = Arc::new(listener::LogGate::default());
+        let mut server = axum_server::from_tcp(listener)
+            .map_err(|e| StartError(e.to_string()))?
+            .acceptor(acceptor)
+            .handle(handle.clone())
+            .http1_only()
+            // Covers the wait for the first request head even before hyper's own timer runs.
+            .first_request_timeout(limits.header_timeout)
+            .accept_error_handler(move |addr, e| listener::log_accept_error(&gate, addr, e));
+        server
+            .http_builder()
+            .http1()
+            .timer(hyper_util::rt::TokioTimer::new())
+            // Counted from the moment a request head is awaited, including after a response on a
+            // kept-alive connection: it is also the idle timeout.
+            .header_read_timeout(limits.header_timeout);
         let task = tokio::spawn(async move {
             server
                 .serve(app.into_make_service_with_connect_info::<SocketAddr>())
@@ -113,7 +156,13 @@ impl Server {
             handle,
             task,
             push_worker,
+            metrics_task,
         })
+    }
+
+    /// The address of the separate metrics listener, when configured.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_task.as_ref().map(|(addr, _)| *addr)
     }
 
     /// The base URL to reach it on loopback.
@@ -125,6 +174,9 @@ impl Server {
     pub async fn shutdown(self) {
         if let Some(worker) = &self.push_worker {
             worker.abort();
+        }
+        if let Some((_, task)) = &self.metrics_task {
+            task.abort();
         }
         self.handle.graceful_shutdown(Some(Duration::from_secs(10)));
         if let Ok(Err(e)) = self.task.await {

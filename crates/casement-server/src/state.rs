@@ -24,6 +24,8 @@ pub struct AppState {
     pub device_locks: Arc<crate::services::management::DeviceLocks>,
     /// Recently verified passwords (one argon2 hash per OnPremise enrollment, not two).
     pub verified_credentials: Arc<crate::services::users::VerifiedCredentials>,
+    /// The only place passwords are hashed and verified (bounded threads and queue).
+    pub hash_pool: Arc<crate::password::HashPool>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -175,6 +175,7 @@ async fn a_machine_session_carries_only_what_machine_allows_and_maintenance_the_
     let metrics = h
         .http
         .get(format!("{}/metrics", h.server.local_url()))
+        .bearer_auth(&h.token)
         .send()
         .await
         .unwrap()
@@ -347,6 +348,7 @@ async fn requests_without_a_good_certificate_are_refused() {
     let metrics = h
         .http
         .get(format!("{}/metrics", h.server.local_url()))
+        .bearer_auth(&h.token)
         .send()
         .await
         .unwrap()

@@ -153,6 +153,9 @@ impl Client {
 async fn setup() -> (Harness, String) {
     let h = start(RawConfig {
         wns_package_family_name: Some("Contoso.MDM_8wekyb3d8bbwe".into()),
+        // A slowed-down account stays slowed down for the whole test (no timing in assertions).
+        signin_delay_seconds: 600,
+        signin_max_delay_seconds: 600,
         ..RawConfig::default()
     })
     .await;
@@ -758,7 +761,10 @@ async fn sign_in_is_rate_limited_per_account() {
             ],
         )
         .await;
-    assert_eq!(locked.status, 429, "even the right password, for now");
+    assert_eq!(
+        locked.status, 429,
+        "even the right password, for now (slowed down)"
+    );
     assert!(locked.body.contains("Too many failed sign-ins"));
     assert!(!mallory.cookies.contains_key(PORTAL_COOKIE));
     // Another account from the same address is not locked.

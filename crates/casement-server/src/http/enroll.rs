@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum_server::tls::TlsInfo;
 
 use crate::services::enrollment::{self, SoapReply, StsPage};
+use crate::services::signin;
 use crate::state::AppState;
 
 /// `GET Discovery.svc`: the client checks the endpoint exists ([MS-MDE] §1.3): 200, empty body.
@@ -23,8 +24,14 @@ pub async fn discovery(State(state): State<AppState>, body: Bytes) -> Response {
     soap(enrollment::discover(&state, &body).await)
 }
 
-pub async fn policies(State(state): State<AppState>, body: Bytes) -> Response {
-    soap(enrollment::get_policies(&state, &body).await)
+pub async fn policies(
+    State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let address = address(&state, peer, &headers);
+    soap(enrollment::get_policies(&state, &body, &address).await)
 }
 
 /// `POST Enrollment.svc`: a new enrollment, or a renewal authenticated by the device's current
@@ -36,6 +43,7 @@ pub async fn enrollment(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let address = address(&state, peer, &headers);
     let peer = peer.map(|Extension(ConnectInfo(addr))| addr);
     let client_cert = match super::management::client_certificate(
         &state,
@@ -46,18 +54,38 @@ pub async fn enrollment(
         Ok(der) => der,
         Err((status, reason)) => return (status, reason).into_response(),
     };
-    soap(enrollment::request_security_token(&state, &body, client_cert.as_deref()).await)
+    soap(enrollment::request_security_token(&state, &body, client_cert.as_deref(), &address).await)
 }
 
 pub async fn sts_page(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     html(enrollment::sign_in(&state, query.as_deref().unwrap_or("")))
 }
 
-pub async fn sts_submit(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn sts_submit(
+    State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let address = address(&state, peer, &headers);
     match std::str::from_utf8(&body) {
-        Ok(form) => html(enrollment::sign_in_submit(&state, form).await),
+        Ok(form) => html(enrollment::sign_in_submit(&state, form, &address).await),
         Err(_) => (StatusCode::BAD_REQUEST, "form is not UTF-8").into_response(),
     }
+}
+
+/// The sign-in throttle's key of the client (see `signin::client_address`).
+fn address(
+    state: &AppState,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: &HeaderMap,
+) -> String {
+    let peer = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    signin::address_key(signin::client_address(
+        peer,
+        headers,
+        &state.config.trusted_proxies,
+    ))
 }
 
 fn soap(reply: SoapReply) -> Response {

@@ -1,6 +1,7 @@
 //! The management endpoint (`POST /ManagementServer/MDM.svc?mode=…&Platform=WoA`): device
 //! identity from the client certificate (or, from a trusted proxy only, from its header), then
-//! the management service.
+//! the body (at most [`super::MAX_MANAGEMENT_BODY_BYTES`]: a request that cannot be
+//! authenticated is answered before its body is read), then the management service.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Extension;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -29,11 +30,11 @@ pub async fn post(
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let started = Instant::now();
     let peer = peer.map(|Extension(ConnectInfo(addr))| addr);
-    let response = handle(&state, tls, peer, &query, &headers, &body).await;
+    let response = handle(&state, tls, peer, &query, &headers, body).await;
     state
         .metrics
         .observe_latency("management", started.elapsed().as_secs_f64());
@@ -46,7 +47,7 @@ async fn handle(
     peer: Option<SocketAddr>,
     query: &HashMap<String, String>,
     headers: &HeaderMap,
-    body: &[u8],
+    body: Body,
 ) -> Response {
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -63,6 +64,18 @@ async fn handle(
         Ok(device) => device,
         Err((status, reason)) => return refuse(status, &reason),
     };
+    let body = match axum::body::to_bytes(body, super::MAX_MANAGEMENT_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(e) => {
+            state.metrics.refusal("management-body");
+            tracing::warn!(device = %device.device_id(), error = %e, "management: body not read");
+            // Over the limit (a chunked body: a declared one was refused before) or too slow.
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "the request body is over the limit or did not arrive in time",
+            );
+        }
+    };
     let param = |name: &str| {
         query
             .iter()
@@ -77,7 +90,7 @@ async fn handle(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
     };
-    let reply = management::handle_message(state, &device, &facts, body).await;
+    let reply = management::handle_message(state, &device, &facts, &body).await;
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if reply.syncml {
         (

@@ -4,7 +4,7 @@
 use casement_store::{Admin, NewAdmin, StoreError};
 
 use crate::clock::now_ms;
-use crate::password;
+use crate::services::signin::{self, Account, SignInError};
 use crate::state::AppState;
 
 /// Why an account could not be created.
@@ -19,6 +19,9 @@ pub enum CreateAdminError {
     /// Storage failed.
     #[error(transparent)]
     Store(StoreError),
+    /// The password pool is full: try again shortly.
+    #[error(transparent)]
+    Busy(#[from] crate::password::PoolBusy),
 }
 
 /// Creates an administrator with an argon2id-hashed password. Names are 1 to 64 characters
@@ -46,10 +49,10 @@ pub async fn create_admin(
             "an administrator's password must have 12 to 1024 characters".into(),
         ));
     }
-    let owned = password.to_owned();
-    let hash = tokio::task::spawn_blocking(move || password::hash(&owned))
-        .await
-        .map_err(|e| CreateAdminError::Invalid(e.to_string()))?
+    let hash = state
+        .hash_pool
+        .hash(password)
+        .await?
         .map_err(CreateAdminError::Invalid)?;
     let new = NewAdmin {
         id: uuid::Uuid::new_v4().to_string(),
@@ -68,21 +71,17 @@ pub async fn create_admin(
     })
 }
 
-/// The account if `password` is its password. An unknown name costs the same time as a wrong
-/// password.
+/// The account if `password` is its password, checked under the sign-in throttle
+/// ([`signin`](crate::services::signin)) from `address`. An unknown name costs the same time as a
+/// wrong password.
 pub async fn authenticate(
     state: &AppState,
     username: &str,
     password: &str,
-) -> Result<Option<Admin>, StoreError> {
+    address: &str,
+) -> Result<Option<Admin>, SignInError> {
     let admin = state.store.admin_by_username(username.trim()).await?;
-    let hash = admin
-        .as_ref()
-        .map_or(password::dummy_hash(), |a| a.password_hash.as_str())
-        .to_owned();
-    let attempt = password.to_owned();
-    let ok = tokio::task::spawn_blocking(move || password::verify(&attempt, &hash))
-        .await
-        .unwrap_or(false);
+    let stored = admin.as_ref().map(|a| a.password_hash.as_str());
+    let ok = signin::check(state, Account::Admin(username), address, password, stored).await?;
     Ok(admin.filter(|_| ok))
 }

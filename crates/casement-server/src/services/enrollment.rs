@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::{now_ms, now_utc, to_ms};
 use crate::paths;
+use crate::services::signin::SignInError;
 use crate::services::users::authenticate;
 use crate::state::AppState;
 
@@ -37,7 +38,7 @@ pub struct StsPage {
 
 /// Handles a POST to the discovery endpoint.
 pub async fn discover(state: &AppState, body: &[u8]) -> SoapReply {
-    let request = match DiscoverRequest::parse(body) {
+    let request = match parse_off_runtime(body, DiscoverRequest::parse).await {
         Ok(r) => r,
         Err(e) => return peer_fault(None, FaultContext::Other, &e),
     };
@@ -63,13 +64,15 @@ pub async fn discover(state: &AppState, body: &[u8]) -> SoapReply {
 
 /// Handles XCEP GetPolicies: the credential must be good; the token is not consumed yet (the
 /// RequestSecurityToken that follows presents it again).
-pub async fn get_policies(state: &AppState, body: &[u8]) -> SoapReply {
-    let request = match GetPoliciesRequest::parse(body) {
+///
+/// `address` is the client's sign-in throttle key (`services::signin::address_key`).
+pub async fn get_policies(state: &AppState, body: &[u8], address: &str) -> SoapReply {
+    let request = match parse_off_runtime(body, GetPoliciesRequest::parse).await {
         Ok(r) => r,
         Err(e) => return peer_fault(None, FaultContext::Other, &e),
     };
     let id = &request.header.message_id;
-    match authenticate_token(state, &request.security, false).await {
+    match authenticate_token(state, &request.security, false, address).await {
         Ok(_) => {}
         Err(failure) => return failure.reply(id, FaultContext::Other),
     }
@@ -89,14 +92,15 @@ pub async fn request_security_token(
     state: &AppState,
     body: &[u8],
     client_cert: Option<&[u8]>,
+    address: &str,
 ) -> SoapReply {
-    let request = match RstRequest::parse(body) {
+    let request = match parse_off_runtime(body, RstRequest::parse).await {
         Ok(r) => r,
         Err(e) => return peer_fault(None, FaultContext::RequestSecurityToken, &e),
     };
     let id = request.header.message_id.clone();
     let result = match request.request_type {
-        RequestType::Issue => issue(state, &request).await,
+        RequestType::Issue => issue(state, &request, address).await,
         RequestType::Renew => renew(state, &request, client_cert).await,
     };
     match result {
@@ -124,7 +128,7 @@ pub fn sign_in(state: &AppState, query: &str) -> StsPage {
 
 /// The sign-in form's POST: on success the auto-posting form that hands `wresult` (a
 /// single-use token bound to the user) back to the enrollment client (MS-MDE §3.2).
-pub async fn sign_in_submit(state: &AppState, body: &str) -> StsPage {
+pub async fn sign_in_submit(state: &AppState, body: &str, address: &str) -> StsPage {
     let form = match SignInForm::parse(body) {
         Ok(f) => f,
         Err(e) => {
@@ -134,8 +138,22 @@ pub async fn sign_in_submit(state: &AppState, body: &str) -> StsPage {
             };
         }
     };
-    let user = match authenticate(state, &form.username, &form.password).await {
+    let user = match authenticate(state, &form.username, &form.password, address).await {
         Ok(Some(user)) => user,
+        Err(SignInError::Throttled {
+            retry_after_seconds,
+        }) => {
+            let message = format!(
+                "Too many failed sign-ins. Wait {retry_after_seconds} seconds, then try again."
+            );
+            let html = sign_in_form(state, &form.appru, Some(&form.username), Some(&message));
+            return StsPage { status: 429, html };
+        }
+        Err(SignInError::Busy(_)) => {
+            let message = "The server is busy. Try again in a few seconds.";
+            let html = sign_in_form(state, &form.appru, Some(&form.username), Some(message));
+            return StsPage { status: 429, html };
+        }
         Ok(None) => {
             tracing::warn!(upn = %form.username, "STS sign-in refused: wrong user name or password");
             let html = sign_in_form(
@@ -176,8 +194,12 @@ pub async fn sign_in_submit(state: &AppState, body: &str) -> StsPage {
     }
 }
 
-async fn issue(state: &AppState, request: &RstRequest) -> Result<SoapMessage, Failure> {
-    let user = authenticate_token(state, &request.security, true).await?;
+async fn issue(
+    state: &AppState,
+    request: &RstRequest,
+    address: &str,
+) -> Result<SoapMessage, Failure> {
+    let user = authenticate_token(state, &request.security, true, address).await?;
     let user = match (request.kind, request.context.enrollment_on_behalf_of_user()) {
         (RstKind::OnBehalfOf, Some(upn)) => state
             .store
@@ -391,6 +413,7 @@ async fn authenticate_token(
     state: &AppState,
     security: &SecurityToken,
     consume: bool,
+    address: &str,
 ) -> Result<User, Failure> {
     match security {
         SecurityToken::UsernamePassword { username, password } => {
@@ -400,12 +423,18 @@ async fn authenticate_token(
                     "OnPremise authentication is not offered",
                 ));
             }
-            match authenticate(state, username, password.expose())
-                .await
-                .map_err(Failure::internal)?
-            {
-                Some(user) => Ok(user),
-                None => {
+            match authenticate(state, username, password.expose(), address).await {
+                Ok(Some(user)) => Ok(user),
+                Err(SignInError::Throttled { .. }) => Err(Failure::new(
+                    FaultSubcode::Authentication,
+                    "too many failed sign-ins for this account or from this address; try again later",
+                )),
+                Err(SignInError::Busy(_)) => Err(Failure::new(
+                    FaultSubcode::EnrollmentServer,
+                    "the server is busy; try again in a few seconds",
+                )),
+                Err(e) => Err(Failure::internal(e)),
+                Ok(None) => {
                     tracing::warn!(upn = %username, "enrollment refused: wrong user name or password");
                     Err(Failure::new(
                         FaultSubcode::Authentication,
@@ -661,4 +690,26 @@ fn peer_fault(relates_to: Option<&MessageId>, context: FaultContext, e: &EnrollE
         message: build_fault(&reply, context, &e.fault("")),
         is_fault: true,
     }
+}
+
+/// Requests larger than this are parsed on a blocking thread, not on the async workers (a real
+/// request is under 5 KB and parses in microseconds; the parser's limit is 256 KiB).
+const INLINE_PARSE_BYTES: usize = 16 * 1024;
+
+/// Parses an enrollment request, off the async workers when it is large.
+async fn parse_off_runtime<T: Send + 'static>(
+    body: &[u8],
+    parse: fn(&[u8]) -> Result<T, EnrollError>,
+) -> Result<T, EnrollError> {
+    if body.len() <= INLINE_PARSE_BYTES {
+        return parse(body);
+    }
+    let owned = body.to_vec();
+    tokio::task::spawn_blocking(move || parse(&owned))
+        .await
+        .unwrap_or_else(|e| {
+            Err(EnrollError::NotXml {
+                detail: format!("the parse did not finish: {e}"),
+            })
+        })
 }

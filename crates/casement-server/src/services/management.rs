@@ -84,6 +84,9 @@ impl DeviceLocks {
     }
 }
 
+/// Messages larger than this are parsed on a blocking thread (a real message is a few KiB).
+const INLINE_PARSE_BYTES: usize = 64 * 1024;
+
 /// Handles one SyncML message from a device whose certificate was verified.
 pub async fn handle_message(
     state: &AppState,
@@ -91,7 +94,20 @@ pub async fn handle_message(
     facts: &RequestFacts,
     body: &[u8],
 ) -> ManagementReply {
-    let message = match casement_syncml::parse(body) {
+    let parsed = if body.len() <= INLINE_PARSE_BYTES {
+        casement_syncml::parse(body)
+    } else {
+        // Up to 4 MiB: milliseconds of CPU, kept off the async workers.
+        let owned = body.to_vec();
+        match tokio::task::spawn_blocking(move || casement_syncml::parse(&owned)).await {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                tracing::error!(error = %e, "management: the parse did not finish");
+                return ManagementReply::refuse(500, "internal error");
+            }
+        }
+    };
+    let message = match parsed {
         Ok(m) => m,
         Err(e) => {
             tracing::warn!(device = %device.device_id(), error = %e, "management: invalid SyncML");
@@ -545,11 +561,14 @@ fn changes_for(
         match effect {
             Effect::SessionStarted { .. } => changes.last_context = Some(row.context.clone()),
             Effect::DeviceInfo { items } => {
-                let map: serde_json::Map<String, serde_json::Value> = items
-                    .iter()
-                    .map(|i| (i.loc_uri.clone(), json!(i.data)))
-                    .collect();
-                changes.devinfo = Some(serde_json::Value::Object(map).to_string());
+                let kept = super::package1::keep(items, &device_id);
+                if !kept.warnings.is_empty() {
+                    tracing::warn!(device = %device_id, warnings = ?kept.warnings, "package 1: values not stored");
+                    session.warnings.extend(kept.warnings.iter().cloned());
+                }
+                if !kept.devinfo.is_empty() {
+                    changes.devinfo = Some(serde_json::Value::Object(kept.devinfo).to_string());
+                }
             }
             Effect::CommandSent {
                 command,

@@ -5,5 +5,7 @@ pub mod commands;
 pub mod enrollment;
 pub mod installs;
 pub mod management;
+pub mod package1;
 pub mod push;
+pub mod signin;
 pub mod users;

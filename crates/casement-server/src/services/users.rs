@@ -3,7 +3,7 @@
 use casement_store::{NewUser, StoreError, User};
 
 use crate::clock::now_ms;
-use crate::password;
+use crate::services::signin::{self, Account, SignInError};
 use crate::state::AppState;
 
 /// Why a user could not be created.
@@ -18,6 +18,9 @@ pub enum CreateUserError {
     /// Storage failed.
     #[error(transparent)]
     Store(StoreError),
+    /// The password pool is full: try again shortly.
+    #[error(transparent)]
+    Busy(#[from] crate::password::PoolBusy),
 }
 
 /// Creates a user with an argon2id-hashed password. UPNs look like e-mail addresses.
@@ -43,7 +46,11 @@ pub async fn create_user(
             "password must have 8 to 1024 characters".into(),
         ));
     }
-    let hash = password::hash(password).map_err(CreateUserError::Invalid)?;
+    let hash = state
+        .hash_pool
+        .hash(password)
+        .await?
+        .map_err(CreateUserError::Invalid)?;
     let new = NewUser {
         id: uuid::Uuid::new_v4().to_string(),
         upn: upn.to_owned(),
@@ -61,28 +68,25 @@ pub async fn create_user(
     })
 }
 
-/// The user if `password` is theirs. An unknown user costs the same time as a wrong password.
-/// A success is remembered for a few minutes ([`VerifiedCredentials`]), since an OnPremise
-/// enrollment presents the same password twice (GetPolicies, then RequestSecurityToken).
+/// The user if `password` is theirs, checked under the sign-in throttle
+/// ([`signin`](crate::services::signin)) from `address` (its `login_failures` key). An unknown
+/// user costs the same time as a wrong password. A success is remembered for a few minutes
+/// ([`VerifiedCredentials`]), since an OnPremise enrollment presents the same password twice
+/// (GetPolicies, then RequestSecurityToken); a remembered success needs no new check.
 pub async fn authenticate(
     state: &AppState,
     upn: &str,
     password: &str,
-) -> Result<Option<User>, StoreError> {
+    address: &str,
+) -> Result<Option<User>, SignInError> {
     let user = state.store.user_by_upn(upn.trim()).await?;
     if let Some(u) = &user
         && state.verified_credentials.contains(u, password)
     {
         return Ok(user);
     }
-    let hash = user
-        .as_ref()
-        .map_or(password::dummy_hash(), |u| u.password_hash.as_str())
-        .to_owned();
-    let attempt = password.to_owned();
-    let ok = tokio::task::spawn_blocking(move || password::verify(&attempt, &hash))
-        .await
-        .unwrap_or(false);
+    let stored = user.as_ref().map(|u| u.password_hash.as_str());
+    let ok = signin::check(state, Account::User(upn), address, password, stored).await?;
     if let (true, Some(u)) = (ok, &user) {
         state.verified_credentials.remember(u, password);
     }

@@ -9,8 +9,8 @@
 //!   an `X-CSRF-Token` header), checked by [`require_csrf`] before any handler runs. Sign-in
 //!   forms, which have no session yet, carry a token that must equal a short-lived cookie (the
 //!   "double submit" pattern).
-//! - Failed sign-ins are counted per account and per client address in the database (so every
-//!   node sees them); past the limit a sign-in is refused without checking the password.
+//! - Sign-ins go through the one throttle of every password door (`services::signin`): per
+//!   client address first, then per account, slowed down but never locked.
 
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
@@ -23,6 +23,7 @@ use sha2::Digest;
 
 use super::page::WebError;
 use crate::clock::now_ms;
+use crate::services::signin::{self, SignInError};
 use crate::state::AppState;
 
 /// The portal's session cookie.
@@ -38,12 +39,6 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub const PORTAL_SESSION_MS: i64 = 12 * 3_600_000;
 /// How long a console session lasts.
 pub const CONSOLE_SESSION_MS: i64 = 8 * 3_600_000;
-/// The window failed sign-ins are counted in.
-pub const FAILURE_WINDOW_MS: i64 = 15 * 60_000;
-/// Failed sign-ins of one account within the window before it is locked for the window.
-pub const MAX_FAILURES_PER_ACCOUNT: u64 = 5;
-/// Failed sign-ins from one address within the window before it is refused for the window.
-pub const MAX_FAILURES_PER_ADDRESS: u64 = 30;
 /// Largest form body the CSRF check reads.
 const MAX_FORM_BYTES: usize = 1024 * 1024;
 
@@ -190,7 +185,7 @@ pub async fn sign_in(
     // Housekeeping on the way: expired sessions and old failures go.
     if let Err(e) = state
         .store
-        .purge_web_sessions(now, now - FAILURE_WINDOW_MS)
+        .purge_web_sessions(now, now - crate::services::signin::WINDOW_MS)
         .await
     {
         tracing::warn!(error = %e, "purging expired web sessions failed");
@@ -229,31 +224,38 @@ pub fn login_token(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
     }
 }
 
-/// Whether sign-ins to `account` or from `address` are refused for now.
-pub async fn throttled(state: &AppState, account: &str, address: &str) -> Result<bool, WebError> {
-    let since = now_ms() - FAILURE_WINDOW_MS;
-    let by_account = state.store.login_failures_since(account, since).await?;
-    if by_account >= MAX_FAILURES_PER_ACCOUNT {
-        return Ok(true);
+/// The status and sentence of a sign-in refused before its password was checked (throttled:
+/// 429; the password pool is full: 429); a storage failure stays an error.
+pub fn refusal(e: SignInError) -> Result<(StatusCode, String), WebError> {
+    match e {
+        SignInError::Throttled {
+            retry_after_seconds,
+        } => Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many failed sign-ins. Wait {} seconds, then try again.",
+                retry_after_seconds
+            ),
+        )),
+        SignInError::Busy(_) => Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            "The server is busy. Try again in a few seconds.".into(),
+        )),
+        SignInError::Store(e) => Err(e.into()),
     }
-    Ok(state.store.login_failures_since(address, since).await? >= MAX_FAILURES_PER_ADDRESS)
 }
 
-/// Counts a failed sign-in against the account and the address.
-pub async fn failed(state: &AppState, account: &str, address: &str) -> Result<(), WebError> {
-    let now = now_ms();
-    state.store.record_login_failure(account, now).await?;
-    state.store.record_login_failure(address, now).await?;
-    Ok(())
-}
-
-/// The rate-limit key of the client's address (the TCP peer).
-pub fn address_key(parts_extensions: &axum::http::Extensions) -> String {
-    let peer = parts_extensions
+/// The sign-in throttle's key of the client's address (see `signin::client_address`).
+pub fn address_key(state: &AppState, request: &Request) -> String {
+    let peer = request
+        .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
-    format!("ip:{peer}")
+        .map(|c| c.0.ip());
+    signin::address_key(signin::client_address(
+        peer,
+        request.headers(),
+        &state.config.trusted_proxies,
+    ))
 }
 
 /// Middleware on every portal and console route and the portal API: a request that may change

@@ -349,21 +349,23 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Result<Re
         upn: String,
         password: String,
     }
-    let address = auth::address_key(request.extensions());
+    let address = auth::address_key(&state, &request);
     let headers = request.headers().clone();
     let form: Form = auth::read_form(&state, request).await?;
     let (token, _) = auth::login_token(&headers);
-    let account = format!("portal:{}", form.upn.trim().to_lowercase());
-    if auth::throttled(&state, &account, &address).await? {
-        let message = "Too many failed sign-ins. Wait 15 minutes, then try again.";
-        return Ok(respond(
-            StatusCode::TOO_MANY_REQUESTS,
-            login_form(Site::Portal, &token, Some(message), &form.upn),
-        ));
-    }
-    let user = crate::services::users::authenticate(&state, &form.upn, &form.password).await?;
+    let user =
+        crate::services::users::authenticate(&state, &form.upn, &form.password, &address).await;
+    let user = match user {
+        Ok(user) => user,
+        Err(e) => {
+            let (status, message) = auth::refusal(e)?;
+            return Ok(respond(
+                status,
+                login_form(Site::Portal, &token, Some(&message), &form.upn),
+            ));
+        }
+    };
     let Some(user) = user else {
-        auth::failed(&state, &account, &address).await?;
         return Ok(respond(
             StatusCode::UNAUTHORIZED,
             login_form(
@@ -374,7 +376,6 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Result<Re
             ),
         ));
     };
-    state.store.clear_login_failures(&account).await?;
     let cookie = auth::sign_in(&state, WebSessionKind::Portal, &user.id).await?;
     let mut response = Redirect::to("/portal").into_response();
     response.headers_mut().append(header::SET_COOKIE, cookie);

@@ -34,6 +34,11 @@ pub struct FleetArgs {
     /// Devices.
     #[arg(long, default_value_t = 100)]
     devices: usize,
+    /// Devices enrolled as one user (the server's `max_devices_per_user`, 5 by default). A
+    /// larger fleet enrolls the rest as users of its own, `<user>+fleet<N>` with the same
+    /// password, created through the admin API (see --token). 0: every device as --user.
+    #[arg(long, default_value_t = 5)]
+    devices_per_user: usize,
     /// Management sessions per device after enrollment.
     #[arg(long, default_value_t = 10)]
     sessions: usize,
@@ -130,6 +135,7 @@ async fn enroll_fleet(
     let keys: Vec<String> = (0..args.devices.clamp(1, 16))
         .map(|_| casement_ca::windows_like_csr("POOL", &mut rand::rng()).map(|c| c.private_key_pem))
         .collect::<Result<_, _>>()?;
+    let users = fleet_users(args, server_pem).await?;
     let limit = Arc::new(Semaphore::new(args.concurrency.max(1)));
     let progress = Progress::start("enrolling", args.devices);
     let started = Instant::now();
@@ -140,7 +146,7 @@ async fn enroll_fleet(
                 "{}/EnrollmentServer/Discovery.svc",
                 args.url.trim_end_matches('/')
             ),
-            args.user.clone(),
+            users[i / args.devices_per_user.max(1) % users.len()].clone(),
             args.password.clone(),
             platform,
         );
@@ -175,6 +181,32 @@ async fn enroll_fleet(
         devices,
         summarize("enrollment", started.elapsed(), latencies, errors),
     ))
+}
+
+/// The users the fleet enrolls as: `--user`, then as many `<user>+fleet<N>` as the fleet needs
+/// beyond `--devices-per-user` each, created through the admin API (one that exists already is
+/// used as it is).
+async fn fleet_users(args: &FleetArgs, server_pem: &str) -> anyhow::Result<Vec<String>> {
+    let per_user = args.devices_per_user;
+    if per_user == 0 || args.devices <= per_user {
+        return Ok(vec![args.user.clone()]);
+    }
+    let admin = Admin::new(args, server_pem)?;
+    let mut users = vec![args.user.clone()];
+    for n in 1..args.devices.div_ceil(per_user) {
+        let upn = fleet_upn(&args.user, n);
+        admin.ensure_user(&upn, &args.password).await?;
+        users.push(upn);
+    }
+    Ok(users)
+}
+
+/// `alice@contoso.com`, 3 → `alice+fleet3@contoso.com` (`demio` → `demio+fleet3`).
+pub fn fleet_upn(user: &str, n: usize) -> String {
+    match user.split_once('@') {
+        Some((local, domain)) => format!("{local}+fleet{n}@{domain}"),
+        None => format!("{user}+fleet{n}"),
+    }
 }
 
 async fn run_sessions(
@@ -260,7 +292,9 @@ impl Admin {
         let token = match &args.token {
             Some(t) => t.clone(),
             None => std::fs::read_to_string("casement-data/admin-token")
-                .context("--commands needs the admin token (--token or casement-data/admin-token)")?
+                .context(
+                    "--commands, and fleets over --devices-per-user, need the admin token (--token or casement-data/admin-token)",
+                )?
                 .trim()
                 .to_owned(),
         };
@@ -272,6 +306,24 @@ impl Admin {
             base: args.url.trim_end_matches('/').to_owned(),
             token,
         })
+    }
+
+    /// Creates the user `upn` (a user that exists already is fine).
+    async fn ensure_user(&self, upn: &str, password: &str) -> anyhow::Result<()> {
+        let response = self
+            .client
+            .post(format!("{}/api/v1/users", self.base))
+            .bearer_auth(&self.token)
+            .json(&json!({ "upn": upn, "password": password }))
+            .send()
+            .await?;
+        match response.status().as_u16() {
+            201 | 409 => Ok(()),
+            status => bail!(
+                "creating fleet user {upn}: HTTP {status}: {}",
+                response.text().await.unwrap_or_default()
+            ),
+        }
     }
 
     async fn queue_inventory(&self, device: &str, n: usize) -> anyhow::Result<()> {
@@ -392,5 +444,17 @@ impl Progress {
     fn finish(self) {
         self.ticker.abort();
         eprintln!("\r{:60}\r", "");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fleet_users_are_named_after_the_given_user() {
+        assert_eq!(
+            super::fleet_upn("alice@contoso.com", 3),
+            "alice+fleet3@contoso.com"
+        );
+        assert_eq!(super::fleet_upn("demio", 12), "demio+fleet12");
     }
 }

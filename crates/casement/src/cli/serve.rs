@@ -67,7 +67,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             "  admin API:   {base}/api/v1  (Authorization: Bearer <token in {}>)",
             server.admin_token_path.display()
         );
-        println!("  OpenAPI:     {base}/api/v1/openapi.json   metrics: {base}/metrics");
+        println!("  OpenAPI:     {base}/api/v1/openapi.json   metrics: {base}/metrics (admin token)");
         println!("  portal:      {base}/portal   console: {base}/console  (casement admin admins add NAME)");
         println!("  database:    {}", redact_url(&server.config.database));
         println!("Press Ctrl-C to stop.");

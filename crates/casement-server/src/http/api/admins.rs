@@ -38,6 +38,9 @@ pub async fn create(
             ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
         }
         CreateAdminError::Store(e) => e.into(),
+        CreateAdminError::Busy(e) => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", e.to_string())
+        }
     })?;
     tracing::info!(username = %admin.username, "admin: console account created");
     super::audit(

@@ -8,7 +8,7 @@ mod sessions;
 mod users;
 
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -43,15 +43,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .layer(middleware::from_fn_with_state(state, require_admin))
 }
 
-/// Refuses requests without the admin bearer token (compared in constant time).
+/// Refuses requests without the admin bearer token (compared in constant time; the scheme in
+/// any case), before their body is read.
 async fn require_admin(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if !constant_time_eq(presented.trim().as_bytes(), state.admin_token.as_bytes()) {
+    if !super::has_admin_token(&state, request.headers()) {
         return ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -60,10 +55,6 @@ async fn require_admin(State(state): State<AppState>, request: Request, next: Ne
         .into_response();
     }
     next.run(request).await
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// An API error: HTTP status, a stable code and a human reason.

@@ -40,6 +40,9 @@ pub async fn create(
             format!("a user with UPN {upn} exists already"),
         ),
         CreateUserError::Store(e) => e.into(),
+        CreateUserError::Busy(e) => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", e.to_string())
+        }
     })?;
     tracing::info!(upn = %user.upn, "admin: user created");
     super::audit(

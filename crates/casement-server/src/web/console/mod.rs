@@ -166,22 +166,24 @@ async fn login(State(state): State<AppState>, request: Request) -> Result<Respon
         username: String,
         password: String,
     }
-    let address = auth::address_key(request.extensions());
+    let address = auth::address_key(&state, &request);
     let headers = request.headers().clone();
     let form: Form = auth::read_form(&state, request).await?;
     let (token, _) = auth::login_token(&headers);
-    let account = format!("console:{}", form.username.trim().to_lowercase());
-    if auth::throttled(&state, &account, &address).await? {
-        let message = "Too many failed sign-ins. Wait 15 minutes, then try again.";
-        return Ok(respond(
-            StatusCode::TOO_MANY_REQUESTS,
-            login_form(Site::Console, &token, Some(message), &form.username),
-        ));
-    }
     let admin =
-        crate::services::admins::authenticate(&state, &form.username, &form.password).await?;
+        crate::services::admins::authenticate(&state, &form.username, &form.password, &address)
+            .await;
+    let admin = match admin {
+        Ok(admin) => admin,
+        Err(e) => {
+            let (status, message) = auth::refusal(e)?;
+            return Ok(respond(
+                status,
+                login_form(Site::Console, &token, Some(&message), &form.username),
+            ));
+        }
+    };
     let Some(admin) = admin else {
-        auth::failed(&state, &account, &address).await?;
         let actor = format!("console:{}", form.username.trim());
         audit(
             &state,
@@ -201,7 +203,6 @@ async fn login(State(state): State<AppState>, request: Request) -> Result<Respon
             ),
         ));
     };
-    state.store.clear_login_failures(&account).await?;
     let cookie = auth::sign_in(&state, WebSessionKind::Console, &admin.id).await?;
     audit(
         &state,
