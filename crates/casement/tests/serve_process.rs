@@ -179,11 +179,32 @@ async fn session(
 /// A durability story kept in the suite: bounded (8 devices, 3 commands each, a few seconds).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_mid_session_loses_no_command_and_sends_none_again_once_done() {
+    killed_mid_session(None).await;
+}
+
+/// The same story on PostgreSQL (issue 12: the durability run repeated on PostgreSQL).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_session_on_postgres_loses_no_command_and_sends_none_again_once_done() {
+    let test = "a_server_killed_mid_session_on_postgres_loses_no_command_and_sends_none_again_once_done";
+    let Some(pg) = casement_store_tests::postgres::start_or_skip(test) else {
+        return;
+    };
+    killed_mid_session(Some(pg.url.clone())).await;
+    drop(pg);
+}
+
+/// Kills `casement serve` (SIGKILL) while every device is in a session, restarts it on the same
+/// data (the data directory, and `database` when given), and checks that every command ends done
+/// exactly once: none lost, none stuck, none sent again after the device reported it.
+async fn killed_mid_session(database: Option<String>) {
     const DEVICES: usize = 8;
     const COMMANDS: usize = 3;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let env = [("CASEMENT_MAX_DEVICES_PER_USER", "100")];
+    let mut env = vec![("CASEMENT_MAX_DEVICES_PER_USER", "100")];
+    if let Some(url) = &database {
+        env.push(("CASEMENT_DATABASE", url.as_str()));
+    }
     let serve = Serve::start(dir.path(), port, &env).await;
     serve
         .api(
