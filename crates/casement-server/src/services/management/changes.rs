@@ -1,0 +1,256 @@
+//! The core's effects as one storage change set: the translation only, no decision (the
+//! session core decided every outcome).
+
+use casement_dm::channel::ChannelState;
+use casement_dm::server::{Effect, Step, Verdict};
+use casement_store::*;
+use casement_syncml::{StatusCode, SyncMl};
+
+use super::record::{outcome_name, record, redacted};
+
+/// Translates the core's effects into one storage change set.
+pub(super) fn changes_for(
+    snapshot: &ManagementSnapshot,
+    row: &SessionRow,
+    is_new: bool,
+    (incoming, incoming_raw): (&SyncMl, &[u8]),
+    step: &Step,
+    now: i64,
+    push_interval_ms: i64,
+) -> MessageChanges {
+    let device_id = snapshot.device.id.clone();
+    let mut changes = MessageChanges {
+        device_id: device_id.clone(),
+        now,
+        ..MessageChanges::default()
+    };
+    let by_id = |id: &str| snapshot.pending.iter().find(|c| c.id == id);
+    let mut session = row.clone();
+    let mut secret_cmd_ids = Vec::new();
+    let mut outcome = None;
+    for effect in &step.effects {
+        match effect {
+            Effect::SessionStarted { .. } => changes.last_context = Some(row.context.clone()),
+            Effect::DeviceInfo { items } => {
+                let kept = crate::services::package1::keep(items, &device_id);
+                if !kept.warnings.is_empty() {
+                    tracing::warn!(device = %device_id, warnings = ?kept.warnings, "package 1: values not stored");
+                    session.warnings.extend(kept.warnings.iter().cloned());
+                }
+                if !kept.devinfo.is_empty() {
+                    changes.devinfo = Some(serde_json::Value::Object(kept.devinfo).to_string());
+                }
+            }
+            Effect::CommandSent {
+                command,
+                msg_id,
+                cmd_id,
+            } => {
+                if by_id(&command.0).is_some_and(|c| c.secret) {
+                    secret_cmd_ids.push(cmd_id.0);
+                }
+                session.commands_sent += 1;
+                changes.commands.push(CommandTransition {
+                    id: command.0.clone(),
+                    from: CommandState::Pending,
+                    to: CommandState::Sent,
+                    status_code: None,
+                    original_error: None,
+                    results: None,
+                    count_attempt: true,
+                    retry: false,
+                });
+                changes.deliveries.push(DeliveryRow {
+                    session_row: row.id.clone(),
+                    command_id: command.0.clone(),
+                    msg_id: i64::from(msg_id.0),
+                    cmd_id: i64::from(cmd_id.0),
+                });
+            }
+            Effect::CommandReported {
+                command,
+                verdict,
+                status,
+                results,
+                ..
+            } => {
+                changes
+                    .commands
+                    .push(transition(&command.0, *status, verdict, results));
+                for r in results {
+                    changes.inventory.push(InventoryRow {
+                        device_id: device_id.clone(),
+                        loc_uri: r.loc_uri.clone(),
+                        value: r.data.clone(),
+                        format: r.format.clone(),
+                        read_at: now,
+                    });
+                }
+            }
+            Effect::ChannelObserved { channel } => {
+                let report = channel.report.clone().unwrap_or_default();
+                changes.channel = Some(ChannelRow {
+                    uri: report.uri,
+                    expires_at: report.expires_at,
+                    status: report.status,
+                    last_error: report.last_error,
+                    ..channel_row(&device_id, channel.state, None, channel.reason.clone(), now)
+                });
+            }
+            Effect::DeviceRetired { reason } => changes.retire = Some(reason.clone()),
+            Effect::WakeDevice { why } => {
+                // One push per message is enough; it is sent no sooner than the push interval.
+                if changes.push.is_none() {
+                    changes.push = Some((
+                        uuid::Uuid::new_v4().to_string(),
+                        why.clone(),
+                        push_interval_ms,
+                    ));
+                }
+            }
+            Effect::CommandUnanswered { command } => changes.commands.push(retry(&command.0, None)),
+            Effect::CommandExpired { command } => changes.commands.push(CommandTransition {
+                id: command.0.clone(),
+                from: CommandState::Pending,
+                to: CommandState::Expired,
+                status_code: None,
+                original_error: None,
+                results: None,
+                count_attempt: false,
+                retry: false,
+            }),
+            Effect::UnmatchedStatus {
+                msg_ref,
+                cmd_ref,
+                cmd,
+                code,
+            } => {
+                tracing::warn!(device = %device_id, msg_ref = msg_ref.0, cmd_ref, cmd = %cmd, code = code.code(), "management: status for a command never sent (not trusted)");
+            }
+            Effect::UnmatchedResults { msg_ref, cmd_ref } => {
+                tracing::warn!(device = %device_id, msg_ref = ?msg_ref.map(|m| m.0), cmd_ref, "management: results for a command never sent (not stored)");
+            }
+            Effect::UnenrollmentRequested => {
+                changes.retire = Some("the user disconnected the device (alert 1226)".into());
+                changes.audit.push(AuditEntry {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    at: now,
+                    actor: format!("device:{device_id}"),
+                    action: "device.unenroll".into(),
+                    target: Some(device_id.clone()),
+                    detail: "{}".into(),
+                });
+            }
+            Effect::Alert {
+                code,
+                alert_type,
+                data,
+            } => {
+                tracing::info!(device = %device_id, code, alert_type = ?alert_type, data = ?data, "management: alert")
+            }
+            Effect::Warning { warning } => {
+                tracing::warn!(device = %device_id, %warning, "management: session warning");
+                session.warnings.push(warning.to_string());
+            }
+            Effect::SessionEnded { outcome: o } => outcome = Some(o.clone()),
+        }
+    }
+    let seq = session.message_count;
+    changes.messages.push(record(
+        &row.id,
+        seq,
+        "device",
+        // As received (it parsed, so it is well-formed); re-serialized only if not UTF-8.
+        &std::str::from_utf8(incoming_raw)
+            .map(str::to_owned)
+            .unwrap_or_else(|_| casement_syncml::to_string(incoming)),
+        now,
+    ));
+    changes.messages.push(record(
+        &row.id,
+        seq + 1,
+        "server",
+        &redacted(&step.reply, &secret_cmd_ids),
+        now,
+    ));
+    session.message_count += 2;
+    session.updated_at = now;
+    session.core_state = step
+        .next
+        .as_ref()
+        .map(|s| serde_json::to_string(s).unwrap_or_default());
+    if let Some(o) = outcome {
+        session.ended_at = Some(now);
+        session.outcome = Some(outcome_name(&o));
+    }
+    let expected = session.version;
+    session.version += 1;
+    changes.sessions.push(if is_new {
+        SessionWrite::Insert(session)
+    } else {
+        SessionWrite::Update {
+            row: session,
+            expected_version: expected,
+        }
+    });
+    changes
+}
+
+/// A command sent and not answered (or a push-config that failed) goes back to pending while it
+/// has attempts left, and is failed once they are used up.
+pub(super) fn retry(id: &str, status: Option<(StatusCode, Option<String>)>) -> CommandTransition {
+    CommandTransition {
+        id: id.to_owned(),
+        from: CommandState::Sent,
+        to: CommandState::Pending,
+        status_code: status.as_ref().map(|(s, _)| i64::from(s.code())),
+        original_error: status.and_then(|(_, e)| e),
+        results: None,
+        count_attempt: false,
+        retry: true,
+    }
+}
+
+/// A reported command's verdict as a command transition: done, failed, or back to pending
+/// (bounded by the command's attempts). The verdict's reason is kept for the console.
+pub(super) fn transition(
+    id: &str,
+    status: StatusCode,
+    verdict: &Verdict,
+    results: &[casement_dm::ResultItem],
+) -> CommandTransition {
+    let (to, why) = match verdict {
+        Verdict::Retry(why) => return retry(id, Some((status, why.clone()))),
+        Verdict::Done(why) => (CommandState::Done, why),
+        Verdict::Failed(why) => (CommandState::Failed, why),
+    };
+    CommandTransition {
+        id: id.to_owned(),
+        from: CommandState::Sent,
+        to,
+        status_code: Some(i64::from(status.code())),
+        original_error: why.clone(),
+        results: (!results.is_empty()).then(|| serde_json::to_string(results).unwrap_or_default()),
+        count_attempt: false,
+        retry: false,
+    }
+}
+
+pub(super) fn channel_row(
+    device_id: &str,
+    state: ChannelState,
+    uri: Option<String>,
+    reason: Option<String>,
+    now: i64,
+) -> ChannelRow {
+    ChannelRow {
+        device_id: device_id.to_owned(),
+        state: state.as_str().to_owned(),
+        uri,
+        expires_at: None,
+        status: None,
+        last_error: None,
+        reason,
+        updated_at: now,
+    }
+}

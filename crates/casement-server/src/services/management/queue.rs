@@ -1,0 +1,148 @@
+//! What a message may carry besides the device's queue: the push channel's periodic re-read, the
+//! second step of Windows 8.1 inventory; and the queue's rows as the core sees them.
+
+use casement_dm::server::ActiveSession;
+use casement_dm::{CommandClass, CommandRef, PendingCommand};
+use casement_store::*;
+use casement_syncml::{Command, SyncMl};
+
+use super::DEFAULT_MAX_ATTEMPTS;
+use crate::state::AppState;
+
+/// How old a channel report may get before a Maintenance session reads it again (Windows 10
+/// renews its channel when 15 days remain; servers should query it regularly: windows-itpro-docs
+/// push-notification-windows-mdm.md).
+const CHANNEL_REFRESH_MS: i64 = 24 * 3_600_000;
+
+/// Push configuration a Maintenance session should carry: all of it for a device that never had
+/// a channel (enrolled before WNS was configured), the reads only for a channel not read for a
+/// day; nothing when push configuration is already pending or WNS is not configured.
+pub(super) fn channel_refresh(
+    state: &AppState,
+    snapshot: &ManagementSnapshot,
+    now: i64,
+) -> Vec<NewCommand> {
+    let (Some(wns), true) = (&state.config.wns, state.config.auto_push_config) else {
+        return Vec::new();
+    };
+    if snapshot
+        .pending
+        .iter()
+        .any(|c| c.class == CommandClass::PushConfiguration.as_str())
+    {
+        return Vec::new();
+    }
+    let reads_only = match &snapshot.channel {
+        None => false,
+        Some(c)
+            if matches!(c.state.as_str(), "active" | "expiring" | "configuring")
+                && now - c.updated_at > CHANNEL_REFRESH_MS =>
+        {
+            true
+        }
+        Some(_) => return Vec::new(),
+    };
+    let platform = match snapshot.device.platform {
+        casement_store::Platform::Windows81 => casement_dm::device::Platform::Windows81,
+        casement_store::Platform::Windows10 => casement_dm::device::Platform::Windows10,
+    };
+    let context = casement_dm::catalog::CatalogContext {
+        platform,
+        device_id: snapshot.device.id.clone(),
+        provider_id: state.config.provider_id.clone(),
+        wns: Some(wns.clone()),
+    };
+    let Ok(specs) =
+        casement_dm::catalog::build(&casement_dm::catalog::CommandRequest::PushConfig, &context)
+    else {
+        return Vec::new();
+    };
+    specs
+        .into_iter()
+        // The first spec sets the configuration (8.1 UpdateConfiguration, 10/11 Push/PFN); the
+        // rest read the channel back.
+        .skip(usize::from(reads_only))
+        .map(|spec| NewCommand {
+            id: uuid::Uuid::new_v4().to_string(),
+            device_id: snapshot.device.id.clone(),
+            kind: "push-config".into(),
+            class: spec.class.as_str().to_owned(),
+            label: if reads_only {
+                format!("{} (periodic re-read)", spec.label)
+            } else {
+                spec.label
+            },
+            payload: serde_json::to_string(&spec.command).unwrap_or_default(),
+            secret: spec.secret,
+            created_at: now,
+            expires_at: None,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            created_by: "system".into(),
+        })
+        .collect()
+}
+
+/// The follow-up reads of inventory results this message carries (only results matched to an
+/// inventory Get this session sent are followed).
+pub(super) fn follow_ups(
+    core: &ActiveSession,
+    message: &SyncMl,
+    device_id: &str,
+    now: i64,
+) -> Vec<NewCommand> {
+    let mut out = Vec::new();
+    for command in &message.body.commands {
+        let Command::Results(results) = command else {
+            continue;
+        };
+        let msg_ref = results.msg_ref.unwrap_or(core.last_server_msg);
+        let matched = core.in_flight.iter().any(|f| {
+            f.msg_id == msg_ref
+                && f.cmd_id.0 == results.cmd_ref
+                && f.class == CommandClass::Inventory
+        });
+        if !matched {
+            continue;
+        }
+        for item in &results.items {
+            let Some(result) = casement_dm::ResultItem::from_item(item, results.meta.as_ref())
+            else {
+                continue;
+            };
+            for spec in casement_dm::catalog::follow_up(&result) {
+                out.push(NewCommand {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    device_id: device_id.to_owned(),
+                    kind: "inventory".into(),
+                    class: spec.class.as_str().to_owned(),
+                    label: spec.label,
+                    payload: serde_json::to_string(&spec.command).unwrap_or_default(),
+                    secret: spec.secret,
+                    created_at: now,
+                    expires_at: None,
+                    max_attempts: DEFAULT_MAX_ATTEMPTS,
+                    created_by: "system".into(),
+                });
+            }
+        }
+    }
+    out
+}
+
+pub(super) fn pending_for_core(rows: &[CommandRow]) -> Result<Vec<PendingCommand>, StoreError> {
+    rows.iter()
+        .map(|r| {
+            let command: Command = serde_json::from_str(&r.payload)
+                .map_err(|e| StoreError::Corrupt(format!("command {}: {e}", r.id)))?;
+            let class = CommandClass::from_name(&r.class).ok_or_else(|| {
+                StoreError::Corrupt(format!("command {} class {:?}", r.id, r.class))
+            })?;
+            Ok(PendingCommand {
+                id: CommandRef(r.id.clone()),
+                class,
+                command,
+                expires_at: r.expires_at,
+            })
+        })
+        .collect()
+}
