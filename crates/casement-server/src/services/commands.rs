@@ -411,3 +411,25 @@ fn kind_of(request: &CommandRequest) -> String {
         .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
         .unwrap_or_else(|| "raw".into())
 }
+
+/// Cancels a pending command for `actor` and records it in the audit log. A command that is no
+/// longer pending is a [`StoreError::Conflict`]; an unknown id [`StoreError::NotFound`].
+pub async fn cancel(
+    state: &AppState,
+    actor: &str,
+    id: &str,
+) -> Result<casement_store::CommandRow, StoreError> {
+    let row = state
+        .store
+        .cancel_command(id, crate::clock::now_ms())
+        .await?;
+    super::audit::record(
+        state,
+        actor,
+        "command.cancel",
+        Some(id),
+        serde_json::json!({ "device": row.device_id }),
+    )
+    .await;
+    Ok(row)
+}

@@ -1,6 +1,7 @@
 //! Services: the code that drives the protocol cores against storage. Handlers call these.
 
 pub mod admins;
+pub mod audit;
 pub mod commands;
 pub mod enrollment;
 pub mod installs;

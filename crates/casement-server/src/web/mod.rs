@@ -62,7 +62,7 @@ async fn server_timing(request: Request, next: Next) -> Response {
     response
 }
 
-/// Appends an audit entry for a web action; a failure is logged, never hides the action's result.
+/// Appends an audit entry for a web action ([`crate::services::audit::record`]).
 pub async fn audit(
     state: &AppState,
     actor: &str,
@@ -70,15 +70,5 @@ pub async fn audit(
     target: Option<&str>,
     detail: serde_json::Value,
 ) {
-    let entry = casement_store::AuditEntry {
-        id: uuid::Uuid::new_v4().to_string(),
-        at: crate::clock::now_ms(),
-        actor: actor.to_owned(),
-        action: action.to_owned(),
-        target: target.map(str::to_owned),
-        detail: detail.to_string(),
-    };
-    if let Err(e) = state.store.append_audit(&entry).await {
-        tracing::error!(error = %e, action, "audit log write failed");
-    }
+    crate::services::audit::record(state, actor, action, target, detail).await;
 }

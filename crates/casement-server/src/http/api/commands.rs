@@ -229,9 +229,7 @@ pub async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<CommandView>, ApiError> {
-    let row = state
-        .store
-        .cancel_command(&id, crate::clock::now_ms())
+    let row = crate::services::commands::cancel(&state, super::ADMIN_ACTOR, &id)
         .await
         .map_err(|e| match e {
             StoreError::Conflict(reason) => {
@@ -239,12 +237,5 @@ pub async fn cancel(
             }
             other => other.into(),
         })?;
-    audit(
-        &state,
-        "command.cancel",
-        Some(&id),
-        json!({ "device": row.device_id }),
-    )
-    .await;
     Ok(Json(view(row)))
 }

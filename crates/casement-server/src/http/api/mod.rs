@@ -105,24 +105,14 @@ impl IntoResponse for ApiError {
 /// The actor recorded in the audit log for admin-token requests.
 pub const ADMIN_ACTOR: &str = "admin-token";
 
-/// Appends an audit entry; a failure is logged, never hides the action's own result.
+/// Appends an audit entry as the admin token ([`crate::services::audit::record`]).
 pub async fn audit(
     state: &AppState,
     action: &str,
     target: Option<&str>,
     detail: serde_json::Value,
 ) {
-    let entry = casement_store::AuditEntry {
-        id: uuid::Uuid::new_v4().to_string(),
-        at: crate::clock::now_ms(),
-        actor: ADMIN_ACTOR.into(),
-        action: action.into(),
-        target: target.map(str::to_owned),
-        detail: detail.to_string(),
-    };
-    if let Err(e) = state.store.append_audit(&entry).await {
-        tracing::error!(error = %e, action, "audit log write failed");
-    }
+    crate::services::audit::record(state, ADMIN_ACTOR, action, target, detail).await;
 }
 
 /// 404 for an unknown id.

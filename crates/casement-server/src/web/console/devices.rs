@@ -606,22 +606,12 @@ pub async fn cancel(
     session: ConsoleSession,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    match state.store.cancel_command(&id, now_ms()).await {
-        Ok(row) => {
-            audit(
-                &state,
-                &session.actor(),
-                "command.cancel",
-                Some(&id),
-                json!({ "device": row.device_id }),
-            )
-            .await;
-            Ok(Redirect::to(&format!(
-                "{}?done=cancelled#queue-h",
-                device_href(&row.device_id)
-            ))
-            .into_response())
-        }
+    match crate::services::commands::cancel(&state, &session.actor(), &id).await {
+        Ok(row) => Ok(Redirect::to(&format!(
+            "{}?done=cancelled#queue-h",
+            device_href(&row.device_id)
+        ))
+        .into_response()),
         Err(StoreError::NotFound(_)) => Err(WebError::not_found("command with that id")),
         Err(StoreError::Conflict(_)) => {
             let device = state
