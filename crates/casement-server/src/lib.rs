@@ -58,6 +58,15 @@ impl Server {
     /// Validates `raw`, bootstraps, binds (port 0 picks a free port; the public URL then uses it
     /// unless configured) and starts serving in the background.
     pub async fn start(raw: RawConfig) -> Result<Server, StartError> {
+        Self::start_with_clock(raw, Arc::new(clock::SystemClock)).await
+    }
+
+    /// [`Server::start`] with the clock every request reads (tests set a
+    /// [`clock::ManualClock`] to move time instead of waiting).
+    pub async fn start_with_clock(
+        raw: RawConfig,
+        clock: Arc<dyn clock::Clock>,
+    ) -> Result<Server, StartError> {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let listen: SocketAddr = raw
             .listen
@@ -96,6 +105,7 @@ impl Server {
             device_locks: Arc::default(),
             verified_credentials: Arc::default(),
             hash_pool: Arc::new(password::HashPool::new(config.password_pool)),
+            clock,
         };
         let push_worker = match &config.wns_client {
             Some(wns) => {

@@ -26,6 +26,8 @@ pub struct AppState {
     pub verified_credentials: Arc<crate::services::users::VerifiedCredentials>,
     /// The only place passwords are hashed and verified (bounded threads and queue).
     pub hash_pool: Arc<crate::password::HashPool>,
+    /// Where every request reads the time ([`crate::clock::SystemClock`] unless a test sets it).
+    pub clock: Arc<dyn crate::clock::Clock>,
 }
 
 impl std::fmt::Debug for AppState {

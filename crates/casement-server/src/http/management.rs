@@ -16,7 +16,6 @@ use axum::response::{IntoResponse, Response};
 use axum_server::tls::TlsInfo;
 use casement_ca::VerifiedDevice;
 
-use crate::clock::now_utc;
 use crate::services::management::{self, RequestFacts};
 use crate::state::AppState;
 
@@ -127,8 +126,10 @@ fn identify(
     let verified = match tls.and_then(|t| t.peer_certificates.first()) {
         Some(_) => state
             .ca
-            .accept_tls_verified_client_certificate(&der, now_utc()),
-        None => state.ca.verify_client_certificate(&der, now_utc()),
+            .accept_tls_verified_client_certificate(&der, state.clock.now_utc()),
+        None => state
+            .ca
+            .verify_client_certificate(&der, state.clock.now_utc()),
     };
     verified.map_err(|e| {
         tracing::warn!(error = %e, "management: client certificate refused");

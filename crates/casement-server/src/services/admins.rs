@@ -3,7 +3,6 @@
 
 use casement_store::{Admin, NewAdmin, StoreError};
 
-use crate::clock::now_ms;
 use crate::services::signin::{self, Account, SignInError};
 use crate::state::AppState;
 
@@ -63,7 +62,7 @@ pub async fn create_admin(
             .unwrap_or(username)
             .to_owned(),
         password_hash: hash,
-        created_at: now_ms(),
+        created_at: state.clock.now_ms(),
     };
     state.store.create_admin(&new).await.map_err(|e| match e {
         StoreError::Conflict(_) => CreateAdminError::Exists(username.to_owned()),

@@ -14,7 +14,7 @@ pub async fn record(
 ) {
     let entry = casement_store::AuditEntry {
         id: uuid::Uuid::new_v4().to_string(),
-        at: crate::clock::now_ms(),
+        at: state.clock.now_ms(),
         actor: actor.to_owned(),
         action: action.to_owned(),
         target: target.map(str::to_owned),

@@ -5,7 +5,6 @@ use casement_dm::catalog::{self, CatalogContext, CommandRequest};
 use casement_dm::device::Platform as DmPlatform;
 use casement_store::{CommandRow, NewCommand, Platform, StoreError};
 
-use crate::clock::now_ms;
 use crate::services::management::DEFAULT_MAX_ATTEMPTS;
 use crate::state::AppState;
 
@@ -59,7 +58,7 @@ pub async fn queue(
         .ok()
         .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
         .unwrap_or_else(|| "raw".into());
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let expires_at = expires_in_seconds
         .map(|s| now + i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX / 2));
     let mut commands = Vec::with_capacity(specs.len());
@@ -164,7 +163,7 @@ pub async fn queue_bulk(
     expires_in_seconds: Option<u64>,
     created_by: &str,
 ) -> Result<BulkOutcome, QueueError> {
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let expires_at = expires_in_seconds
         .map(|s| now + i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX / 2));
     let selection = match devices {
@@ -419,10 +418,7 @@ pub async fn cancel(
     actor: &str,
     id: &str,
 ) -> Result<casement_store::CommandRow, StoreError> {
-    let row = state
-        .store
-        .cancel_command(id, crate::clock::now_ms())
-        .await?;
+    let row = state.store.cancel_command(id, state.clock.now_ms()).await?;
     super::audit::record(
         state,
         actor,

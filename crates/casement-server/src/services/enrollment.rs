@@ -11,7 +11,7 @@ use casement_store::{NewCertificate, NewDevice, Platform as StorePlatform, User}
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::clock::{now_ms, now_utc, to_ms};
+use crate::clock::to_ms;
 use crate::paths;
 use crate::services::signin::SignInError;
 use crate::services::users::authenticate;
@@ -175,7 +175,7 @@ pub async fn sign_in_submit(state: &AppState, body: &str, address: &str) -> StsP
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = StsToken::from_random(bytes);
-    let expires_at = now_ms() + i64::from(state.config.sts_token_seconds) * 1000;
+    let expires_at = state.clock.now_ms() + i64::from(state.config.sts_token_seconds) * 1000;
     if let Err(e) = state
         .store
         .put_sts_token(&token_hash(&token), &user.id, expires_at)
@@ -266,7 +266,7 @@ async fn issue(
             "this device is enrolled by another user",
         ));
     }
-    let now = now_utc();
+    let now = state.clock.now_utc();
     let issued = state
         .ca
         .issue_device_certificate(&csr, &device_id, now, &mut rand::rng())
@@ -324,7 +324,7 @@ async fn renew(
     request: &RstRequest,
     client_cert: Option<&[u8]>,
 ) -> Result<SoapMessage, Failure> {
-    let now = now_utc();
+    let now = state.clock.now_utc();
     let Some(cert) = client_cert else {
         return Err(Failure::new(
             FaultSubcode::Authentication,
@@ -451,7 +451,7 @@ async fn authenticate_token(
                 )
             })?;
             let hash = token_hash(&token);
-            let now = now_ms();
+            let now = state.clock.now_ms();
             let user_id = if consume {
                 state.store.consume_sts_token(&hash, now).await
             } else {

@@ -6,7 +6,6 @@ use casement_dm::catalog::{AppPayload, CommandRequest};
 use casement_store::{CommandRow, CommandState, InstallRow, Platform, StoreError};
 use serde::Serialize;
 
-use crate::clock::now_ms;
 use crate::services::commands::{QueueError, queue};
 use crate::state::AppState;
 
@@ -92,7 +91,7 @@ pub async fn request(
         )
         .unwrap_or_default(),
         requested_by: requested_by.to_owned(),
-        created_at: now_ms(),
+        created_at: state.clock.now_ms(),
     };
     state.store.create_install(&install).await?;
     view(state, install).await.map_err(InstallError::Store)

@@ -18,7 +18,6 @@ use casement_dm::channel::ChannelState;
 use casement_push::{PushError, PushOutcome, Pusher, WAKE_PAYLOAD};
 use casement_store::{ChannelRow, CommandState, MessageChanges, PushResult, PushRow, StoreError};
 
-use crate::clock::now_ms;
 use crate::services::commands;
 use crate::state::AppState;
 
@@ -31,12 +30,15 @@ const BATCH: u32 = 32;
 
 /// Sends the pushes due now; returns how many were handled.
 pub async fn run_once(state: &AppState, pusher: &dyn Pusher) -> Result<usize, StoreError> {
-    let claimed = state.store.claim_pushes(now_ms(), LEASE_MS, BATCH).await?;
+    let claimed = state
+        .store
+        .claim_pushes(state.clock.now_ms(), LEASE_MS, BATCH)
+        .await?;
     for push in &claimed {
         let (result, outcome) = send(state, pusher, push).await?;
         state
             .store
-            .finish_push(&push.id, &result, &outcome, now_ms())
+            .finish_push(&push.id, &result, &outcome, state.clock.now_ms())
             .await?;
         state.metrics.push(&outcome);
     }
@@ -62,7 +64,7 @@ async fn send(
     pusher: &dyn Pusher,
     push: &PushRow,
 ) -> Result<(PushResult, String), StoreError> {
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let channel = state.store.push_channel(&push.device_id).await?;
     let Some(uri) = channel
         .as_ref()
@@ -155,7 +157,7 @@ async fn set_channel(
     channel_state: ChannelState,
     reason: &str,
 ) -> Result<(), StoreError> {
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let channel = ChannelRow {
         device_id: device_id.to_owned(),
         state: channel_state.as_str().to_owned(),

@@ -20,7 +20,6 @@
 
 use casement_store::StoreError;
 
-use crate::clock::now_ms;
 use crate::state::AppState;
 
 /// The window failures are counted in.
@@ -108,7 +107,7 @@ pub async fn check(
     if ok {
         state.store.clear_login_failures(&key).await?;
     } else {
-        let now = now_ms();
+        let now = state.clock.now_ms();
         state.store.record_login_failure(&key, now).await?;
         state.store.record_login_failure(address, now).await?;
         state.metrics.refusal("signin-failed");
@@ -123,7 +122,7 @@ pub async fn refuse_if_throttled(
     address: &str,
 ) -> Result<(), SignInError> {
     let policy = state.config.signin;
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let since = now - WINDOW_MS;
     if state.store.login_failures_since(address, since).await? >= policy.failures_per_address {
         state.metrics.refusal("signin-throttled-address");

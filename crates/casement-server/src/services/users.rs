@@ -2,7 +2,6 @@
 
 use casement_store::{NewUser, StoreError, User};
 
-use crate::clock::now_ms;
 use crate::services::signin::{self, Account, SignInError};
 use crate::state::AppState;
 
@@ -60,7 +59,7 @@ pub async fn create_user(
             .unwrap_or(upn)
             .to_owned(),
         password_hash: hash,
-        created_at: now_ms(),
+        created_at: state.clock.now_ms(),
     };
     state.store.create_user(&new).await.map_err(|e| match e {
         StoreError::Conflict(_) => CreateUserError::Exists(upn.to_owned()),

@@ -22,7 +22,6 @@ use casement_store::{Admin, User, WebSessionKind, WebSessionRow};
 use sha2::Digest;
 
 use super::page::WebError;
-use crate::clock::now_ms;
 use crate::services::signin::{self, SignInError};
 use crate::state::AppState;
 
@@ -154,7 +153,7 @@ pub async fn current(
     };
     let session = state
         .store
-        .web_session(&token_hash(&token), now_ms())
+        .web_session(&token_hash(&token), state.clock.now_ms())
         .await?;
     Ok(session.filter(|s| s.kind == kind))
 }
@@ -166,7 +165,7 @@ pub async fn sign_in(
     subject_id: &str,
 ) -> Result<HeaderValue, WebError> {
     let token = random_token();
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let lifetime = match kind {
         WebSessionKind::Portal => PORTAL_SESSION_MS,
         WebSessionKind::Console => CONSOLE_SESSION_MS,

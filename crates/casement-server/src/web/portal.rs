@@ -18,7 +18,6 @@ use serde_json::json;
 use super::auth::{self, PortalSession};
 use super::page::{self, Site, WebError, alert, respond};
 use super::{assets, audit, words};
-use crate::clock::now_ms;
 use crate::services::commands::QueueError;
 use crate::services::installs::{self, InstallError, InstallView};
 use crate::state::AppState;
@@ -66,7 +65,7 @@ pub async fn home(
     }
     let apps = state.store.list_apps().await?;
     let installs = my_installs(&state, &user.id).await?;
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let body = html! {
         h1 { "Hello, " (user.display_name) }
         @if q.requested.is_some() {

@@ -55,7 +55,7 @@ pub async fn create(
         name: app.name.trim().to_owned(),
         version: app.version,
         payloads: serde_json::Value::Object(app.payloads).to_string(),
-        created_at: crate::clock::now_ms(),
+        created_at: state.clock.now_ms(),
     };
     state.store.create_app(&row).await?;
     audit(

@@ -13,7 +13,6 @@ use casement_dm::server::{self, ActiveSession, Effect, ServerConfig, SessionOutc
 use casement_store::*;
 use casement_syncml::SyncMl;
 
-use crate::clock::now_ms;
 use crate::state::AppState;
 
 mod changes;
@@ -158,7 +157,7 @@ async fn handle_once(
     message: &SyncMl,
     body: &[u8],
 ) -> Result<ManagementReply, StoreError> {
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let device_id = verified.device_id();
     // The device, its session, pending commands and the certificate it presented, in one read.
     let snapshot = state

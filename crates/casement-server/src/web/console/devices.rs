@@ -16,7 +16,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{STALE_AFTER_MS, badge, console_page, csrf_field, time};
-use crate::clock::now_ms;
 use crate::services::commands::{QueueError, queue as queue_commands};
 use crate::services::installs::{self, InstallError};
 use crate::state::AppState;
@@ -69,7 +68,7 @@ pub async fn list(
     session: ConsoleSession,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, WebError> {
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let non_empty = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
     let query = DeviceQuery {
         search: non_empty(&q.q),

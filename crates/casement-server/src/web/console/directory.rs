@@ -10,7 +10,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{console_page, csrf_field, time};
-use crate::clock::now_ms;
 use crate::services::admins::{CreateAdminError, create_admin};
 use crate::services::users::{CreateUserError, create_user};
 use crate::state::AppState;
@@ -143,7 +142,7 @@ pub async fn add_app(
         name: form.name.trim().to_owned(),
         version: form.version.trim().to_owned(),
         payloads: json!({ form.platform: payload }).to_string(),
-        created_at: now_ms(),
+        created_at: state.clock.now_ms(),
     };
     state.store.create_app(&row).await?;
     audit(

@@ -22,7 +22,6 @@ use super::auth::{self, ConsoleSession};
 use super::page::{self, Site, WebError, respond};
 use super::portal::login_form;
 use super::{audit, words};
-use crate::clock::now_ms;
 use crate::state::AppState;
 
 /// Devices without a session for this long count as stale.
@@ -89,7 +88,7 @@ async fn dashboard(
     session: ConsoleSession,
     Query(q): Query<DashboardQuery>,
 ) -> Result<Response, WebError> {
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let (range, since, bucket) = match q.range.as_deref() {
         Some("14d") => ("14d", now - 14 * 86_400_000, 86_400_000),
         _ => ("24h", now - 24 * 3_600_000, 3_600_000),
@@ -240,6 +239,7 @@ pub fn badge(tone: &str, text: &str) -> Markup {
 }
 
 /// A time for the console: relative, with the absolute time on hover and for screen readers.
+/// Display only: relative to the system clock (decisions read `AppState::clock`).
 pub fn time(at: i64) -> Markup {
-    words::when(at, now_ms())
+    words::when(at, crate::clock::now_ms())
 }
