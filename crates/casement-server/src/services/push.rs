@@ -131,7 +131,8 @@ async fn send(
 /// 404/410: the channel is revoked and push configuration is queued for the next Maintenance
 /// session (unless one is pending already), as the MDMAgent blog prescribes.
 async fn channel_gone(state: &AppState, device_id: &str, reason: &str) -> Result<(), StoreError> {
-    set_channel(state, device_id, ChannelState::Revoked, reason).await?;
+    // Push configuration is queued before the channel is marked revoked, so that whoever sees
+    // the channel revoked (the console, the API, a test) also sees what will repair it.
     let pending = state.store.commands_of_device(device_id, 1000).await?;
     let waiting = pending
         .iter()
@@ -148,7 +149,7 @@ async fn channel_gone(state: &AppState, device_id: &str, reason: &str) -> Result
     {
         tracing::warn!(device = device_id, error = %e, "could not queue push configuration after the channel was revoked");
     }
-    Ok(())
+    set_channel(state, device_id, ChannelState::Revoked, reason).await
 }
 
 async fn set_channel(
