@@ -227,11 +227,25 @@ async fn control_channel(control: Control) -> anyhow::Result<()> {
             )
         })?;
     let status = response.status();
-    let body = response.text().await.unwrap_or_default();
     if !status.is_success() {
+        let body = response.text().await.unwrap_or_default();
         anyhow::bail!("the simulator answered {status}: {}", body.trim());
     }
-    super::print_stdout(&format!("{}\n", body.trim()))
+    let effect = match request {
+        ControlRequest::Active => "pushes are delivered".to_owned(),
+        ControlRequest::Revoked => {
+            "revoked: pushes answer 404 until the device registers a new channel".to_owned()
+        }
+        ControlRequest::Expired => {
+            "expired: pushes answer 410 until the device registers a new channel".to_owned()
+        }
+        ControlRequest::Dropped => "pushes are accepted (200 dropped), never delivered".to_owned(),
+        ControlRequest::Throttled { seconds } => {
+            format!("throttled: pushes answer 406, continue after {seconds} s")
+        }
+        ControlRequest::Failing { status } => format!("failing: pushes answer {status}"),
+    };
+    super::print_stdout(&format!("channel of {device_id}: {effect}\n"))
 }
 
 /// A device directory (with `device.json`) stands for its device ID; anything else is an ID.
