@@ -14,6 +14,13 @@
 //!   subscribers ([`WnsEndpoint::subscribe`]); [`run_push_driver`] turns each announcement into
 //!   the device's push-triggered session ([`crate::agent::Event::Push`]).
 //!
+//! - As a process (`casement sim wns`), a control endpoint ([`CONTROL_PATH`], only with
+//!   [`WnsEndpointConfig::control_token`]) lets another shell change a channel's state, and
+//!   [`SimulatorInfo`] (`wns-simulator.json`, next to `wns.pem`) tells the server and the shell
+//!   how to reach it; [`WnsEndpoint::observe`] sees every push, refused ones too; a
+//!   [`ChannelWatch`] makes a revoked or expired channel answer again once the device registers a
+//!   new one.
+//!
 //! The channel URIs it serves are exactly the ones the agent reports: the agent's
 //! [`AgentState::wns_endpoint`](crate::agent::AgentState::wns_endpoint) is
 //! [`WnsEndpoint::channel_base`] (`<base>/wns/channel`, default
