@@ -96,7 +96,7 @@ fn the_demo_plays_the_day_and_its_timeline_shows_contexts_pushes_and_recovery() 
 
     // Push → Apps → installed.
     let picked = find("the first install", &|e| {
-        e.head.contains("picks Contoso Notes")
+        e.head.contains("Contoso Notes for alice@contoso.com")
     });
     let pushed = picked
         + entries[picked..]

@@ -444,7 +444,7 @@ impl Day {
             at,
             pc,
             &format!(
-                "{} picks {name} in the portal: install {} {}",
+                "{name} for {} (POST …/installs: the request the portal's install button makes): install {} {}",
                 self.pcs[pc].upn,
                 text(&install["id"]),
                 text(&install["status"])
