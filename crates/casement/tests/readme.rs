@@ -83,6 +83,23 @@ fn the_readme_try_it_and_push_sections_run_as_written() {
     processes.stop_all();
 }
 
+/// The demo's section names a command the binary has (the demo itself runs in tests/demo.rs).
+#[test]
+fn the_readme_demo_command_exists() {
+    let lines = section("First: the demo");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let args = lines[0]
+        .strip_prefix("cargo run --release -p casement -- ")
+        .expect("the demo runs through cargo, like the server");
+    let status = Command::new(BIN)
+        .args(args.split_whitespace())
+        .arg("--help")
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "casement {args} --help");
+}
+
 /// The lines of the ```sh blocks under the `## <title…>` heading, in order.
 fn section(title: &str) -> Vec<String> {
     let mut lines = Vec::new();
