@@ -240,6 +240,15 @@ impl Day {
             .await?;
         self.expect_refused_push(PC81, t(12, 5)).await?;
         self.channel_state(PC81, "revoked", t(12, 5)).await?;
+        // The server marks the channel, then queues push configuration: two writes, so wait for
+        // the second too before showing the queue.
+        self.wait(&format!("/devices/{pc81}/commands"), |v| {
+            v["commands"].as_array().is_some_and(|list| {
+                list.iter()
+                    .any(|c| c["class"] == "push-configuration" && c["state"] == "pending")
+            })
+        })
+        .await?;
         self.waiting(PC81).await?;
         self.install_status(PC81, &install2, t(12, 5)).await?;
 

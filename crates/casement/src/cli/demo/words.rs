@@ -33,11 +33,14 @@ pub(super) fn describe(entry: &SessionTranscript) -> String {
         format!(" — the session failed ({:?})", session.outcome)
     };
     format!(
-        "{} (user {}) → {task}: mode={}{login}, {} commands answered{failed}",
+        "{} (user {}) → {task}: mode={}{login}, {} answered{failed}",
         entry.event,
         entry.user_after,
         session.mode,
-        session.commands.len()
+        match session.commands.len() {
+            1 => "1 command".to_owned(),
+            n => format!("{n} commands"),
+        }
     )
 }
 
