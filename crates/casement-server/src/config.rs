@@ -98,6 +98,11 @@ pub struct RawConfig {
     /// A separate plain-HTTP listener serving only `/metrics` (e.g. `127.0.0.1:9469`); without
     /// it `/metrics` on the HTTPS listener requires the admin token.
     pub metrics_listen: Option<String>,
+    /// The directory of a running `casement sim wns --dir DIR`: its `wns-simulator.json` fills
+    /// every `wns_*` setting not given otherwise (package family name, client id and secret,
+    /// token URL, the endpoint's `host:port`, its certificate), so pushes go to simulated
+    /// devices. Never for production.
+    pub wns_simulator: Option<PathBuf>,
 }
 
 impl Default for RawConfig {
@@ -138,6 +143,7 @@ impl Default for RawConfig {
             signin_delay_seconds: 2,
             signin_max_delay_seconds: 60,
             metrics_listen: None,
+            wns_simulator: None,
         }
     }
 }
@@ -174,6 +180,50 @@ impl RawConfig {
 
     /// Validates and resolves defaults that depend on other fields.
     pub fn validate(self) -> Result<Config, ConfigError> {
+        let this = self.with_wns_simulator()?;
+        this.validate_resolved()
+    }
+
+    /// Fills the `wns_*` settings not given from `<wns_simulator>/wns-simulator.json` (the
+    /// `server` object, written by `casement sim wns`); adds its `host:port` to
+    /// `wns_local_hosts`.
+    fn with_wns_simulator(mut self) -> Result<Self, ConfigError> {
+        let Some(dir) = self.wns_simulator.clone() else {
+            return Ok(self);
+        };
+        let path = dir.join(WNS_SIMULATOR_FILE);
+        let json = std::fs::read(&path).map_err(|e| {
+            ConfigError(format!(
+                "wns_simulator: {}: {e} (start `casement sim wns --dir {}` first)",
+                path.display(),
+                dir.display()
+            ))
+        })?;
+        let file: WnsSimulatorFile = serde_json::from_slice(&json)
+            .map_err(|e| ConfigError(format!("wns_simulator: {}: {e}", path.display())))?;
+        let sim = file.server;
+        self.wns_package_family_name
+            .get_or_insert(sim.wns_package_family_name);
+        if self.wns_client_id.is_none() && self.wns_client_secret.is_none() {
+            self.wns_client_id = Some(sim.wns_client_id);
+            self.wns_client_secret = Some(sim.wns_client_secret);
+        }
+        self.wns_token_url.get_or_insert(sim.wns_token_url);
+        for host in sim.wns_local_hosts {
+            if !self.wns_local_hosts.contains(&host) {
+                self.wns_local_hosts.push(host);
+            }
+        }
+        let trust = if sim.wns_trust_pem.is_absolute() {
+            sim.wns_trust_pem
+        } else {
+            dir.join(sim.wns_trust_pem)
+        };
+        self.wns_trust_pem.get_or_insert(trust);
+        Ok(self)
+    }
+
+    fn validate_resolved(self) -> Result<Config, ConfigError> {
         let listen: SocketAddr = self
             .listen
             .parse()
@@ -286,6 +336,26 @@ impl RawConfig {
                 }),
         })
     }
+}
+
+/// The file `casement sim wns --dir DIR` writes into `DIR`.
+pub const WNS_SIMULATOR_FILE: &str = "wns-simulator.json";
+
+/// What the server reads of [`WNS_SIMULATOR_FILE`] (other keys are the simulator's own).
+#[derive(Debug, Deserialize)]
+struct WnsSimulatorFile {
+    server: WnsSimulatorSettings,
+}
+
+/// Settings named as in [`RawConfig`].
+#[derive(Debug, Deserialize)]
+struct WnsSimulatorSettings {
+    wns_package_family_name: String,
+    wns_client_id: String,
+    wns_client_secret: String,
+    wns_token_url: String,
+    wns_local_hosts: Vec<String>,
+    wns_trust_pem: PathBuf,
 }
 
 /// The validated configuration passed to constructors.
@@ -465,6 +535,52 @@ mod tests {
             ..RawConfig::default()
         };
         assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn a_wns_simulator_directory_fills_the_wns_settings_not_given() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("wns.pem"), "not read here").unwrap();
+        let settings = serde_json::json!({
+            "base_url": "https://127.0.0.1:9444",
+            "server": {
+                "wns_package_family_name": "Casement.Sim_8wekyb3d8bbwe",
+                "wns_client_id": "ms-app://S-1-15-2-9",
+                "wns_client_secret": "s",
+                "wns_token_url": "https://127.0.0.1:9444/accesstoken.srf",
+                "wns_local_hosts": ["127.0.0.1:9444"],
+                "wns_trust_pem": "wns.pem"
+            }
+        });
+        std::fs::write(dir.path().join(WNS_SIMULATOR_FILE), settings.to_string()).unwrap();
+        let raw = RawConfig {
+            wns_simulator: Some(dir.path().to_owned()),
+            wns_package_family_name: Some("Contoso.Given_8wekyb3d8bbwe".into()),
+            ..RawConfig::default()
+        };
+        let resolved = raw.with_wns_simulator().unwrap();
+        assert_eq!(
+            resolved.wns_package_family_name.as_deref(),
+            Some("Contoso.Given_8wekyb3d8bbwe"),
+            "a setting given wins"
+        );
+        assert_eq!(
+            resolved.wns_client_id.as_deref(),
+            Some("ms-app://S-1-15-2-9")
+        );
+        assert_eq!(resolved.wns_local_hosts, vec!["127.0.0.1:9444".to_owned()]);
+        assert_eq!(resolved.wns_trust_pem, Some(dir.path().join("wns.pem")));
+        let missing = RawConfig {
+            wns_simulator: Some(dir.path().join("nowhere")),
+            ..RawConfig::default()
+        };
+        assert!(
+            missing
+                .validate()
+                .unwrap_err()
+                .0
+                .contains("casement sim wns")
+        );
     }
 
     #[test]

@@ -31,6 +31,9 @@ enum Command {
     Syncml(cli::syncml::SyncmlArgs),
     /// Benchmark the server with the simulator as the load (starts what it measures).
     Bench(casement_bench::BenchArgs),
+    /// One accelerated day of three simulated PCs (8.1, 10, 11) against a fresh server and a
+    /// simulated WNS, as a readable timeline; the server keeps running for the portal and console.
+    Demo(cli::demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Command::Admin(args) => cli::admin::run(args),
         Command::Sim(args) => cli::sim::run(args),
         Command::Syncml(args) => cli::syncml::run(args),
+        Command::Demo(args) => cli::demo::run(args),
         Command::Bench(args) => std::env::current_exe()
             .map_err(anyhow::Error::from)
             .and_then(|exe| casement_bench::run(args, &exe)),

@@ -1,11 +1,13 @@
 //! [`run_push_driver`]: delivered pushes → the devices' push-triggered sessions.
 
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
 use tokio::sync::mpsc::UnboundedReceiver;
 
+use super::{ChannelState, WnsEndpoint};
 use crate::agent::{Agent, AgentError, Event};
 use crate::state::DEVICE_FILE;
 use crate::transcript::SessionTranscript;
@@ -143,4 +145,59 @@ async fn push_session(
     let entry = agent.event(Event::Push, now).await;
     agent.save(&dir).map_err(agent_error)?;
     Ok(entry)
+}
+
+/// Notices devices that register a new push channel and makes their revoked or expired channel
+/// answer again.
+///
+/// Real WNS hands a device that registers again (the server's push configuration in a
+/// Maintenance session) a new channel URI; the simulator's channel URIs are one per device, so
+/// a new registration is told by the channel's creation time in the device's `agent.json`
+/// changing. A channel made [`ChannelState::Revoked`](super::ChannelState::Revoked) or
+/// [`Expired`](super::ChannelState::Expired) then becomes
+/// [`Active`](super::ChannelState::Active); other states (throttled, failing, dropped) are the
+/// WNS service's, not the channel's, and stay.
+#[derive(Debug, Default)]
+pub struct ChannelWatch {
+    seen: HashMap<String, OffsetDateTime>,
+}
+
+impl ChannelWatch {
+    /// A watch that has seen nothing yet (the first scan only takes note).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads every device directory directly under `devices_dir` once; returns the devices
+    /// whose channel it made active again.
+    pub fn scan(&mut self, endpoint: &WnsEndpoint, devices_dir: &Path) -> Vec<String> {
+        let mut restored = Vec::new();
+        let Ok(entries) = fs::read_dir(devices_dir) else {
+            return restored;
+        };
+        for entry in entries.flatten() {
+            let dir = entry.path();
+            if !dir.join(DEVICE_FILE).is_file() {
+                continue;
+            }
+            let Ok(agent) = Agent::load(&dir) else {
+                continue;
+            };
+            let Some(created) = agent.channel().map(|c| c.created_at) else {
+                continue;
+            };
+            let id = agent.device().device_id.clone();
+            let before = self.seen.insert(id.clone(), created);
+            let gone = matches!(
+                endpoint.state(&id),
+                ChannelState::Revoked | ChannelState::Expired
+            );
+            if before.is_some_and(|b| b != created) && gone {
+                endpoint.set_state(&id, ChannelState::Active);
+                restored.push(id);
+            }
+        }
+        restored.sort();
+        restored
+    }
 }

@@ -14,6 +14,13 @@
 //!   subscribers ([`WnsEndpoint::subscribe`]); [`run_push_driver`] turns each announcement into
 //!   the device's push-triggered session ([`crate::agent::Event::Push`]).
 //!
+//! - As a process (`casement sim wns`), a control endpoint ([`CONTROL_PATH`], only with
+//!   [`WnsEndpointConfig::control_token`]) lets another shell change a channel's state, and
+//!   [`SimulatorInfo`] (`wns-simulator.json`, next to `wns.pem`) tells the server and the shell
+//!   how to reach it; [`WnsEndpoint::observe`] sees every push, refused ones too; a
+//!   [`ChannelWatch`] makes a revoked or expired channel answer again once the device registers a
+//!   new one.
+//!
 //! The channel URIs it serves are exactly the ones the agent reports: the agent's
 //! [`AgentState::wns_endpoint`](crate::agent::AgentState::wns_endpoint) is
 //! [`WnsEndpoint::channel_base`] (`<base>/wns/channel`, default
@@ -33,6 +40,7 @@
 //! ```
 
 mod driver;
+mod files;
 mod server;
 mod state;
 
@@ -41,13 +49,18 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-pub use driver::{DriverError, find_device_dir, run_push_driver};
+pub use driver::{ChannelWatch, DriverError, find_device_dir, run_push_driver};
+pub use files::{CERTIFICATE_FILE, ControlRequest, SETTINGS_FILE, ServerSettings, SimulatorInfo};
 pub use server::{StartError, WnsEndpoint};
 
 /// The path of the token endpoint (as on `login.live.com`).
 pub const TOKEN_PATH: &str = "/accesstoken.srf";
 /// The path prefix of channel URIs: `<base>/wns/channel/<device id>`.
 pub const CHANNEL_PATH: &str = "/wns/channel";
+/// The path prefix of the control endpoint (only with [`WnsEndpointConfig::control_token`]):
+/// `POST <base>/control/channels/<device id>` with a [`ControlRequest`] sets that channel's
+/// [`ChannelState`].
+pub const CONTROL_PATH: &str = "/control/channels";
 /// The largest payload accepted, in bytes (WNS answers 413 above it).
 pub const MAX_PAYLOAD: usize = 5000;
 /// The scope the token request must ask for.
@@ -71,6 +84,9 @@ pub struct WnsEndpointConfig {
     pub client_secret: String,
     /// `expires_in` of issued tokens; a token is refused (401) once it has lived this long.
     pub token_lifetime: Duration,
+    /// `Some(token)`: serve the control endpoint ([`CONTROL_PATH`]) to requests bearing it
+    /// (`casement sim wns revoke …` from another shell). `None`: no control endpoint.
+    pub control_token: Option<String>,
 }
 
 impl WnsEndpointConfig {
@@ -82,6 +98,7 @@ impl WnsEndpointConfig {
             client_id: client_id.into(),
             client_secret: client_secret.into(),
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
+            control_token: None,
         }
     }
 }
@@ -93,6 +110,10 @@ impl std::fmt::Debug for WnsEndpointConfig {
             .field("client_id", &self.client_id)
             .field("client_secret", &"<redacted>")
             .field("token_lifetime", &self.token_lifetime)
+            .field(
+                "control_token",
+                &self.control_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }

@@ -25,7 +25,8 @@ use tokio::task::JoinHandle;
 
 use super::state::Inner;
 use super::{
-    CHANNEL_PATH, ChannelState, MAX_PAYLOAD, ReceivedPush, SCOPE, TOKEN_PATH, WnsEndpointConfig,
+    CHANNEL_PATH, CONTROL_PATH, ChannelState, ControlRequest, MAX_PAYLOAD, ReceivedPush, SCOPE,
+    TOKEN_PATH, WnsEndpointConfig,
 };
 
 /// Validity of the endpoint's self-signed certificate.
@@ -43,6 +44,7 @@ struct Shared {
     client_id: String,
     client_secret: String,
     token_lifetime: Duration,
+    control_token: Option<String>,
     inner: Mutex<Inner>,
 }
 
@@ -100,12 +102,16 @@ impl WnsEndpoint {
             client_id: config.client_id,
             client_secret: config.client_secret,
             token_lifetime: config.token_lifetime,
+            control_token: config.control_token,
             inner: Mutex::new(Inner::default()),
         });
-        let app = Router::new()
+        let mut app = Router::new()
             .route(TOKEN_PATH, post(token))
-            .route(&format!("{CHANNEL_PATH}/{{device_id}}"), post(channel))
-            .with_state(shared.clone());
+            .route(&format!("{CHANNEL_PATH}/{{device_id}}"), post(channel));
+        if shared.control_token.is_some() {
+            app = app.route(&format!("{CONTROL_PATH}/{{device_id}}"), post(control));
+        }
+        let app = app.with_state(shared.clone());
         let handle = Handle::new();
         let server = axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(tls))
             .map_err(|e| StartError(e.to_string()))?
@@ -236,6 +242,14 @@ impl WnsEndpoint {
         rx
     }
 
+    /// Every push recorded from now on (whatever the channel answered: 404s too), in arrival
+    /// order; `casement sim wns` prints one line for each. Ends like [`Self::subscribe`].
+    pub fn observe(&self) -> UnboundedReceiver<ReceivedPush> {
+        let (tx, rx) = unbounded_channel();
+        self.shared.lock().observers.push(tx);
+        rx
+    }
+
     /// Stops accepting, lets requests in progress finish (up to 5 s), waits for the server,
     /// and ends the subscriptions.
     pub async fn shutdown(mut self) {
@@ -243,7 +257,9 @@ impl WnsEndpoint {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
-        self.shared.lock().subscribers.clear();
+        let mut inner = self.shared.lock();
+        inner.subscribers.clear();
+        inner.observers.clear();
     }
 }
 
@@ -251,7 +267,9 @@ impl Drop for WnsEndpoint {
     fn drop(&mut self) {
         if self.task.is_some() {
             self.handle.shutdown();
-            self.shared.lock().subscribers.clear();
+            let mut inner = self.shared.lock();
+            inner.subscribers.clear();
+            inner.observers.clear();
         }
     }
 }
@@ -341,6 +359,38 @@ async fn token(
         })),
     )
         .into_response()
+}
+
+/// `POST /control/channels/{device_id}` with a [`ControlRequest`] and the control token as a
+/// bearer token: sets how that channel answers. 401 without the token, 400 for a body that is
+/// not a [`ControlRequest`], else 200 with `{"device_id", "state"}`.
+async fn control(
+    State(shared): State<Arc<Shared>>,
+    Path(device_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let presented = header_str(&headers, "authorization")
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let expected = shared.control_token.as_deref().unwrap_or_default();
+    if expected.is_empty() || !same_bytes(presented.as_bytes(), expected.as_bytes()) {
+        return (StatusCode::UNAUTHORIZED, "control token required\n").into_response();
+    }
+    let request: ControlRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
+    };
+    shared
+        .lock()
+        .channels
+        .insert(device_id.clone(), request.channel_state());
+    axum::Json(serde_json::json!({ "device_id": device_id, "state": request })).into_response()
+}
+
+/// Compares in time independent of where the first difference is.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

@@ -24,6 +24,8 @@ pub(crate) struct Inner {
     pub(crate) pushes: HashMap<String, VecDeque<ReceivedPush>>,
     /// Told the device ID of every delivered push.
     pub(crate) subscribers: Vec<UnboundedSender<String>>,
+    /// Told every recorded push, whatever the channel answered.
+    pub(crate) observers: Vec<UnboundedSender<ReceivedPush>>,
 }
 
 impl Default for Inner {
@@ -36,6 +38,7 @@ impl Default for Inner {
             default_state: ChannelState::Active,
             pushes: HashMap::new(),
             subscribers: Vec::new(),
+            observers: Vec::new(),
         }
     }
 }
@@ -67,10 +70,12 @@ impl Inner {
             .unwrap_or(self.default_state)
     }
 
-    /// Records `push` and, if it was delivered, tells the subscribers (dropping closed ones).
+    /// Records `push`, tells the observers and, if it was delivered, the subscribers (dropping
+    /// closed ones).
     pub(crate) fn record(&mut self, push: ReceivedPush) {
         let device_id = push.device_id.clone();
         let delivered = push.delivered;
+        self.observers.retain(|tx| tx.send(push.clone()).is_ok());
         let list = self.pushes.entry(device_id.clone()).or_default();
         if list.len() >= MAX_PUSHES_KEPT {
             list.pop_front();

@@ -428,3 +428,132 @@ async fn the_driver_starts_the_devices_apps_session() {
     tokio::join!(driver, pushes);
     server.shutdown().await;
 }
+
+/// Issue 16: `casement sim wns` is a process; the shell changes its channels through the
+/// control endpoint (token in `wns-simulator.json`), every push is observed (404s too), and a
+/// revoked channel answers again once the device registers a new one.
+#[tokio::test]
+async fn the_control_endpoint_needs_its_token_and_a_new_channel_ends_a_revocation() {
+    use casement_sim::wns::{ChannelWatch, ControlRequest, SimulatorInfo};
+    let mut config = WnsEndpointConfig::new(CLIENT_ID, SECRET);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.control_token = Some("control-token".into());
+    let endpoint = WnsEndpoint::start(config).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let info = SimulatorInfo::new(
+        &endpoint,
+        &tmp.path().join("wns"),
+        CLIENT_ID,
+        SECRET,
+        "Casement.Sim_8wekyb3d8bbwe",
+        "control-token",
+    )
+    .unwrap();
+    info.write(&tmp.path().join("wns"), endpoint.certificate_pem())
+        .unwrap();
+    let read = SimulatorInfo::read(&tmp.path().join("wns")).unwrap();
+    assert_eq!(read, info);
+    assert_eq!(
+        std::fs::read_to_string(&read.server.wns_trust_pem).unwrap(),
+        endpoint.certificate_pem()
+    );
+
+    let http = raw_http(&endpoint);
+    let control = |token: &'static str, body: serde_json::Value| {
+        let request = http
+            .post(info.control_url(DEVICE))
+            .bearer_auth(token)
+            .json(&body);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(
+        control("wrong", serde_json::json!({"state": "revoked"})).await,
+        401
+    );
+    assert_eq!(endpoint.state(DEVICE), ChannelState::Active);
+    assert_eq!(
+        control("control-token", serde_json::json!({"state": "gone"})).await,
+        400
+    );
+    let revoked = serde_json::to_value(ControlRequest::Revoked).unwrap();
+    assert_eq!(control("control-token", revoked).await, 200);
+    assert_eq!(endpoint.state(DEVICE), ChannelState::Revoked);
+
+    let mut observed = endpoint.observe();
+    let wns = client(&endpoint);
+    let outcome = wns
+        .push(&endpoint.channel_uri(DEVICE), WAKE_PAYLOAD)
+        .await
+        .unwrap();
+    assert!(matches!(
+        outcome,
+        PushOutcome::ChannelGone { expired: false, .. }
+    ));
+    let seen = observed.recv().await.unwrap();
+    assert_eq!(
+        (seen.device_id.as_str(), seen.status, seen.delivered),
+        (DEVICE, 404, false)
+    );
+
+    // The device's directory: a channel, then (push configuration ran again) a new one.
+    let devices = tmp.path().join("devices");
+    let dir = devices.join("pc");
+    let device = fake_device(DEVICE);
+    device.save(&dir).unwrap();
+    let mut agent = Agent::new(device, time::OffsetDateTime::UNIX_EPOCH);
+    agent.state_mut().tree.push = Some(push_node(&endpoint, time::OffsetDateTime::UNIX_EPOCH));
+    agent.save(&dir).unwrap();
+    let mut watch = ChannelWatch::new();
+    assert!(
+        watch.scan(&endpoint, &devices).is_empty(),
+        "the first scan takes note"
+    );
+    assert!(
+        watch.scan(&endpoint, &devices).is_empty(),
+        "nothing changed"
+    );
+    let later = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(1);
+    agent.state_mut().tree.push = Some(push_node(&endpoint, later));
+    agent.save(&dir).unwrap();
+    assert_eq!(watch.scan(&endpoint, &devices), vec![DEVICE.to_owned()]);
+    assert_eq!(endpoint.state(DEVICE), ChannelState::Active);
+    endpoint.shutdown().await;
+}
+
+/// An enrolled device with fake PEM blocks (enough for save and load).
+fn fake_device(id: &str) -> casement_sim::EnrolledDevice {
+    let pem = |label: &str| format!("-----BEGIN {label}-----\nAA==\n-----END {label}-----\n");
+    casement_sim::EnrolledDevice {
+        device_id: id.into(),
+        device_name: "DESKTOP-SIM0001".into(),
+        platform: Platform::Windows10,
+        upn: "ann@example.com".into(),
+        auth_policy: "OnPremise".into(),
+        enrollment_version: None,
+        hardware: casement_sim::Hardware::random(Platform::Windows10, &mut rand::rng()),
+        management_url: "https://mdm.test/ManagementServer/MDM.svc".into(),
+        provider_id: "Casement".into(),
+        certificate_thumbprint: "00".repeat(20),
+        poll: None,
+        enrolled_at: time::OffsetDateTime::UNIX_EPOCH,
+        private_key_pem: pem("PRIVATE KEY"),
+        certificate_pem: pem("CERTIFICATE"),
+        ca_certificates_pem: pem("CERTIFICATE"),
+    }
+}
+
+/// A Windows 10 DMClient channel on `endpoint`, created at `at`.
+fn push_node(
+    endpoint: &WnsEndpoint,
+    at: time::OffsetDateTime,
+) -> casement_sim::agent::tree::DmClientPush {
+    casement_sim::agent::tree::DmClientPush {
+        pfn: "Casement.Sim_8wekyb3d8bbwe".into(),
+        channel: casement_sim::agent::tree::WnsChannel {
+            uri: endpoint.channel_uri(DEVICE),
+            created_at: at,
+            expires_at: at + time::Duration::days(30),
+            revoked: false,
+        },
+    }
+}

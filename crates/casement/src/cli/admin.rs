@@ -121,7 +121,16 @@ enum Apps {
     /// Install an app on a device.
     Install { device: String, app_id: String },
     /// A device's installs and their status.
-    Installs { device: String },
+    Installs {
+        device: String,
+        /// Wait (at most --timeout seconds) until every install of the device is in this status
+        /// or failed, e.g. `--until installed`; then print them.
+        #[arg(long)]
+        until: Option<String>,
+        /// Seconds to wait with --until before giving up (exit 2).
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -249,9 +258,30 @@ async fn dispatch(api: &Api, command: AdminCommand) -> anyhow::Result<Value> {
             )
             .await
         }
-        AdminCommand::Apps(Apps::Installs { device }) => {
-            api.get(&format!("/devices/{}/installs", encode(&device)))
-                .await
+        AdminCommand::Apps(Apps::Installs {
+            device,
+            until,
+            timeout,
+        }) => {
+            let path = format!("/devices/{}/installs", encode(&device));
+            let Some(until) = until else {
+                return api.get(&path).await;
+            };
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(timeout);
+            loop {
+                let installs = api.get(&path).await?;
+                let settled = installs["installs"].as_array().is_some_and(|list| {
+                    list.iter()
+                        .all(|i| i["status"] == until.as_str() || i["status"] == "failed")
+                });
+                if settled {
+                    return Ok(installs);
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    bail!("not every install is {until} after {timeout} s: {installs}");
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
         }
         AdminCommand::Audit { limit } => api.get(&format!("/audit?limit={limit}")).await,
     }

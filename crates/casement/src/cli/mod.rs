@@ -2,10 +2,12 @@
 //! stdin), and how a failure is printed and which exit code it maps to.
 
 pub mod admin;
+pub mod demo;
 pub mod fleet;
 pub mod serve;
 pub mod sim;
 pub mod syncml;
+pub mod wns;
 
 use std::fmt;
 use std::io::{self, Read, Write};

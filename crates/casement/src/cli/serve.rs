@@ -26,6 +26,10 @@ pub struct ServeArgs {
     /// The URL devices reach this server at (default https://localhost:<port>).
     #[arg(long)]
     public_url: Option<String>,
+    /// Push through a running `casement sim wns --dir DIR` (reads DIR/wns-simulator.json: the
+    /// token URL, the endpoint's certificate, client id and secret, a package family name).
+    #[arg(long, value_name = "DIR")]
+    wns_simulator: Option<PathBuf>,
 }
 
 /// Flags as a partial config layer: only the ones given.
@@ -39,6 +43,8 @@ struct Flags {
     database: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     public_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wns_simulator: Option<PathBuf>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -48,6 +54,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         listen: args.listen,
         database: args.database,
         public_url: args.public_url,
+        wns_simulator: args.wns_simulator,
     };
     let raw = RawConfig::load(args.config.as_deref(), flags)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -70,6 +77,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         println!("  OpenAPI:     {base}/api/v1/openapi.json   metrics: {base}/metrics (admin token)");
         println!("  portal:      {base}/portal   console: {base}/console  (casement admin admins add NAME)");
         println!("  database:    {}", redact_url(&server.config.database));
+        match &server.config.wns_client {
+            Some(wns) => println!("  WNS:         pushes via {}", wns.token_url),
+            None => println!("  WNS:         off (installs wait for the next allowed session)"),
+        }
         println!("Press Ctrl-C to stop.");
         tokio::signal::ctrl_c()
             .await

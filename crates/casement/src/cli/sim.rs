@@ -22,7 +22,7 @@ enum SimCommand {
         #[arg(long)]
         dir: PathBuf,
         /// Server base URL.
-        #[arg(long, default_value = "https://127.0.0.1:8443")]
+        #[arg(long, env = "CASEMENT_URL", default_value = "https://127.0.0.1:8443")]
         url: String,
         /// The server's TLS certificate to trust.
         #[arg(long, default_value = "casement-data/tls.pem")]
@@ -36,6 +36,10 @@ enum SimCommand {
         /// win81 (Federated), win10, win11.
         #[arg(long, default_value = "win10")]
         platform: String,
+        /// Give the device its push channel on a running `casement sim wns --dir DIR` (default:
+        /// https://127.0.0.1:8444, where `sim wns` listens by default).
+        #[arg(long, value_name = "DIR")]
+        wns_simulator: Option<PathBuf>,
     },
     /// Run one MDMAgent event on an enrolled device (reboot, logon, logoff, lock, unlock,
     /// nightly, interactive, push) and print the session transcript as JSON.
@@ -68,6 +72,9 @@ enum SimCommand {
     },
     /// Enroll a fleet and run sessions: a load test with a report.
     Fleet(FleetArgs),
+    /// The WNS-compatible endpoint for simulated devices (pushes start their sessions); its
+    /// subcommands revoke, expire, throttle, fail, drop or restore a device's channel.
+    Wns(super::wns::WnsArgs),
 }
 
 pub fn run(args: SimArgs) -> anyhow::Result<()> {
@@ -79,8 +86,13 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
             user,
             password,
             platform,
+            wns_simulator,
         } => {
             let platform = fleet::parse_platform(&platform)?;
+            let wns = match &wns_simulator {
+                Some(dir) => Some(casement_sim::wns::SimulatorInfo::read(dir)?),
+                None => None,
+            };
             let pem = std::fs::read_to_string(&ca_cert)
                 .with_context(|| format!("reading {}", ca_cert.display()))?;
             let mut options = casement_sim::EnrollOptions::new(
@@ -92,7 +104,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
                 password,
                 platform,
             );
-            options.server_tls_pem = Some(pem);
+            options.server_tls_pem = Some(pem.clone());
             options.state_dir = Some(dir.clone());
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -108,6 +120,13 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
                 dir.display()
             );
             println!("management URL: {}", device.management_url);
+            if let Some(wns) = wns {
+                let mut agent = casement_sim::agent::Agent::new(device.clone(), device.enrolled_at);
+                agent.state_mut().wns_endpoint = wns.channel_base.clone();
+                agent.state_mut().server_tls_pem = Some(pem);
+                agent.save(&dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("push channel on the WNS simulator: {}", wns.channel_base);
+            }
             Ok(())
         }
         SimCommand::Event {
@@ -166,5 +185,6 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
             Ok(())
         }
         SimCommand::Fleet(args) => fleet::run(args),
+        SimCommand::Wns(args) => super::wns::run(args),
     }
 }
