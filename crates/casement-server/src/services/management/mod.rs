@@ -8,7 +8,7 @@
 //! conflicting write is retried from a new snapshot.
 
 use casement_ca::VerifiedDevice;
-use casement_dm::ModeParam;
+use casement_dm::{ModeParam, PendingCommand};
 use casement_dm::server::{self, ActiveSession, Effect, ServerConfig, SessionOutcome};
 use casement_store::*;
 use casement_syncml::SyncMl;
@@ -200,14 +200,7 @@ async fn handle_once(
             // Inventory read in two steps (Windows 8.1 WMI classes: the instance list, then the
             // instances' properties): the second step goes out first, in this same session.
             enqueue = follow_ups(&core, message, device_id, now);
-            let rows: Vec<CommandRow> = enqueue
-                .iter()
-                .cloned()
-                .map(NewCommand::into_pending_row)
-                .collect();
-            let mut next = pending_for_core(&rows)?;
-            next.append(&mut candidates);
-            candidates = next;
+            candidates = first_then(&enqueue, candidates)?;
             (
                 core.on_message(now, message, &candidates, &config),
                 row.clone(),
@@ -220,14 +213,7 @@ async fn handle_once(
             );
             if decision.context == casement_dm::Context::Maintenance {
                 enqueue = channel_refresh(state, &snapshot, now);
-                let rows: Vec<CommandRow> = enqueue
-                    .iter()
-                    .cloned()
-                    .map(NewCommand::into_pending_row)
-                    .collect();
-                let mut next = pending_for_core(&rows)?;
-                next.append(&mut candidates);
-                candidates = next;
+                candidates = first_then(&enqueue, candidates)?;
             }
             let step = server::start_decided(now, message, decision, &candidates, &config);
             let row = new_session_row(device_id, message, &step, facts, now);
@@ -261,6 +247,21 @@ async fn handle_once(
         body: step.reply_xml,
         syncml: true,
     })
+}
+
+/// The commands this message queues itself (`first`, sent before the rest), then `pending`.
+fn first_then(
+    first: &[NewCommand],
+    pending: Vec<PendingCommand>,
+) -> Result<Vec<PendingCommand>, StoreError> {
+    let rows: Vec<CommandRow> = first
+        .iter()
+        .cloned()
+        .map(NewCommand::into_pending_row)
+        .collect();
+    let mut all = pending_for_core(&rows)?;
+    all.extend(pending);
+    Ok(all)
 }
 
 /// Ends a session that will get no further message.
