@@ -326,8 +326,10 @@ fn percent_decode(value: &str) -> String {
         match b {
             b'+' => out.push(b' '),
             b'%' => {
+                // Two hex digits exactly: `u8::from_str_radix` alone also takes a sign ("%+c").
                 let hex = bytes
                     .get(i + 1..i + 3)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
                     .and_then(|h| std::str::from_utf8(h).ok());
                 match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                     Some(decoded) => {
@@ -385,6 +387,16 @@ mod tests {
             .find(|n| n.attribute("name") == Some("login_hint"))
             .and_then(|n| n.attribute("value"));
         assert_eq!(hint, Some("abc"));
+    }
+
+    /// Issue 18 (fuzz target `sts_form`): `%+c` decoded to U+000C, because
+    /// `u8::from_str_radix` takes a sign; a `%` not followed by two hex digits is kept.
+    #[test]
+    fn regression_issue_18_percent_needs_two_hex_digits() {
+        let query = include_str!("../testdata/fuzz-regressions/sts_form/percent-plus-sign.txt");
+        let q = StsQuery::parse(query).unwrap();
+        assert_eq!(q.login_hint.as_deref(), Some("% c"));
+        assert_eq!(percent_decode("%-1%+F%2B%4"), "%-1% F+%4");
     }
 
     #[test]
