@@ -89,7 +89,9 @@ fn split_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8], &[u8])> {
         if n == 0 || n > 4 || rest.len() < n {
             return None;
         }
-        let len = rest[..n].iter().fold(0usize, |acc, b| acc << 8 | usize::from(*b));
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| acc << 8 | usize::from(*b));
         (len, &rest[n..])
     };
     if rest.len() < len {
@@ -269,7 +271,9 @@ fuzz_target!(|data: &[u8]| {
                 }
                 if rest.first() == Some(&0x30) {
                     assert_eq!(
-                        VerifiedPkcs7Csr::from_base64(&STANDARD.encode(rest)).ok().as_ref(),
+                        VerifiedPkcs7Csr::from_base64(&STANDARD.encode(rest))
+                            .ok()
+                            .as_ref(),
                         Some(&p7)
                     );
                 }
@@ -312,7 +316,9 @@ fuzz_target!(|data: &[u8]| {
                 Err(e) => {
                     // A UTF8String, PrintableString or IA5String of printable ASCII is what
                     // Windows sends (with '!' and a NUL): it must always be accepted.
-                    let plain = cn.iter().all(|b| b.is_ascii_alphanumeric() || b"!-\0".contains(b));
+                    let plain = cn
+                        .iter()
+                        .all(|b| b.is_ascii_alphanumeric() || b"!-\0".contains(b));
                     assert!(
                         !(plain && matches!(tag, 0x0c | 0x13 | 0x16)),
                         "a Windows-shaped request is refused: {e:?} (tag {tag:#04x}, CN {cn:02x?})"

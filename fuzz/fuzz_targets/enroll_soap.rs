@@ -141,7 +141,9 @@ fn rst(request: &RstRequest) {
 
     // The provisioning document carries the device's own claims: its DeviceID (as the
     // certificate CN and EntDMID) and its DeviceName.
-    let device_id = context.device_id().unwrap_or("B5B954E81FBCB94EB79BD08BE625F4EE");
+    let device_id = context
+        .device_id()
+        .unwrap_or("B5B954E81FBCB94EB79BD08BE625F4EE");
     let device_name = context.device_name().map(str::to_owned);
     let platform_settings = match platform {
         Platform::Windows81 => PlatformProvisioning::Windows81(Windows81Provisioning {
@@ -190,7 +192,10 @@ fn rst(request: &RstRequest) {
             .filter(|n| n.is_element())
             .any(|n| n.attribute("value") == Some(name.as_str()));
         // The 8.1 and 10 documents carry the name as a parm value, verbatim.
-        assert!(found, "DeviceName {name:?} is not in the provisioning document");
+        assert!(
+            found,
+            "DeviceName {name:?} is not in the provisioning document"
+        );
     }
     let now = time::OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("fixed time");
     let rstrc = build_rstrc(&ReplyTo::to(id), platform, &doc, now);
@@ -215,7 +220,10 @@ fuzz_target!(|data: &[u8]| {
             discover(&request);
         }
         Ok(EnrollRequest::GetPolicies(request)) => {
-            assert_eq!(GetPoliciesRequest::parse(data).ok().as_ref(), Some(&request));
+            assert_eq!(
+                GetPoliciesRequest::parse(data).ok().as_ref(),
+                Some(&request)
+            );
             assert!(DiscoverRequest::parse(data).is_err() && RstRequest::parse(data).is_err());
             security(&request.security);
             let id = &request.header.message_id;
@@ -227,7 +235,9 @@ fuzz_target!(|data: &[u8]| {
         }
         Ok(EnrollRequest::RequestSecurityToken(request)) => {
             assert_eq!(RstRequest::parse(data).ok().as_ref(), Some(&request));
-            assert!(DiscoverRequest::parse(data).is_err() && GetPoliciesRequest::parse(data).is_err());
+            assert!(
+                DiscoverRequest::parse(data).is_err() && GetPoliciesRequest::parse(data).is_err()
+            );
             rst(&request);
         }
         Err(e) => check_refusal(&e, None),

@@ -98,7 +98,10 @@ fn encode(value: &str) -> String {
 
 fn check_appru(appru: &Appru) {
     let s = appru.as_str();
-    assert!(s.len() > 9 && s[..9].eq_ignore_ascii_case("ms-app://"), "{s:?}");
+    assert!(
+        s.len() > 9 && s[..9].eq_ignore_ascii_case("ms-app://"),
+        "{s:?}"
+    );
     assert!(s.chars().count() <= 512);
     assert!(
         !s.chars()
@@ -127,7 +130,9 @@ fn sign_in(appru: &Appru, login_hint: Option<&str>, error: Option<&str>, csrf: O
         let hidden = |name: &str| {
             inputs
                 .iter()
-                .find(|n| n.attribute("name") == Some(name) && n.attribute("type") == Some("hidden"))
+                .find(|n| {
+                    n.attribute("name") == Some(name) && n.attribute("type") == Some("hidden")
+                })
                 .and_then(|n| n.attribute("value"))
                 .map(str::to_owned)
         };
@@ -152,7 +157,11 @@ fn error_page(message: &str) {
         sts::html_escape(message)
     );
     page("error page", &html, |doc| {
-        assert_eq!(doc.descendants().filter(|n| n.is_element()).count(), 7, "{html}");
+        assert_eq!(
+            doc.descendants().filter(|n| n.is_element()).count(),
+            7,
+            "{html}"
+        );
     });
 }
 
@@ -223,7 +232,10 @@ fuzz_target!(|data: &[u8]| {
                 password: "SECRET-MARKER".into(),
                 ..form.clone()
             };
-            assert!(!format!("{marked:?}").contains("SECRET-MARKER"), "Debug shows the password");
+            assert!(
+                !format!("{marked:?}").contains("SECRET-MARKER"),
+                "Debug shows the password"
+            );
             let mut written = format!(
                 "username={}&password={}&appru={}",
                 encode(&form.username),
