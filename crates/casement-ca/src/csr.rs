@@ -214,7 +214,10 @@ fn device_id_extension(csr: &X509CertificationRequest<'_>) -> Option<String> {
         .find(|ext| ext.oid.as_bytes() == DEVICE_ID_OID_DER)?;
     let raw = unwrap_der_string(ext.value);
     let text = String::from_utf8_lossy(raw);
-    let text = text.trim_end_matches('\0').trim();
+    // NULs and whitespace in any order at the end ("ID\0 " too), whitespace at the start.
+    let text = text
+        .trim_end_matches(|c: char| c == '\0' || c.is_whitespace())
+        .trim_start();
     (!text.is_empty()).then(|| text.to_owned())
 }
 
@@ -235,6 +238,34 @@ fn unwrap_der_string(value: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 18 (fuzz target `ca_csr`, mode 3: CN then DeviceID extnValue): a DeviceID of
+    /// `<id>\0 ` (NUL, then a space) came out as `<id>\0`: the NULs were trimmed before the
+    /// whitespace. Trailing NULs and whitespace now go in any order.
+    #[test]
+    fn regression_issue_18_device_id_trailing_nul_and_space() {
+        let input =
+            include_bytes!("../testdata/fuzz-regressions/ca_csr/device-id-nul-then-space.bin");
+        // [mode 3][string tag index][n][n bytes of CN][extnValue]
+        let n = usize::from(input[2]);
+        let (cn, value) = input[3..].split_at(n);
+        let mut params = rcgen::CertificateParams::default();
+        let mut dn = rcgen::DistinguishedName::new();
+        dn.push(rcgen::DnType::CommonName, std::str::from_utf8(cn).unwrap());
+        params.distinguished_name = dn;
+        params.custom_extensions = vec![rcgen::CustomExtension::from_oid_content(
+            &[1, 3, 6, 1, 4, 1, 311, 66, 1, 0],
+            value.to_vec(),
+        )];
+        let key = rcgen::KeyPair::generate().unwrap();
+        let der = params.serialize_request(&key).unwrap().der().to_vec();
+        let csr = VerifiedCsr::from_der(&der).unwrap();
+        assert_eq!(
+            csr.device_id_extension(),
+            Some("B5B954E81FBCB94EB79BD08BE625F4EE")
+        );
+        assert_eq!(csr.subject_common_name(), Some("A"));
+    }
 
     #[test]
     fn unwraps_only_whole_der_strings() {

@@ -26,7 +26,8 @@ pub struct Appru(String);
 
 impl Appru {
     /// Parses an `appru` (already percent-decoded). Refuses other schemes, an empty app id,
-    /// more than 512 characters, whitespace, control characters and `" ' < > \ `` ` ``.
+    /// more than 512 characters, whitespace, control characters, noncharacters (U+FDD0–U+FDEF,
+    /// U+xFFFE, U+xFFFF: no IRI may hold them, RFC 3987 `ucschar`) and `" ' < > \ `` ` ``.
     pub fn parse(value: &str) -> Result<Appru, EnrollError> {
         let bad = || EnrollError::BadAppru { appru: clip(value) };
         let scheme_ok = value
@@ -35,10 +36,9 @@ impl Appru {
         if !scheme_ok || value.len() <= 9 || value.chars().count() > 512 {
             return Err(bad());
         }
-        if value
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "\"'<>\\`".contains(c))
-        {
+        if value.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || is_noncharacter(c) || "\"'<>\\`".contains(c)
+        }) {
             return Err(bad());
         }
         Ok(Appru(value.to_owned()))
@@ -271,7 +271,15 @@ impl std::fmt::Debug for StsToken {
     }
 }
 
-/// HTML-escapes text for element content and double- or single-quoted attributes.
+/// Unicode noncharacters: U+FDD0–U+FDEF and the last two code points of every plane.
+fn is_noncharacter(c: char) -> bool {
+    let c = u32::from(c);
+    (0xFDD0..=0xFDEF).contains(&c) || c & 0xFFFE == 0xFFFE
+}
+
+/// HTML-escapes text for element content and double- or single-quoted attributes. Control
+/// characters other than tab and newline, and U+FFFE/U+FFFF (not characters in XML 1.0), are
+/// dropped, so the pages stay well-formed XML whatever the peer sent.
 pub fn html_escape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
@@ -282,6 +290,7 @@ pub fn html_escape(value: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
             c if c.is_control() && c != '\n' && c != '\t' => {}
+            '\u{fffe}' | '\u{ffff}' => {}
             c => out.push(c),
         }
     }
@@ -317,8 +326,10 @@ fn percent_decode(value: &str) -> String {
         match b {
             b'+' => out.push(b' '),
             b'%' => {
+                // Two hex digits exactly: `u8::from_str_radix` alone also takes a sign ("%+c").
                 let hex = bytes
                     .get(i + 1..i + 3)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
                     .and_then(|h| std::str::from_utf8(h).ok());
                 match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                     Some(decoded) => {
@@ -338,6 +349,55 @@ fn percent_decode(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 18 (fuzz target `sts_form`): `appru=ms-app://` + U+FFFF was accepted, and the
+    /// sign-in and auto-post pages then carried a character XML 1.0 does not allow.
+    #[test]
+    fn regression_issue_18_noncharacters_stay_out_of_the_sts_pages() {
+        let query = include_str!("../testdata/fuzz-regressions/sts_form/appru-noncharacter.txt");
+        assert!(matches!(
+            StsQuery::parse(query),
+            Err(EnrollError::BadAppru { .. })
+        ));
+        for bad in [
+            "ms-app://a\u{fffe}",
+            "ms-app://a\u{fdd0}",
+            "ms-app://a\u{10ffff}",
+        ] {
+            assert!(Appru::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(Appru::parse("ms-app://S-1-15-2-1\u{e9}").is_ok());
+        // Peer text elsewhere (login_hint, error messages) is escaped without them.
+        let appru = Appru::parse("ms-app://windows.immersivecontrolpanel").unwrap();
+        let html = sign_in_page(&SignInPage {
+            form_action: "/sts",
+            appru: &appru,
+            login_hint: Some("a\u{ffff}b\u{fffe}c"),
+            error: Some("\u{ffff}"),
+            service_name: "Casement",
+            csrf_token: None,
+        });
+        let options = roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..roxmltree::ParsingOptions::default()
+        };
+        let doc = roxmltree::Document::parse_with_options(&html, options).unwrap();
+        let hint = doc
+            .descendants()
+            .find(|n| n.attribute("name") == Some("login_hint"))
+            .and_then(|n| n.attribute("value"));
+        assert_eq!(hint, Some("abc"));
+    }
+
+    /// Issue 18 (fuzz target `sts_form`): `%+c` decoded to U+000C, because
+    /// `u8::from_str_radix` takes a sign; a `%` not followed by two hex digits is kept.
+    #[test]
+    fn regression_issue_18_percent_needs_two_hex_digits() {
+        let query = include_str!("../testdata/fuzz-regressions/sts_form/percent-plus-sign.txt");
+        let q = StsQuery::parse(query).unwrap();
+        assert_eq!(q.login_hint.as_deref(), Some("% c"));
+        assert_eq!(percent_decode("%-1%+F%2B%4"), "%-1% F+%4");
+    }
 
     #[test]
     fn appru_guard() {

@@ -22,6 +22,10 @@ mod error;
 mod outcome;
 mod token;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use channel::{ChannelRefused, ChannelUri, MAX_CHANNEL_URI_LEN, check_channel_uri};
 pub use client::{WnsClient, WnsClientBuilder};
 pub use clock::{Clock, ManualClock, SystemClock};

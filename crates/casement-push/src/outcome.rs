@@ -348,10 +348,19 @@ fn backoff(base: Duration, cap: Duration, attempt: u32) -> Duration {
 }
 
 fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
+    const MAX: usize = 1024;
     let v = headers.get(name)?;
     let bytes = v.as_bytes();
-    let s = String::from_utf8_lossy(&bytes[..bytes.len().min(1024)]);
-    let s = s.trim();
+    let s = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX)]);
+    let mut s = s.trim();
+    // Each invalid byte became U+FFFD (3 bytes): cut again, at a character boundary.
+    if s.len() > MAX {
+        let end = (0..=MAX)
+            .rev()
+            .find(|&i| s.is_char_boundary(i))
+            .unwrap_or(0);
+        s = s[..end].trim_end();
+    }
     (!s.is_empty()).then(|| s.to_owned())
 }
 
@@ -359,6 +368,27 @@ fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
 mod tests {
     use super::*;
     use reqwest::header::{HeaderName, HeaderValue};
+
+    /// Issue 18 (fuzz target `push_wns`): an `X-WNS-Msg-ID` of 1024+ bytes that are not UTF-8
+    /// came out as 1024 U+FFFD characters, 3072 bytes, over the documented 1024.
+    #[test]
+    fn regression_issue_18_diagnostics_stay_within_1024_bytes() {
+        let input =
+            include_bytes!("../testdata/fuzz-regressions/push_wns/msg-id-1024-invalid-bytes.http");
+        let name = b"X-WNS-Msg-ID: ";
+        let at = input.windows(name.len()).position(|w| w == name).unwrap() + name.len();
+        let end = at + input[at..].windows(2).position(|w| w == b"\r\n").unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            HeaderName::from_static("x-wns-msg-id"),
+            HeaderValue::from_bytes(&input[at..end]).unwrap(),
+        );
+        let outcome = classify(200, &headers, t0());
+        let msg_id = outcome.diagnostics().msg_id.as_deref().unwrap();
+        assert!(msg_id.len() <= 1024, "{} bytes", msg_id.len());
+        assert!(msg_id.chars().all(|c| c == char::REPLACEMENT_CHARACTER));
+        assert_eq!(msg_id.chars().count(), 1024 / 3);
+    }
 
     fn t0() -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp(1_445_412_480).unwrap() // 2015-10-21 07:28:00 UTC

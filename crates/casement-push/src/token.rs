@@ -20,6 +20,10 @@ pub const TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// turn into one token request per push.
 pub const TOKEN_MIN_CACHE: Duration = Duration::from_secs(30);
 
+/// Longest a token is cached, whatever `expires_in` says (WNS tokens live 24 h: `expires_in`
+/// 86400 in the documentation's sample, cached 23 h 55 min).
+pub(crate) const TOKEN_MAX_CACHE: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// Lifetime assumed when the response has no `expires_in` (older doc samples have none). Our own
 /// conservative choice; a token rejected earlier is caught by the 401 → refresh-once path.
 pub const TOKEN_DEFAULT_LIFETIME: Duration = Duration::from_secs(60 * 60);
@@ -115,7 +119,9 @@ pub(crate) struct CachedToken {
 
 impl CachedToken {
     pub(crate) fn new(token: AccessToken, now: OffsetDateTime) -> Self {
-        let refresh_at = now + cache_lifetime(token.expires_in);
+        // The endpoint's `expires_in` can be any u64: cap it, so that `now + lifetime` stays a
+        // date (an unchecked add panics past year 9999).
+        let refresh_at = now + cache_lifetime(token.expires_in).min(TOKEN_MAX_CACHE);
         Self { token, refresh_at }
     }
 
@@ -198,6 +204,30 @@ fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Err
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The body of a saved fuzz input (`.http`: status line, headers, blank line, body).
+    fn http_body(input: &[u8]) -> &[u8] {
+        let at = input.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        &input[at + 4..]
+    }
+
+    /// Issue 18 (fuzz target `push_wns`): `"expires_in": 18446744073709551615` made caching the
+    /// token panic ("overflow adding duration to date"); the cache lifetime is now capped.
+    #[test]
+    fn regression_issue_18_huge_expires_in_is_capped() {
+        let input =
+            include_bytes!("../testdata/fuzz-regressions/push_wns/token-expires-in-u64-max.http");
+        let token = parse_token_response(200, http_body(input)).unwrap();
+        assert_eq!(token.expires_in(), Some(Duration::from_secs(u64::MAX)));
+        let now = OffsetDateTime::from_unix_timestamp(1_796_515_200).unwrap();
+        let cached = CachedToken::new(token, now);
+        assert_eq!(cached.refresh_at, now + TOKEN_MAX_CACHE);
+        assert!(cached.is_fresh(now));
+        // The documented 24 h token is cached as before: 24 h minus the 5 min margin.
+        let usual = parse_token_response(200, br#"{"access_token":"a","expires_in":86400}"#);
+        let cached = CachedToken::new(usual.unwrap(), now);
+        assert_eq!(cached.refresh_at, now + Duration::from_secs(86_400 - 300));
+    }
 
     const S: fn(u64) -> Duration = Duration::from_secs;
 
