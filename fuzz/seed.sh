@@ -65,3 +65,13 @@ seed push_wns "" "" "$crates/casement-push/testdata/fuzz-regressions/push_wns"
 for target in syncml_parse enroll_soap sts_form ca_csr dm_raw_command push_wns; do
     echo "corpus $target: $(ls "$here/corpus/$target" | wc -l) files"
 done
+
+# The minimized corpora of the long runs (cargo fuzz cmin, one tarball per target): what the
+# smoke in .ci/run replays besides the seeds above. Refresh them after a long run as
+# fuzz/README.md says.
+for archive in "$here"/corpus-min/*.tar.gz; do
+    [ -f "$archive" ] || continue
+    target=$(basename "$archive" .tar.gz)
+    mkdir -p "$here/corpus/$target"
+    tar -xzf "$archive" -C "$here/corpus/$target"
+done
