@@ -242,11 +242,21 @@ async fn console_an_administrator_finds_the_device_and_queues_a_command_that_wai
     browser.shot("console-06-session-syncml").await;
 
     for (path, name, only_there) in [
-        ("/console/apps", "console-07-apps", "a[href='/console/apps'][aria-current=page]"),
-        ("/console/users", "console-08-users", "a[href='/console/users'][aria-current=page]"),
+        (
+            "/console/apps",
+            "console-07-apps",
+            "a[href='/console/apps'][aria-current=page]",
+        ),
+        (
+            "/console/users",
+            "console-08-users",
+            "a[href='/console/users'][aria-current=page]",
+        ),
         ("/console/audit", "console-09-audit", "#audit"),
     ] {
-        browser.goto_then(&env.url(path), Locator::Css(only_there)).await;
+        browser
+            .goto_then(&env.url(path), Locator::Css(only_there))
+            .await;
         browser.shot(name).await;
     }
     let audit = browser.text(Locator::Id("audit")).await;

@@ -185,7 +185,8 @@ async fn a_server_killed_mid_session_loses_no_command_and_sends_none_again_once_
 /// The same story on PostgreSQL (issue 12: the durability run repeated on PostgreSQL).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_mid_session_on_postgres_loses_no_command_and_sends_none_again_once_done() {
-    let test = "a_server_killed_mid_session_on_postgres_loses_no_command_and_sends_none_again_once_done";
+    let test =
+        "a_server_killed_mid_session_on_postgres_loses_no_command_and_sends_none_again_once_done";
     let Some(pg) = casement_store_tests::postgres::start_or_skip(test) else {
         return;
     };

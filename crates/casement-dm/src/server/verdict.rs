@@ -139,7 +139,11 @@ pub(super) fn configuring() -> ChannelObservation {
 mod tests {
     use super::*;
 
-    fn answer<'a>(class: CommandClass, status: StatusCode, results: &'a [ResultItem]) -> Answer<'a> {
+    fn answer<'a>(
+        class: CommandClass,
+        status: StatusCode,
+        results: &'a [ResultItem],
+    ) -> Answer<'a> {
         Answer {
             class,
             target: None,
@@ -167,7 +171,11 @@ mod tests {
     #[test]
     fn a_refused_push_configuration_marks_the_channel_failed() {
         let judged = judge(
-            &answer(CommandClass::PushConfiguration, StatusCode::CommandFailed, &[]),
+            &answer(
+                CommandClass::PushConfiguration,
+                StatusCode::CommandFailed,
+                &[],
+            ),
             0,
             false,
         );

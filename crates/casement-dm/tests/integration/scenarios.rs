@@ -433,7 +433,12 @@ fn a_failed_push_configuration_goes_back_to_pending_and_marks_the_channel_failed
     );
     let failed = observed.last().cloned().expect("the channel is observed");
     assert_eq!(failed.state, casement_dm::channel::ChannelState::Failed);
-    assert!(failed.reason.unwrap().contains("retried in a later Maintenance session"));
+    assert!(
+        failed
+            .reason
+            .unwrap()
+            .contains("retried in a later Maintenance session")
+    );
 
     pair.tree.failing.clear();
     pair.session(Some("Maintenance"), None, false);

@@ -8,8 +8,8 @@
 //! conflicting write is retried from a new snapshot.
 
 use casement_ca::VerifiedDevice;
-use casement_dm::{ModeParam, PendingCommand};
 use casement_dm::server::{self, ActiveSession, Effect, ServerConfig, SessionOutcome};
+use casement_dm::{ModeParam, PendingCommand};
 use casement_store::*;
 use casement_syncml::SyncMl;
 
