@@ -115,7 +115,6 @@ async fn the_api_maps_every_refusal_to_a_status_a_code_and_a_reason() {
     assert_eq!(status, StatusCode::CREATED, "{queued}");
     let id = queued["commands"][0]["id"]
         .as_str()
-        .or_else(|| queued["id"].as_str())
         .unwrap_or_else(|| panic!("an id: {queued}"))
         .to_owned();
     let cancel = format!("/api/v1/commands/{id}/cancel");
@@ -135,7 +134,6 @@ async fn the_api_maps_every_refusal_to_a_status_a_code_and_a_reason() {
         .1;
     let cancels = log["entries"]
         .as_array()
-        .or_else(|| log.as_array())
         .map(|a| a.iter().filter(|e| e["action"] == "command.cancel").count());
     assert_eq!(cancels, Some(1), "audited once: {log}");
     h.server.shutdown().await;

@@ -45,10 +45,7 @@ async fn what_a_request_records_carries_the_injected_clocks_time() {
         .json()
         .await
         .unwrap();
-    let entries = log["entries"]
-        .as_array()
-        .or_else(|| log.as_array())
-        .unwrap();
+    let entries = log["entries"].as_array().unwrap();
     let at: Vec<i64> = entries
         .iter()
         .filter(|e| e["action"] == "user.create")
