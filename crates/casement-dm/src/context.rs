@@ -35,6 +35,11 @@ impl Context {
         }
     }
 
+    /// The context for its name (as [`Self::as_str`] writes it).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
     const fn index(self) -> usize {
         self as usize
     }

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use std::sync::Mutex;
 
 use casement_dm::server::{Effect, SessionOutcome};
+use casement_dm::{CommandClass, Context};
 
 /// Upper bounds (seconds) of the request latency histogram.
 const LATENCY_BUCKETS: [f64; 12] = [
@@ -50,22 +51,22 @@ impl Metrics {
     }
 
     /// One handled management message and what it did.
-    pub fn message(&self, context: &str, effects: &[Effect]) {
+    pub fn message(&self, context: Context, effects: &[Effect]) {
         self.add(
             "casement_management_messages_total",
-            vec![("context", context.to_owned())],
+            vec![("context", context.as_str().to_owned())],
             1,
         );
         for effect in effects {
             match effect {
                 Effect::SessionStarted { .. } => self.add(
                     "casement_sessions_started_total",
-                    vec![("context", context.to_owned())],
+                    vec![("context", context.as_str().to_owned())],
                     1,
                 ),
                 Effect::CommandSent { .. } => self.add(
                     "casement_commands_delivered_total",
-                    vec![("context", context.to_owned())],
+                    vec![("context", context.as_str().to_owned())],
                     1,
                 ),
                 Effect::SessionEnded { outcome } => {
@@ -78,7 +79,7 @@ impl Metrics {
                     self.add(
                         "casement_sessions_ended_total",
                         vec![
-                            ("context", context.to_owned()),
+                            ("context", context.as_str().to_owned()),
                             ("outcome", outcome.to_owned()),
                         ],
                         1,
@@ -93,10 +94,13 @@ impl Metrics {
     }
 
     /// A delivered command by class and context.
-    pub fn delivered(&self, class: &str, context: &str) {
+    pub fn delivered(&self, class: CommandClass, context: Context) {
         self.add(
             "casement_commands_delivered_by_class_total",
-            vec![("class", class.to_owned()), ("context", context.to_owned())],
+            vec![
+                ("class", class.as_str().to_owned()),
+                ("context", context.as_str().to_owned()),
+            ],
             1,
         );
     }

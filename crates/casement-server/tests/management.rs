@@ -17,8 +17,8 @@ async fn queue(h: &Harness, device: &str, id: &str, class: &str, command: Comman
     let new = NewCommand {
         id: id.into(),
         device_id: device.into(),
-        kind: "raw".into(),
-        class: class.into(),
+        kind: casement_dm::catalog::CommandKind::Raw,
+        class: casement_dm::CommandClass::from_name(class).expect("a known class"),
         label: id.into(),
         payload: serde_json::to_string(&command).unwrap(),
         secret,
@@ -171,7 +171,10 @@ async fn a_machine_session_carries_only_what_machine_allows_and_maintenance_the_
     assert_eq!(states(&h, "D1").await[0], ("a-push".into(), "done".into()));
     assert_eq!(tree.execs, [RESET, PUSH]);
     let device_row = h.server.state.store.device("D1").await.unwrap().unwrap();
-    assert_eq!(device_row.last_context.as_deref(), Some("Maintenance"));
+    assert_eq!(
+        device_row.last_context,
+        Some(casement_dm::Context::Maintenance)
+    );
     let metrics = h
         .http
         .get(format!("{}/metrics", h.server.local_url()))
@@ -611,7 +614,8 @@ async fn a_new_device_gets_push_configuration_queued_and_its_channel_tracked() {
         !commands.is_empty()
             && commands
                 .iter()
-                .all(|c| c.class == "push-configuration" && c.created_by == "system"),
+                .all(|c| c.class == casement_dm::CommandClass::PushConfiguration
+                    && c.created_by == "system"),
         "{commands:?}"
     );
     // The Windows 10 device reports its channel when the Maintenance session reads it back.

@@ -116,10 +116,10 @@ async fn installs_are_pushed_and_after_a_revoked_channel_the_next_maintenance_re
         .await
         .unwrap();
     assert!(
-        commands
-            .iter()
-            .any(|c| c.class == "push-configuration"
-                && c.state == casement_store::CommandState::Pending),
+        commands.iter().any(
+            |c| c.class == casement_store::CommandClass::PushConfiguration
+                && c.state == casement_store::CommandState::Pending
+        ),
         "push-config re-queued"
     );
     assert_eq!(
@@ -155,7 +155,7 @@ async fn installs_are_pushed_and_after_a_revoked_channel_the_next_maintenance_re
     assert!(
         commands
             .iter()
-            .filter(|c| c.kind == "app-install")
+            .filter(|c| c.kind == casement_store::CommandKind::AppInstall)
             .all(|c| c.state != casement_store::CommandState::Pending),
         "{commands:?}"
     );
@@ -206,7 +206,7 @@ async fn a_channel_outside_the_wns_hosts_is_never_contacted() {
         .pushes_of_device("P2", 10)
         .await
         .unwrap();
-    assert_eq!(pushes[0].state, "failed");
+    assert_eq!(pushes[0].state, casement_store::PushState::Failed);
     h.server.shutdown().await;
 }
 
@@ -366,7 +366,7 @@ async fn a_channel_not_read_for_a_day_is_read_again_in_maintenance_without_recon
     let two_days_ago = casement_server::clock::now_ms() - 2 * 86_400_000;
     let aged = casement_store::ChannelRow {
         device_id: "P4".into(),
-        state: "active".into(),
+        state: casement_store::ChannelState::Active,
         uri: None,
         expires_at: None,
         status: None,
@@ -504,7 +504,7 @@ async fn regression_issue_5_two_workers_on_one_postgres_send_every_push_exactly_
                 now,
                 channel: Some(casement_store::ChannelRow {
                     device_id: id.clone(),
-                    state: "active".into(),
+                    state: casement_store::ChannelState::Active,
                     uri: Some(format!("https://db5.notify.windows.com/?token={id}")),
                     expires_at: Some(now + 86_400_000),
                     status: None,

@@ -1010,19 +1010,19 @@ async fn measure_the_console_device_list_at_10000_devices() {
             )
             .await
             .unwrap();
-        let context = ["Machine", "Maintenance", "Apps"][(i % 3) as usize];
+        let context = casement_dm::Context::ALL[(i % 3) as usize];
         let at = now - i64::from(i) * 60_000;
         let mut changes = MessageChanges {
             device_id: id.clone(),
             now: at,
-            last_context: Some(context.into()),
+            last_context: Some(context),
             ..MessageChanges::default()
         };
         changes.sessions.push(SessionWrite::Insert(SessionRow {
             id: format!("S-{id}"),
             device_id: id.clone(),
             session_id: "1".into(),
-            context: context.into(),
+            context,
             reason: "mode-parameter".into(),
             evidence: "{}".into(),
             started_at: at,
@@ -1038,7 +1038,7 @@ async fn measure_the_console_device_list_at_10000_devices() {
         if i % 3 == 1 {
             changes.channel = Some(ChannelRow {
                 device_id: id.clone(),
-                state: "active".into(),
+                state: casement_store::ChannelState::Active,
                 uri: Some("https://db5.notify.windows.com/?token=x".into()),
                 expires_at: None,
                 status: Some("0".into()),

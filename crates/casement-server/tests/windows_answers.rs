@@ -23,8 +23,8 @@ async fn queue_get(h: &Harness, device: &str, id: &str, uris: &[&str]) {
     let new = NewCommand {
         id: id.into(),
         device_id: device.into(),
-        kind: "inventory".into(),
-        class: "inventory".into(),
+        kind: casement_store::CommandKind::Inventory,
+        class: casement_store::CommandClass::Inventory,
         label: format!("Get {}", uris.join(", ")),
         payload: serde_json::to_string(&Command::Get(get)).unwrap(),
         secret: false,

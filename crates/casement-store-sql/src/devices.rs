@@ -8,19 +8,17 @@ use casement_store::{
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::{SqlStore, corrupt, map_err};
+use crate::{SqlStore, corrupt, map_err, names};
 
 pub(crate) const DEVICE_COLUMNS: &str = "id, platform, user_id, upn, user_sid, name, enrollment_context, enrolled_at, updated_at, retired_at, retired_reason, last_session_at, last_context, devinfo";
 const CERT_COLUMNS: &str =
     "serial_hex, device_id, thumbprint, not_before, not_after, issued_at, revoked_at";
 
 pub(crate) fn device(row: &AnyRow) -> StoreResult<Device> {
-    let platform: String = row.try_get("platform").map_err(map_err)?;
     let context: String = row.try_get("enrollment_context").map_err(map_err)?;
     Ok(Device {
         id: row.try_get("id").map_err(map_err)?,
-        platform: Platform::from_name(&platform)
-            .ok_or_else(|| corrupt(format!("platform {platform:?}")))?,
+        platform: names::get(row, "platform")?,
         user_id: row.try_get("user_id").map_err(map_err)?,
         upn: row.try_get("upn").map_err(map_err)?,
         user_sid: row.try_get("user_sid").map_err(map_err)?,
@@ -31,7 +29,7 @@ pub(crate) fn device(row: &AnyRow) -> StoreResult<Device> {
         retired_at: row.try_get("retired_at").map_err(map_err)?,
         retired_reason: row.try_get("retired_reason").map_err(map_err)?,
         last_session_at: row.try_get("last_session_at").map_err(map_err)?,
-        last_context: row.try_get("last_context").map_err(map_err)?,
+        last_context: names::get_opt(row, "last_context")?,
         devinfo: row.try_get("devinfo").map_err(map_err)?,
     })
 }

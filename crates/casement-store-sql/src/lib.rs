@@ -8,6 +8,7 @@ mod admins;
 mod apps;
 mod devices;
 mod management;
+mod names;
 mod push;
 mod seed;
 mod users;

@@ -6,26 +6,24 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
 use crate::devices::{DEVICE_COLUMNS, device};
-use crate::{SqlStore, corrupt, map_err};
+use crate::{SqlStore, corrupt, map_err, names};
 
 const COMMAND_COLUMNS: &str = "id, device_id, kind, class, label, payload, secret, state, status_code, original_error, results, attempts, max_attempts, created_at, updated_at, expires_at, created_by";
 const SESSION_COLUMNS: &str = "id, device_id, session_id, context, reason, evidence, started_at, updated_at, ended_at, outcome, core_state, version, message_count, commands_sent, warnings";
 
 fn command(row: &AnyRow) -> StoreResult<CommandRow> {
-    let state: String = row.try_get("state").map_err(map_err)?;
     let secret: i64 = row.try_get("secret").map_err(map_err)?;
     let attempts: i64 = row.try_get("attempts").map_err(map_err)?;
     let max_attempts: i64 = row.try_get("max_attempts").map_err(map_err)?;
     Ok(CommandRow {
         id: row.try_get("id").map_err(map_err)?,
         device_id: row.try_get("device_id").map_err(map_err)?,
-        kind: row.try_get("kind").map_err(map_err)?,
-        class: row.try_get("class").map_err(map_err)?,
+        kind: names::get(row, "kind")?,
+        class: names::get(row, "class")?,
         label: row.try_get("label").map_err(map_err)?,
         payload: row.try_get("payload").map_err(map_err)?,
         secret: secret != 0,
-        state: CommandState::from_name(&state)
-            .ok_or_else(|| corrupt(format!("command state {state:?}")))?,
+        state: names::get(row, "state")?,
         status_code: row.try_get("status_code").map_err(map_err)?,
         original_error: row.try_get("original_error").map_err(map_err)?,
         results: row.try_get("results").map_err(map_err)?,
@@ -49,7 +47,7 @@ fn session_as(row: &AnyRow, prefix: &str) -> StoreResult<SessionRow> {
         id: row.try_get(col("id").as_str()).map_err(map_err)?,
         device_id: row.try_get(col("device_id").as_str()).map_err(map_err)?,
         session_id: row.try_get(col("session_id").as_str()).map_err(map_err)?,
-        context: row.try_get(col("context").as_str()).map_err(map_err)?,
+        context: names::get(row, &col("context"))?,
         reason: row.try_get(col("reason").as_str()).map_err(map_err)?,
         evidence: row.try_get(col("evidence").as_str()).map_err(map_err)?,
         started_at: row.try_get(col("started_at").as_str()).map_err(map_err)?,
@@ -144,8 +142,8 @@ impl CommandStore for SqlStore {
                            WHERE d.retired_at IS NULL AND d.platform = $10{selection}{}) AS n",
                     if user.is_none() { " AND CAST($11 AS TEXT) IS NULL" } else { "" }
                 )))
-                .bind(&c.kind)
-                .bind(&c.class)
+                .bind(c.kind.as_str())
+                .bind(c.class.as_str())
                 .bind(&c.label)
                 .bind(&c.payload)
                 .bind(i64::from(c.secret))
@@ -261,7 +259,7 @@ impl SessionStore for SqlStore {
         {
             Some(state) => Some(ChannelRow {
                 device_id: device.id.clone(),
-                state,
+                state: names::parse(&state)?,
                 uri: row.try_get("ch_uri").map_err(map_err)?,
                 expires_at: row.try_get("ch_expires_at").map_err(map_err)?,
                 status: row.try_get("ch_status").map_err(map_err)?,
@@ -403,18 +401,17 @@ impl ChannelStore for SqlStore {
             .map_err(map_err)?;
         row.map(|r| {
             Ok(ChannelRow {
-                device_id: r.try_get("device_id")?,
-                state: r.try_get("state")?,
-                uri: r.try_get("uri")?,
-                expires_at: r.try_get("expires_at")?,
-                status: r.try_get("status")?,
-                last_error: r.try_get("last_error")?,
-                reason: r.try_get("reason")?,
-                updated_at: r.try_get("updated_at")?,
+                device_id: r.try_get("device_id").map_err(map_err)?,
+                state: names::get(&r, "state")?,
+                uri: r.try_get("uri").map_err(map_err)?,
+                expires_at: r.try_get("expires_at").map_err(map_err)?,
+                status: r.try_get("status").map_err(map_err)?,
+                last_error: r.try_get("last_error").map_err(map_err)?,
+                reason: r.try_get("reason").map_err(map_err)?,
+                updated_at: r.try_get("updated_at").map_err(map_err)?,
             })
         })
         .transpose()
-        .map_err(map_err)
     }
 }
 
@@ -580,8 +577,8 @@ pub(crate) async fn insert_commands(
             query = query
                 .bind(&c.id)
                 .bind(&c.device_id)
-                .bind(&c.kind)
-                .bind(&c.class)
+                .bind(c.kind.as_str())
+                .bind(c.class.as_str())
                 .bind(&c.label)
                 .bind(&c.payload)
                 .bind(i64::from(c.secret))
@@ -716,7 +713,7 @@ pub(crate) async fn apply_changes(
         sqlx::query("UPDATE devices SET devinfo = COALESCE($2, devinfo), last_context = COALESCE($3, last_context), last_session_at = CASE WHEN $3 IS NULL THEN last_session_at ELSE $4 END WHERE id = $1")
             .bind(&c.device_id)
             .bind(&c.devinfo)
-            .bind(&c.last_context)
+            .bind(c.last_context.map(Context::as_str))
             .bind(c.now)
             .execute(&mut **tx)
             .await
@@ -731,7 +728,7 @@ pub(crate) async fn apply_changes(
              last_error = COALESCE(excluded.last_error, push_channels.last_error), reason = excluded.reason, updated_at = excluded.updated_at",
         )
         .bind(&ch.device_id)
-        .bind(&ch.state)
+        .bind(ch.state.as_str())
         .bind(&ch.uri)
         .bind(ch.expires_at)
         .bind(&ch.status)
@@ -770,7 +767,7 @@ async fn write_session(tx: &mut Transaction<'_, Any>, write: &SessionWrite) -> S
             .bind(&s.id)
             .bind(&s.device_id)
             .bind(&s.session_id)
-            .bind(&s.context)
+            .bind(s.context.as_str())
             .bind(&s.reason)
             .bind(&s.evidence)
             .bind(s.started_at)

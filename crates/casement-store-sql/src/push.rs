@@ -1,28 +1,33 @@
 //! The push outbox.
 
 use async_trait::async_trait;
-use casement_store::{PushResult, PushRow, PushStore, StoreResult};
+use casement_store::{PushResult, PushRow, PushState, PushStore, StoreResult};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use crate::{SqlStore, map_err};
+use crate::{SqlStore, map_err, names};
 
 const PUSH_COLUMNS: &str =
     "id, device_id, reason, state, attempts, next_attempt_at, last_outcome, created_at, updated_at";
 
-fn push(row: &AnyRow) -> Result<PushRow, sqlx::Error> {
-    let attempts: i64 = row.try_get("attempts")?;
-    Ok(PushRow {
-        id: row.try_get("id")?,
-        device_id: row.try_get("device_id")?,
-        reason: row.try_get("reason")?,
-        state: row.try_get("state")?,
-        attempts: attempts.clamp(0, i64::from(u32::MAX)) as u32,
-        next_attempt_at: row.try_get("next_attempt_at")?,
-        last_outcome: row.try_get("last_outcome")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
+fn push(row: &AnyRow) -> StoreResult<PushRow> {
+    let columns = || -> Result<_, sqlx::Error> {
+        let attempts: i64 = row.try_get("attempts")?;
+        Ok(PushRow {
+            id: row.try_get("id")?,
+            device_id: row.try_get("device_id")?,
+            reason: row.try_get("reason")?,
+            state: PushState::Queued,
+            attempts: attempts.clamp(0, i64::from(u32::MAX)) as u32,
+            next_attempt_at: row.try_get("next_attempt_at")?,
+            last_outcome: row.try_get("last_outcome")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    };
+    let mut push = columns().map_err(map_err)?;
+    push.state = names::get(row, "state")?;
+    Ok(push)
 }
 
 /// Queues a push inside a transaction unless one is queued for the device already.
@@ -95,10 +100,7 @@ impl PushStore for SqlStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        rows.iter()
-            .map(push)
-            .collect::<Result<_, _>>()
-            .map_err(map_err)
+        rows.iter().map(push).collect()
     }
 
     async fn finish_push(
@@ -110,13 +112,13 @@ impl PushStore for SqlStore {
     ) -> StoreResult<()> {
         let _turn = self.write_turn().await;
         let (state, next) = match result {
-            PushResult::Sent => ("sent", None),
-            PushResult::Retry { at } => ("queued", Some(*at)),
-            PushResult::Failed => ("failed", None),
+            PushResult::Sent => (PushState::Sent, None),
+            PushResult::Retry { at } => (PushState::Queued, Some(*at)),
+            PushResult::Failed => (PushState::Failed, None),
         };
         sqlx::query("UPDATE push_outbox SET state = $2, next_attempt_at = COALESCE($3, next_attempt_at), claimed_until = NULL, last_outcome = $4, updated_at = $5 WHERE id = $1 AND state = 'sending'")
             .bind(id)
-            .bind(state)
+            .bind(state.as_str())
             .bind(next)
             .bind(outcome)
             .bind(now)
@@ -133,9 +135,6 @@ impl PushStore for SqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(map_err)?;
-        rows.iter()
-            .map(push)
-            .collect::<Result<_, _>>()
-            .map_err(map_err)
+        rows.iter().map(push).collect()
     }
 }

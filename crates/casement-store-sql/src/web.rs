@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row};
 
 use crate::devices::device;
-use crate::{SqlStore, corrupt, map_err};
+use crate::{SqlStore, corrupt, map_err, names};
 
 #[async_trait]
 impl WebSessionStore for SqlStore {
@@ -145,7 +145,7 @@ fn like_pattern(search: &str) -> String {
 fn list_row(row: &AnyRow) -> StoreResult<DeviceListRow> {
     Ok(DeviceListRow {
         device: device(row)?,
-        channel_state: row.try_get("channel_state").map_err(map_err)?,
+        channel_state: names::get_opt(row, "channel_state")?,
     })
 }
 
@@ -268,15 +268,14 @@ impl BrowseStore for SqlStore {
         .map_err(map_err)?;
         rows.iter()
             .map(|r| {
-                let n: i64 = r.try_get("n")?;
+                let n: i64 = r.try_get("n").map_err(map_err)?;
                 Ok(ContextCount {
-                    bucket_start: r.try_get("bucket")?,
-                    context: r.try_get("context")?,
+                    bucket_start: r.try_get("bucket").map_err(map_err)?,
+                    context: names::get(r, "context")?,
                     sessions: n.max(0) as u64,
                 })
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(map_err)
+            .collect()
     }
 
     async fn installs_of_user(&self, user_id: &str, limit: u32) -> StoreResult<Vec<InstallRow>> {

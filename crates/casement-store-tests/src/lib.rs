@@ -49,12 +49,12 @@ fn certificate(serial: &str, device_id: &str, at: i64) -> NewCertificate {
     }
 }
 
-fn command(id: &str, device_id: &str, class: &str, at: i64) -> NewCommand {
+fn command(id: &str, device_id: &str, class: CommandClass, at: i64) -> NewCommand {
     NewCommand {
         id: id.into(),
         device_id: device_id.into(),
-        kind: "raw".into(),
-        class: class.into(),
+        kind: CommandKind::Raw,
+        class,
         label: id.into(),
         payload: "{}".into(),
         secret: false,
@@ -70,7 +70,7 @@ fn session_row(id: &str, device_id: &str, version: i64) -> SessionRow {
         id: id.into(),
         device_id: device_id.into(),
         session_id: "1".into(),
-        context: "Machine".into(),
+        context: Context::Machine,
         reason: "mode-parameter".into(),
         evidence: "{}".into(),
         started_at: 100,
@@ -127,4 +127,5 @@ pub async fn story(store: &dyn Store) {
     fleet::bulk(store).await;
     fleet::audit(store).await;
     web::story(store).await;
+    queue::every_class_and_kind(store).await;
 }

@@ -52,18 +52,18 @@ async fn enroll(store: &dyn Store, id: &str, user: &NewUser, name: &str, platfor
 }
 
 /// A session of `device` in `context` started at `at`, ended at once.
-async fn session(store: &dyn Store, id: &str, device: &str, context: &str, at: i64) {
+async fn session(store: &dyn Store, id: &str, device: &str, context: Context, at: i64) {
     let mut changes = MessageChanges {
         device_id: device.into(),
         now: at,
-        last_context: Some(context.into()),
+        last_context: Some(context),
         ..MessageChanges::default()
     };
     changes.sessions.push(SessionWrite::Insert(SessionRow {
         id: id.into(),
         device_id: device.into(),
         session_id: "1".into(),
-        context: context.into(),
+        context,
         reason: "mode-parameter".into(),
         evidence: "{}".into(),
         started_at: at,
@@ -212,17 +212,24 @@ pub async fn story(store: &dyn Store) {
         .await;
     }
     enroll(store, "W6", &walt, "Desk 100%", Platform::Windows10).await;
-    session(store, "ws1", "W1", "Maintenance", 1_000_000).await;
-    session(store, "ws2", "W2", "Machine", 1_000_000 + 3_600_000).await;
-    session(store, "ws3", "W2", "Maintenance", 1_000_000 + 3_600_000 + 5).await;
-    session(store, "ws4", "W6", "Apps", 50).await;
+    session(store, "ws1", "W1", Context::Maintenance, 1_000_000).await;
+    session(store, "ws2", "W2", Context::Machine, 1_000_000 + 3_600_000).await;
+    session(
+        store,
+        "ws3",
+        "W2",
+        Context::Maintenance,
+        1_000_000 + 3_600_000 + 5,
+    )
+    .await;
+    session(store, "ws4", "W6", Context::Apps, 50).await;
     store
         .apply_message(&MessageChanges {
             device_id: "W1".into(),
             now: 1_000_001,
             channel: Some(ChannelRow {
                 device_id: "W1".into(),
-                state: "active".into(),
+                state: ChannelState::Active,
                 uri: None,
                 expires_at: None,
                 status: None,

@@ -59,7 +59,7 @@ async fn concurrent_messages_commit_together_and_conflicts_stay_alone() {
         id: row.into(),
         device_id: id.into(),
         session_id: "1".into(),
-        context: "Machine".into(),
+        context: Context::Machine,
         reason: "mode-parameter".into(),
         evidence: "{}".into(),
         started_at: 10,
@@ -84,7 +84,7 @@ async fn concurrent_messages_commit_together_and_conflicts_stay_alone() {
             truncated: false,
             at: 10,
         }],
-        last_context: Some("Machine".into()),
+        last_context: Some(Context::Machine),
         ..MessageChanges::default()
     };
     let mut tasks = Vec::new();
@@ -142,14 +142,8 @@ async fn concurrent_messages_commit_together_and_conflicts_stay_alone() {
             1
         );
         assert_eq!(
-            store
-                .device(&id)
-                .await
-                .unwrap()
-                .unwrap()
-                .last_context
-                .as_deref(),
-            Some("Machine")
+            store.device(&id).await.unwrap().unwrap().last_context,
+            Some(Context::Machine)
         );
     }
     assert_eq!(applied.values().sum::<usize>(), DEVICES, "{applied:?}");

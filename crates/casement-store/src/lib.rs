@@ -9,6 +9,10 @@ mod management;
 mod types;
 mod web;
 
+/// The typed vocabulary rows carry (defined by the session core, stored by name at the edge).
+pub use casement_dm::catalog::CommandKind;
+pub use casement_dm::channel::ChannelState;
+pub use casement_dm::{CommandClass, Context};
 pub use error::StoreError;
 pub use management::*;
 pub use types::*;

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Device;
+use crate::{ChannelState, CommandClass, CommandKind, Context, Device};
 
 /// Where a queued command stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -57,10 +57,10 @@ pub struct NewCommand {
     pub id: String,
     /// The device.
     pub device_id: String,
-    /// The API kind (`inventory`, `reset-password`, …, `raw`).
-    pub kind: String,
-    /// The command class name (`inventory`, `push-configuration`, …).
-    pub class: String,
+    /// What the administrator asked for.
+    pub kind: CommandKind,
+    /// The command class, which decides the contexts that may carry it.
+    pub class: CommandClass,
     /// What it does, in words.
     pub label: String,
     /// The SyncML command, serialized (JSON of `casement_syncml::Command`).
@@ -115,10 +115,10 @@ pub enum DeviceSelection {
 /// One command queued on many devices: each device gets its own row (new id, state pending).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BulkCommand {
-    /// The API kind.
-    pub kind: String,
-    /// The command class name.
-    pub class: String,
+    /// What the administrator asked for.
+    pub kind: CommandKind,
+    /// The command class.
+    pub class: CommandClass,
     /// What it does, in words.
     pub label: String,
     /// The SyncML command, serialized; the same for every device.
@@ -154,10 +154,10 @@ pub struct CommandRow {
     pub id: String,
     /// Device.
     pub device_id: String,
-    /// API kind.
-    pub kind: String,
-    /// Class name.
-    pub class: String,
+    /// What the administrator asked for.
+    pub kind: CommandKind,
+    /// Class.
+    pub class: CommandClass,
     /// Label.
     pub label: String,
     /// Serialized SyncML command.
@@ -195,8 +195,8 @@ pub struct SessionRow {
     pub device_id: String,
     /// The device's SyncML SessionID.
     pub session_id: String,
-    /// Context name (`Machine`, `Maintenance`, `Apps`).
-    pub context: String,
+    /// The context the session ran in.
+    pub context: Context,
     /// The rule that decided it.
     pub reason: String,
     /// The evidence (JSON: mode, LoginStatus, alerts, user agent).
@@ -289,8 +289,8 @@ pub struct AuditEntry {
 pub struct ChannelRow {
     /// Device.
     pub device_id: String,
-    /// `unconfigured`, `configuring`, `active`, `expiring`, `revoked` or `failed`.
-    pub state: String,
+    /// Where the channel stands.
+    pub state: ChannelState,
     /// Channel URI (kept; `None` leaves the stored one).
     pub uri: Option<String>,
     /// Expiry (unix ms).
@@ -314,8 +314,8 @@ pub struct PushRow {
     pub device_id: String,
     /// Why (e.g. `command:<id>` for an app install).
     pub reason: String,
-    /// `queued`, `sending`, `sent` or `failed`.
-    pub state: String,
+    /// Where the push stands.
+    pub state: PushState,
     /// Sends tried.
     pub attempts: u32,
     /// Not before.
@@ -326,6 +326,39 @@ pub struct PushRow {
     pub created_at: i64,
     /// Last change.
     pub updated_at: i64,
+}
+
+/// Where a push in the outbox stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PushState {
+    /// Waiting for its time.
+    Queued,
+    /// Claimed by a node that is sending it.
+    Sending,
+    /// WNS accepted it (or dropped it).
+    Sent,
+    /// Given up.
+    Failed,
+}
+
+impl PushState {
+    /// Stored and API name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// From the stored name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Queued, Self::Sending, Self::Sent, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
 }
 
 /// How a claimed push ended.
@@ -415,7 +448,7 @@ pub struct MessageChanges {
     /// DevInfo values from package 1 (JSON object).
     pub devinfo: Option<String>,
     /// The context of the session, recorded on the device with `now`.
-    pub last_context: Option<String>,
+    pub last_context: Option<Context>,
     /// Retire the device (revoke its certificates, cancel its pending commands) for this reason.
     pub retire: Option<String>,
     /// The device's push channel, written over the stored one (a `None` URI keeps the stored URI).

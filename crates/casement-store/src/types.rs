@@ -149,7 +149,7 @@ pub struct Device {
     /// When its last management session started.
     pub last_session_at: Option<i64>,
     /// The context of its last management session.
-    pub last_context: Option<String>,
+    pub last_context: Option<casement_dm::Context>,
     /// DevInfo values from its last package 1 (JSON object), if any.
     pub devinfo: Option<String>,
 }

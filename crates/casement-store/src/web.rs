@@ -151,7 +151,7 @@ pub struct DeviceListRow {
     /// The device.
     pub device: Device,
     /// Its push channel's state (`None`: nothing recorded yet).
-    pub channel_state: Option<String>,
+    pub channel_state: Option<crate::ChannelState>,
 }
 
 /// A page of devices.
@@ -172,8 +172,8 @@ pub struct DevicePage {
 pub struct ContextCount {
     /// Start of the bucket (unix ms, a multiple of the bucket size).
     pub bucket_start: i64,
-    /// Context name.
-    pub context: String,
+    /// The context.
+    pub context: crate::Context,
     /// Sessions started.
     pub sessions: u64,
 }

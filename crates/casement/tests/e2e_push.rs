@@ -365,7 +365,7 @@ async fn measure_push_throughput_and_install_latency() {
         store.record_enrollment(&device, &cert).await.unwrap();
         let channel = ChannelRow {
             device_id: id.clone(),
-            state: "active".into(),
+            state: casement_store::ChannelState::Active,
             uri: Some(env.wns.channel_uri(&id)),
             expires_at: None,
             status: None,

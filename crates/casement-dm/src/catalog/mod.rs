@@ -38,6 +38,7 @@ mod apps;
 mod client;
 mod install_check;
 mod inventory;
+mod kind;
 mod push;
 mod raw;
 pub mod uri;
@@ -58,6 +59,7 @@ pub use inventory::{
     MDM_CLIENT_PROPERTIES, MODERN_APP_ORIGINS, OPERATING_SYSTEM_PROPERTIES, follow_up,
     instance_paths, lookup_set,
 };
+pub use kind::CommandKind;
 pub use push::{WNS_CHANNEL_PROPERTIES, WNS_CONFIGURATION_STATUS};
 pub use raw::carries_secret;
 pub use uri::*;
@@ -105,14 +107,14 @@ pub enum CommandRequest {
 
 impl CommandRequest {
     /// The request's `kind`, as in the API.
-    pub const fn kind(&self) -> &'static str {
+    pub const fn kind(&self) -> CommandKind {
         match self {
-            Self::Inventory { .. } => "inventory",
-            Self::ResetPassword { .. } => "reset-password",
-            Self::Unenroll => "unenroll",
-            Self::PushConfig => "push-config",
-            Self::AppInstall { .. } => "app-install",
-            Self::Raw { .. } => "raw",
+            Self::Inventory { .. } => CommandKind::Inventory,
+            Self::ResetPassword { .. } => CommandKind::ResetPassword,
+            Self::Unenroll => CommandKind::Unenroll,
+            Self::PushConfig => CommandKind::PushConfig,
+            Self::AppInstall { .. } => CommandKind::AppInstall,
+            Self::Raw { .. } => CommandKind::Raw,
         }
     }
 }
@@ -403,7 +405,7 @@ mod tests {
         ];
         for (json, kind) in cases {
             let request: CommandRequest = serde_json::from_str(json).expect(json);
-            assert_eq!(request.kind(), kind);
+            assert_eq!(request.kind().as_str(), kind);
             let value = serde_json::to_value(&request).unwrap();
             assert_eq!(value["kind"], kind);
             let again: CommandRequest = serde_json::from_value(value).unwrap();

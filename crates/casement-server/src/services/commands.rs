@@ -1,7 +1,7 @@
 //! Queueing commands: the catalog turns a request into SyncML for the device's platform; the
 //! queue stores them, in order, for sessions whose context allows them.
 
-use casement_dm::catalog::{self, CatalogContext, CommandRequest};
+use casement_dm::catalog::{self, CatalogContext, CommandKind, CommandRequest, QueuedSpec};
 use casement_dm::device::Platform as DmPlatform;
 use casement_store::{CommandRow, NewCommand, Platform, StoreError};
 
@@ -23,6 +23,48 @@ pub enum QueueError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Who queues commands for which device, when: stamped on every row [`Self::rows`] builds.
+pub(crate) struct Queueing<'a> {
+    /// The device.
+    pub device_id: &'a str,
+    /// What was asked for.
+    pub kind: CommandKind,
+    /// Queue time of the first command; the next ones are a millisecond apart, so that commands
+    /// queued together keep their order.
+    pub at: i64,
+    /// Expiry, if any.
+    pub expires_at: Option<i64>,
+    /// `admin`, `portal:<upn>`, `system`, ….
+    pub created_by: &'a str,
+}
+
+impl Queueing<'_> {
+    /// The one place a queued command's row is built from the catalog's specs: a new id each,
+    /// the SyncML serialized once, the default number of attempts.
+    pub(crate) fn rows(&self, specs: Vec<QueuedSpec>) -> Result<Vec<NewCommand>, QueueError> {
+        specs
+            .into_iter()
+            .enumerate()
+            .map(|(i, spec)| {
+                Ok(NewCommand {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    device_id: self.device_id.to_owned(),
+                    kind: self.kind,
+                    class: spec.class,
+                    label: spec.label,
+                    payload: serde_json::to_string(&spec.command)
+                        .map_err(|e| QueueError::Refused(e.to_string()))?,
+                    secret: spec.secret,
+                    created_at: self.at + i as i64,
+                    expires_at: self.expires_at,
+                    max_attempts: DEFAULT_MAX_ATTEMPTS,
+                    created_by: self.created_by.to_owned(),
+                })
+            })
+            .collect()
+    }
 }
 
 /// Queues what `request` builds for the device; returns the stored commands in queue order.
@@ -54,30 +96,17 @@ pub async fn queue(
     };
     let specs =
         catalog::build(request, &context).map_err(|e| QueueError::Refused(e.to_string()))?;
-    let kind = serde_json::to_value(request)
-        .ok()
-        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
-        .unwrap_or_else(|| "raw".into());
     let now = state.clock.now_ms();
     let expires_at = expires_in_seconds
         .map(|s| now + i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX / 2));
-    let mut commands = Vec::with_capacity(specs.len());
-    for (i, spec) in specs.into_iter().enumerate() {
-        commands.push(NewCommand {
-            id: uuid::Uuid::new_v4().to_string(),
-            device_id: device.id.clone(),
-            kind: kind.clone(),
-            class: spec.class.as_str().to_owned(),
-            label: spec.label,
-            payload: serde_json::to_string(&spec.command)
-                .map_err(|e| QueueError::Refused(e.to_string()))?,
-            secret: spec.secret,
-            created_at: now + i as i64,
-            expires_at,
-            max_attempts: DEFAULT_MAX_ATTEMPTS,
-            created_by: created_by.to_owned(),
-        });
+    let commands = Queueing {
+        device_id: &device.id,
+        kind: request.kind(),
+        at: now,
+        expires_at,
+        created_by,
     }
+    .rows(specs)?;
     state.store.enqueue_commands(&commands).await?;
     if matches!(request, CommandRequest::AppInstall { .. }) {
         // Wake the device so that it comes back in an Apps session (docs/product.md §3 flow 5); if no
@@ -189,7 +218,7 @@ pub async fn queue_bulk(
     }
     let push = matches!(request, CommandRequest::AppInstall { .. }).then(|| {
         (
-            format!("bulk {}", kind_of(request)),
+            format!("bulk {}", request.kind()),
             now,
             state.config.push_interval_ms,
         )
@@ -292,14 +321,14 @@ fn shared_commands(
     if pa != pb {
         return Ok(None);
     }
-    let kind = kind_of(request);
+    let kind = request.kind();
     Ok(Some(
         a.into_iter()
             .zip(pa)
             .enumerate()
             .map(|(i, (spec, (payload, _)))| casement_store::BulkCommand {
-                kind: kind.clone(),
-                class: spec.class.as_str().to_owned(),
+                kind,
+                class: spec.class,
                 label: spec.label,
                 payload,
                 secret: spec.secret,
@@ -330,7 +359,7 @@ async fn queue_listed(
     let mut outcome = BulkOutcome::default();
     let mut commands = Vec::new();
     let mut counted = Vec::new();
-    let kind = kind_of(request);
+    let kind = request.kind();
     for id in ids {
         let refuse = |reason: &str| BulkRefusal {
             platform: None,
@@ -356,22 +385,16 @@ async fn queue_listed(
             }
         };
         counted.push((device.platform, specs.len() as u64, device.id.clone()));
-        for (i, spec) in specs.into_iter().enumerate() {
-            commands.push(NewCommand {
-                id: uuid::Uuid::new_v4().to_string(),
-                device_id: device.id.clone(),
-                kind: kind.clone(),
-                class: spec.class.as_str().to_owned(),
-                label: spec.label,
-                payload: serde_json::to_string(&spec.command)
-                    .map_err(|e| QueueError::Refused(e.to_string()))?,
-                secret: spec.secret,
-                created_at: now + i as i64,
+        commands.extend(
+            Queueing {
+                device_id: &device.id,
+                kind,
+                at: now,
                 expires_at,
-                max_attempts: DEFAULT_MAX_ATTEMPTS,
-                created_by: created_by.to_owned(),
-            });
-        }
+                created_by,
+            }
+            .rows(specs)?,
+        );
     }
     state.store.enqueue_commands(&commands).await?;
     for (platform, n, device_id) in counted {
@@ -402,13 +425,6 @@ fn catalog_context(state: &AppState, platform: Platform, device_id: &str) -> Cat
         provider_id: state.config.provider_id.clone(),
         wns: state.config.wns.clone(),
     }
-}
-
-fn kind_of(request: &CommandRequest) -> String {
-    serde_json::to_value(request)
-        .ok()
-        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
-        .unwrap_or_else(|| "raw".into())
 }
 
 /// Cancels a pending command for `actor` and records it in the audit log. A command that is no

@@ -3,7 +3,7 @@
 //! delivered → installed / failed (with the reason).
 
 use casement_dm::catalog::{AppPayload, CommandRequest};
-use casement_store::{CommandRow, CommandState, InstallRow, Platform, StoreError};
+use casement_store::{CommandRow, CommandState, InstallRow, Platform, PushState, StoreError};
 use serde::Serialize;
 
 use crate::services::commands::{QueueError, queue};
@@ -114,7 +114,7 @@ pub async fn view(state: &AppState, install: InstallRow) -> Result<InstallView, 
         .await?
         .iter()
         .any(|p| {
-            p.state == "sent"
+            p.state == PushState::Sent
                 && (ids.iter().any(|id| p.reason.ends_with(id.as_str()))
                     || p.created_at >= install.created_at)
         });

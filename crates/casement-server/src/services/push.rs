@@ -16,7 +16,9 @@ use std::time::Duration;
 use casement_dm::catalog::CommandRequest;
 use casement_dm::channel::ChannelState;
 use casement_push::{PushError, PushOutcome, Pusher, WAKE_PAYLOAD};
-use casement_store::{ChannelRow, CommandState, MessageChanges, PushResult, PushRow, StoreError};
+use casement_store::{
+    ChannelRow, CommandClass, CommandState, MessageChanges, PushResult, PushRow, StoreError,
+};
 
 use crate::services::commands;
 use crate::state::AppState;
@@ -68,7 +70,7 @@ async fn send(
     let channel = state.store.push_channel(&push.device_id).await?;
     let Some(uri) = channel
         .as_ref()
-        .filter(|c| ChannelState::from_name(&c.state).is_some_and(ChannelState::can_push))
+        .filter(|c| c.state.can_push())
         .and_then(|c| c.uri.clone())
     else {
         let state_name = channel
@@ -136,7 +138,7 @@ async fn channel_gone(state: &AppState, device_id: &str, reason: &str) -> Result
     let pending = state.store.commands_of_device(device_id, 1000).await?;
     let waiting = pending
         .iter()
-        .any(|c| c.class == "push-configuration" && c.state == CommandState::Pending);
+        .any(|c| c.class == CommandClass::PushConfiguration && c.state == CommandState::Pending);
     if !waiting
         && let Err(e) = commands::queue(
             state,
@@ -161,7 +163,7 @@ async fn set_channel(
     let now = state.clock.now_ms();
     let channel = ChannelRow {
         device_id: device_id.to_owned(),
-        state: channel_state.as_str().to_owned(),
+        state: channel_state,
         uri: None,
         expires_at: None,
         status: None,

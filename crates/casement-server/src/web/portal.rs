@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use casement_store::{AppRow, Device, DeviceFilter, InstallRow, WebSessionKind};
+use casement_store::{AppRow, ChannelState, Device, DeviceFilter, InstallRow, WebSessionKind};
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -80,7 +80,7 @@ pub async fn home(
                     } @else {
                         div.grid {
                             @for d in &devices {
-                                (device_card(d, channels.get(&d.id).cloned().flatten().as_deref(), now))
+                                (device_card(d, channels.get(&d.id).copied().flatten(), now))
                             }
                         }
                     }
@@ -135,7 +135,7 @@ pub struct HomeQuery {
     requested: Option<String>,
 }
 
-fn device_card(d: &Device, channel: Option<&str>, now: i64) -> Markup {
+fn device_card(d: &Device, channel: Option<ChannelState>, now: i64) -> Markup {
     let (tone, channel_words) = words::channel_for_user(channel);
     html! {
         article.card aria-label=(words::device_name(d)) {
@@ -145,7 +145,7 @@ fn device_card(d: &Device, channel: Option<&str>, now: i64) -> Markup {
                 dt { "System" } dd { (words::os(d)) }
                 dt { "Last check-in" }
                 dd {
-                    @match (d.last_session_at, d.last_context.as_deref()) {
+                    @match (d.last_session_at, d.last_context) {
                         (Some(at), Some(context)) => { (words::when(at, now)) ", " (words::context_for_user(context)) }
                         (Some(at), None) => { (words::when(at, now)) }
                         _ => { "Not yet" }

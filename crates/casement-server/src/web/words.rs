@@ -1,7 +1,7 @@
 //! Stored values in words: times, platforms, contexts, channel states, install statuses. The
 //! portal speaks to end users (no protocol terms); the console to administrators.
 
-use casement_store::{Device, Platform};
+use casement_store::{ChannelState, Context, Device, Platform};
 use maud::{Markup, html};
 use time::OffsetDateTime;
 use time::macros::format_description;
@@ -100,22 +100,20 @@ pub fn os(d: &Device) -> String {
 }
 
 /// The context of a sync, for an end user: what was going on on the PC.
-pub fn context_for_user(context: &str) -> &'static str {
+pub fn context_for_user(context: Context) -> &'static str {
     match context {
-        "Machine" => "while nobody was signed in to it",
-        "Maintenance" => "while you were signed in",
-        "Apps" => "to install apps",
-        _ => "in an unrecognised way",
+        Context::Machine => "while nobody was signed in to it",
+        Context::Maintenance => "while you were signed in",
+        Context::Apps => "to install apps",
     }
 }
 
 /// What a context allows, for an administrator (docs/product.md §2).
-pub fn context_for_admin(context: &str) -> &'static str {
+pub fn context_for_admin(context: Context) -> &'static str {
     match context {
-        "Machine" => "no user session: inventory, password reset, unenrollment only",
-        "Maintenance" => "the enrolled user's session: everything",
-        "Apps" => "started by a push: inventory and apps",
-        _ => "unknown",
+        Context::Machine => "no user session: inventory, password reset, unenrollment only",
+        Context::Maintenance => "the enrolled user's session: everything",
+        Context::Apps => "started by a push: inventory and apps",
     }
 }
 
@@ -141,19 +139,18 @@ pub fn context_reason(reason: &str) -> &'static str {
 }
 
 /// The push channel's state for an end user: can an install start right away?
-pub fn channel_for_user(state: Option<&str>) -> (&'static str, &'static str) {
-    match state.unwrap_or("unconfigured") {
-        "active" => ("ok", "Installs start right away."),
-        "expiring" => ("ok", "Installs start right away."),
-        "configuring" => (
+pub fn channel_for_user(state: Option<ChannelState>) -> (&'static str, &'static str) {
+    match state.unwrap_or(ChannelState::Unconfigured) {
+        ChannelState::Active | ChannelState::Expiring => ("ok", "Installs start right away."),
+        ChannelState::Configuring => (
             "wait",
             "Being set up for instant installs. Until then, installs start the next time it checks in.",
         ),
-        "revoked" => (
+        ChannelState::Revoked => (
             "wait",
             "Can't be woken up right now. Installs start the next time you sign in to it.",
         ),
-        "failed" => (
+        ChannelState::Failed => (
             "bad",
             "Can't be woken up. Installs start the next time it checks in.",
         ),
@@ -165,15 +162,15 @@ pub fn channel_for_user(state: Option<&str>) -> (&'static str, &'static str) {
 }
 
 /// The push channel's state for an administrator.
-pub fn channel_for_admin(state: Option<&str>) -> (&'static str, &'static str) {
-    match state.unwrap_or("unconfigured") {
-        "active" => ("ok", "active"),
-        "expiring" => ("wait", "expiring"),
-        "configuring" => ("wait", "configuring"),
-        "revoked" => ("bad", "revoked"),
-        "failed" => ("bad", "failed"),
-        _ => ("none", "unconfigured"),
-    }
+pub fn channel_for_admin(state: Option<ChannelState>) -> (&'static str, &'static str) {
+    let state = state.unwrap_or(ChannelState::Unconfigured);
+    let tone = match state {
+        ChannelState::Active => "ok",
+        ChannelState::Expiring | ChannelState::Configuring => "wait",
+        ChannelState::Revoked | ChannelState::Failed => "bad",
+        ChannelState::Unconfigured => "none",
+    };
+    (tone, state.as_str())
 }
 
 /// An install status as a short label for a person, with its tone.

@@ -7,7 +7,7 @@ use super::*;
 /// Retirement revokes certificates and cancels pending commands.
 pub(crate) async fn retirement(store: &dyn Store) {
     store
-        .enqueue_commands(&[command("c6", "D2", "inventory", 600)])
+        .enqueue_commands(&[command("c6", "D2", CommandClass::Inventory, 600)])
         .await
         .unwrap();
     let mut retire = MessageChanges {
@@ -82,9 +82,9 @@ pub(crate) async fn bulk(store: &dyn Store) {
         )
         .await
         .unwrap();
-    let bulk = |class: &str, at: i64| BulkCommand {
-        kind: "inventory".into(),
-        class: class.into(),
+    let bulk = |class: CommandClass, at: i64| BulkCommand {
+        kind: CommandKind::Inventory,
+        class,
         label: format!("bulk {at}"),
         payload: "{}".into(),
         secret: false,
@@ -99,9 +99,15 @@ pub(crate) async fn bulk(store: &dyn Store) {
             by_platform: vec![
                 (
                     Platform::Windows81,
-                    vec![bulk("inventory", 1000), bulk("inventory", 1001)],
+                    vec![
+                        bulk(CommandClass::Inventory, 1000),
+                        bulk(CommandClass::Inventory, 1001),
+                    ],
                 ),
-                (Platform::Windows10, vec![bulk("app-management", 1000)]),
+                (
+                    Platform::Windows10,
+                    vec![bulk(CommandClass::AppManagement, 1000)],
+                ),
             ],
             push: Some(("bulk".into(), 1000, 0)),
         })
@@ -146,7 +152,10 @@ pub(crate) async fn bulk(store: &dyn Store) {
     let by_user = store
         .enqueue_bulk(&BulkEnqueue {
             selection: DeviceSelection::User("nobody".into()),
-            by_platform: vec![(Platform::Windows10, vec![bulk("inventory", 1002)])],
+            by_platform: vec![(
+                Platform::Windows10,
+                vec![bulk(CommandClass::Inventory, 1002)],
+            )],
             push: Some(("bulk".into(), 1002, 0)),
         })
         .await
@@ -155,7 +164,10 @@ pub(crate) async fn bulk(store: &dyn Store) {
     store
         .enqueue_bulk(&BulkEnqueue {
             selection: DeviceSelection::User("u1".into()),
-            by_platform: vec![(Platform::Windows10, vec![bulk("inventory", 1003)])],
+            by_platform: vec![(
+                Platform::Windows10,
+                vec![bulk(CommandClass::Inventory, 1003)],
+            )],
             push: Some(("bulk".into(), 1003, 0)),
         })
         .await

@@ -5,9 +5,9 @@ use casement_store::*;
 /// The push channel: written over, a missing URI keeps the stored one.
 pub(crate) async fn channel(store: &dyn Store) {
     assert!(store.push_channel("D1").await.unwrap().is_none());
-    let channel = |state: &str, uri: Option<&str>, at: i64| ChannelRow {
+    let channel = |state: ChannelState, uri: Option<&str>, at: i64| ChannelRow {
         device_id: "D1".into(),
-        state: state.into(),
+        state,
         uri: uri.map(str::to_owned),
         expires_at: None,
         status: None,
@@ -20,7 +20,7 @@ pub(crate) async fn channel(store: &dyn Store) {
             device_id: "D1".into(),
             now: 450,
             channel: Some(channel(
-                "active",
+                ChannelState::Active,
                 Some("https://x.notify.windows.com/?token=1"),
                 450,
             )),
@@ -34,7 +34,7 @@ pub(crate) async fn channel(store: &dyn Store) {
             now: 460,
             channel: Some(ChannelRow {
                 reason: Some("WNS answered 410".into()),
-                ..channel("revoked", None, 460)
+                ..channel(ChannelState::Revoked, None, 460)
             }),
             ..MessageChanges::default()
         })
@@ -43,13 +43,13 @@ pub(crate) async fn channel(store: &dyn Store) {
     let ch = store.push_channel("D1").await.unwrap().unwrap();
     assert_eq!(
         (
-            ch.state.as_str(),
+            ch.state,
             ch.uri.as_deref(),
             ch.reason.as_deref(),
             ch.updated_at
         ),
         (
-            "revoked",
+            ChannelState::Revoked,
             Some("https://x.notify.windows.com/?token=1"),
             Some("WNS answered 410"),
             460

@@ -4,8 +4,8 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use casement_dm::ContextPolicy;
 use casement_dm::catalog::CommandRequest;
-use casement_dm::{CommandClass, ContextPolicy};
 use casement_store::{CommandRow, CommandState, StoreError};
 use serde::Serialize;
 use serde_json::json;
@@ -19,8 +19,8 @@ use crate::state::AppState;
 pub struct CommandView {
     id: String,
     device_id: String,
-    kind: String,
-    class: String,
+    kind: &'static str,
+    class: &'static str,
     label: String,
     state: &'static str,
     /// For a pending command: the sessions it waits for, in words.
@@ -43,11 +43,8 @@ pub struct CommandView {
 
 /// The API view of a stored command.
 pub fn view(c: CommandRow) -> CommandView {
-    let class = CommandClass::from_name(&c.class);
-    let waiting = c.state == CommandState::Pending;
-    let contexts = class
-        .filter(|_| waiting)
-        .map(|class| ContextPolicy::WINDOWS.contexts_for(class));
+    let contexts =
+        (c.state == CommandState::Pending).then(|| ContextPolicy::WINDOWS.contexts_for(c.class));
     let waits_for = contexts.as_ref().map(|contexts| {
         casement_dm::WaitsFor {
             contexts: contexts.clone(),
@@ -77,8 +74,8 @@ pub fn view(c: CommandRow) -> CommandView {
         state: c.state.as_str(),
         id: c.id,
         device_id: c.device_id,
-        kind: c.kind,
-        class: c.class,
+        kind: c.kind.as_str(),
+        class: c.class.as_str(),
         label: c.label,
         status_code: c.status_code,
         original_error: c.original_error,

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use casement_store::{Device, DeviceFilter, Platform};
+use casement_store::{Context, Device, DeviceFilter, Platform};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -35,7 +35,7 @@ pub struct DeviceView {
 /// The push channel, with the URI's token left out (it is a credential to push to the device).
 #[derive(Debug, Serialize)]
 struct ChannelView {
-    state: String,
+    state: &'static str,
     host: Option<String>,
     expires_at: Option<i64>,
     status: Option<String>,
@@ -46,7 +46,7 @@ struct ChannelView {
 #[derive(Debug, Serialize)]
 struct LastSession {
     at: i64,
-    context: Option<String>,
+    context: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -112,7 +112,7 @@ async fn view(state: &AppState, device: Device, detail: bool) -> Result<DeviceVi
                 .as_deref()
                 .and_then(|u| u.split("://").nth(1))
                 .map(|rest| rest.split(['/', '?']).next().unwrap_or("").to_owned()),
-            state: c.state,
+            state: c.state.as_str(),
             expires_at: c.expires_at,
             status: c.status,
             reason: c.reason,
@@ -122,7 +122,7 @@ async fn view(state: &AppState, device: Device, detail: bool) -> Result<DeviceVi
         push_channel,
         last_session: device.last_session_at.map(|at| LastSession {
             at,
-            context: device.last_context.clone(),
+            context: device.last_context.map(Context::as_str),
         }),
         devinfo: device
             .devinfo

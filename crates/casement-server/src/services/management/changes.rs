@@ -245,7 +245,7 @@ pub(super) fn channel_row(
 ) -> ChannelRow {
     ChannelRow {
         device_id: device_id.to_owned(),
-        state: state.as_str().to_owned(),
+        state,
         uri,
         expires_at: None,
         status: None,

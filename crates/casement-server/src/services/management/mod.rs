@@ -232,14 +232,12 @@ async fn handle_once(
     );
     changes.enqueue = enqueue;
     state.store.apply_message(&changes).await?;
-    state.metrics.message(&session_row.context, &step.effects);
+    state.metrics.message(session_row.context, &step.effects);
     for effect in &step.effects {
         if let Effect::CommandSent { command, .. } = effect
             && let Some(p) = candidates.iter().find(|p| &p.id == command)
         {
-            state
-                .metrics
-                .delivered(p.class.as_str(), &session_row.context);
+            state.metrics.delivered(p.class, session_row.context);
         }
     }
     Ok(ManagementReply {

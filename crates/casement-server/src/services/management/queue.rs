@@ -1,12 +1,13 @@
 //! What a message may carry besides the device's queue: the push channel's periodic re-read, the
 //! second step of Windows 8.1 inventory; and the queue's rows as the core sees them.
 
+use casement_dm::catalog::CommandKind;
 use casement_dm::server::ActiveSession;
 use casement_dm::{CommandClass, CommandRef, PendingCommand};
 use casement_store::*;
 use casement_syncml::{Command, SyncMl};
 
-use super::DEFAULT_MAX_ATTEMPTS;
+use crate::services::commands::Queueing;
 use crate::state::AppState;
 
 /// How old a channel report may get before a Maintenance session reads it again (Windows 10
@@ -28,15 +29,17 @@ pub(super) fn channel_refresh(
     if snapshot
         .pending
         .iter()
-        .any(|c| c.class == CommandClass::PushConfiguration.as_str())
+        .any(|c| c.class == CommandClass::PushConfiguration)
     {
         return Vec::new();
     }
     let reads_only = match &snapshot.channel {
         None => false,
         Some(c)
-            if matches!(c.state.as_str(), "active" | "expiring" | "configuring")
-                && now - c.updated_at > CHANNEL_REFRESH_MS =>
+            if matches!(
+                c.state,
+                ChannelState::Active | ChannelState::Expiring | ChannelState::Configuring
+            ) && now - c.updated_at > CHANNEL_REFRESH_MS =>
         {
             true
         }
@@ -57,29 +60,19 @@ pub(super) fn channel_refresh(
     else {
         return Vec::new();
     };
-    specs
+    // The first spec sets the configuration (8.1 UpdateConfiguration, 10/11 Push/PFN); the rest
+    // read the channel back.
+    let specs = specs
         .into_iter()
-        // The first spec sets the configuration (8.1 UpdateConfiguration, 10/11 Push/PFN); the
-        // rest read the channel back.
         .skip(usize::from(reads_only))
-        .map(|spec| NewCommand {
-            id: uuid::Uuid::new_v4().to_string(),
-            device_id: snapshot.device.id.clone(),
-            kind: "push-config".into(),
-            class: spec.class.as_str().to_owned(),
-            label: if reads_only {
-                format!("{} (periodic re-read)", spec.label)
-            } else {
-                spec.label
-            },
-            payload: serde_json::to_string(&spec.command).unwrap_or_default(),
-            secret: spec.secret,
-            created_at: now,
-            expires_at: None,
-            max_attempts: DEFAULT_MAX_ATTEMPTS,
-            created_by: "system".into(),
+        .map(|mut spec| {
+            if reads_only {
+                spec.label = format!("{} (periodic re-read)", spec.label);
+            }
+            spec
         })
-        .collect()
+        .collect();
+    system_queueing(&snapshot.device.id, CommandKind::PushConfig, now).rows_or_none(specs)
 }
 
 /// The follow-up reads of inventory results this message carries (only results matched to an
@@ -109,24 +102,33 @@ pub(super) fn follow_ups(
             else {
                 continue;
             };
-            for spec in casement_dm::catalog::follow_up(&result) {
-                out.push(NewCommand {
-                    id: uuid::Uuid::new_v4().to_string(),
-                    device_id: device_id.to_owned(),
-                    kind: "inventory".into(),
-                    class: spec.class.as_str().to_owned(),
-                    label: spec.label,
-                    payload: serde_json::to_string(&spec.command).unwrap_or_default(),
-                    secret: spec.secret,
-                    created_at: now,
-                    expires_at: None,
-                    max_attempts: DEFAULT_MAX_ATTEMPTS,
-                    created_by: "system".into(),
-                });
-            }
+            let specs = casement_dm::catalog::follow_up(&result);
+            out.extend(system_queueing(device_id, CommandKind::Inventory, now).rows_or_none(specs));
         }
     }
     out
+}
+
+/// Commands the server queues for itself.
+fn system_queueing(device_id: &str, kind: CommandKind, now: i64) -> Queueing<'_> {
+    Queueing {
+        device_id,
+        kind,
+        at: now,
+        expires_at: None,
+        created_by: "system",
+    }
+}
+
+impl Queueing<'_> {
+    /// The rows, or none (logged) if the specs cannot be serialized: the session goes on without
+    /// what the server would have added.
+    fn rows_or_none(&self, specs: Vec<casement_dm::catalog::QueuedSpec>) -> Vec<NewCommand> {
+        self.rows(specs).unwrap_or_else(|e| {
+            tracing::error!(device = self.device_id, "commands not queued: {e}");
+            Vec::new()
+        })
+    }
 }
 
 pub(super) fn pending_for_core(rows: &[CommandRow]) -> Result<Vec<PendingCommand>, StoreError> {
@@ -134,12 +136,9 @@ pub(super) fn pending_for_core(rows: &[CommandRow]) -> Result<Vec<PendingCommand
         .map(|r| {
             let command: Command = serde_json::from_str(&r.payload)
                 .map_err(|e| StoreError::Corrupt(format!("command {}: {e}", r.id)))?;
-            let class = CommandClass::from_name(&r.class).ok_or_else(|| {
-                StoreError::Corrupt(format!("command {} class {:?}", r.id, r.class))
-            })?;
             Ok(PendingCommand {
                 id: CommandRef(r.id.clone()),
-                class,
+                class: r.class,
                 command,
                 expires_at: r.expires_at,
             })

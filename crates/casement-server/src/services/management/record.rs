@@ -24,9 +24,9 @@ pub(super) fn new_session_row(
     let (context, reason) =
         decision
             .as_ref()
-            .map_or(("Machine".to_owned(), "missing".to_owned()), |d| {
+            .map_or((Context::Machine, "missing".to_owned()), |d| {
                 (
-                    d.context.as_str().to_owned(),
+                    d.context,
                     serde_json::to_value(d.reason)
                         .ok()
                         .and_then(|v| v.as_str().map(str::to_owned))

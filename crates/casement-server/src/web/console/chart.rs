@@ -37,7 +37,7 @@ pub fn sessions_per_context(counts: &[ContextCount], since: i64, now: i64, bucke
         }
         let series = SERIES
             .iter()
-            .position(|(name, _)| *name == c.context)
+            .position(|(name, _)| *name == c.context.as_str())
             .unwrap_or(3);
         table[i][series] += c.sessions;
     }
@@ -160,6 +160,7 @@ fn nice_max(v: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use casement_store::Context;
 
     #[test]
     fn bars_stack_per_context_and_the_axis_is_round() {
@@ -172,17 +173,17 @@ mod tests {
         let counts = [
             ContextCount {
                 bucket_start: 0,
-                context: "Machine".into(),
+                context: Context::Machine,
                 sessions: 2,
             },
             ContextCount {
                 bucket_start: 0,
-                context: "Apps".into(),
+                context: Context::Apps,
                 sessions: 1,
             },
             ContextCount {
                 bucket_start: 2 * h,
-                context: "Maintenance".into(),
+                context: Context::Maintenance,
                 sessions: 3,
             },
         ];

@@ -8,8 +8,10 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use casement_dm::catalog::CommandRequest;
-use casement_dm::{CommandClass, ContextPolicy, WaitsFor};
-use casement_store::{CommandRow, CommandState, Device, DeviceQuery, Platform, StoreError};
+use casement_dm::{ContextPolicy, WaitsFor};
+use casement_store::{
+    CommandRow, CommandState, Device, DeviceQuery, Platform, PushState, StoreError,
+};
 use maud::{Markup, html};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
@@ -145,7 +147,7 @@ pub async fn list(
                     tbody {
                         @for row in &page.rows {
                             @let d = &row.device;
-                            @let (tone, channel) = words::channel_for_admin(row.channel_state.as_deref());
+                            @let (tone, channel) = words::channel_for_admin(row.channel_state);
                             tr {
                                 td data-label="Device" {
                                     a href=(device_href(&d.id)) { (words::device_name(d)) }
@@ -155,7 +157,7 @@ pub async fn list(
                                 td data-label="User" { (d.upn) }
                                 td data-label="Platform" { (words::platform(d.platform)) }
                                 td data-label="Last session" {
-                                    @match (d.last_session_at, d.last_context.as_deref()) {
+                                    @match (d.last_session_at, d.last_context) {
                                         (Some(at), Some(c)) => { (c) " · " (words::when(at, now)) }
                                         (Some(at), None) => { (words::when(at, now)) }
                                         _ => { span.muted { "never" } }
@@ -241,8 +243,7 @@ async fn device_page(
     {
         install_views.push(installs::view(state, install).await?);
     }
-    let (tone, channel_state) =
-        words::channel_for_admin(channel.as_ref().map(|c| c.state.as_str()));
+    let (tone, channel_state) = words::channel_for_admin(channel.as_ref().map(|c| c.state));
     let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
     let body = html! {
         p { a href="/console/devices" { "← Devices" } }
@@ -260,7 +261,7 @@ async fn device_page(
                     dt { "Enrolled" } dd { (time(device.enrolled_at)) }
                     dt { "Last session" }
                     dd {
-                        @match (device.last_session_at, device.last_context.as_deref()) {
+                        @match (device.last_session_at, device.last_context) {
                             (Some(at), Some(c)) => { (c) " · " (time(at)) br; span.muted { (words::context_for_admin(c)) } }
                             (Some(at), None) => { (time(at)) }
                             _ => { "never" }
@@ -298,7 +299,7 @@ async fn device_page(
                         thead { tr { th scope="col" { "Queued" } th scope="col" { "State" } th scope="col" { "Tries" } th scope="col" { "WNS said" } } }
                         tbody { @for p in &pushes { tr {
                             td { (time(p.created_at)) }
-                            td { (badge(match p.state.as_str() { "sent" => "ok", "failed" => "bad", _ => "wait" }, &p.state)) }
+                            td { (badge(match p.state { PushState::Sent => "ok", PushState::Failed => "bad", _ => "wait" }, p.state.as_str())) }
                             td { (p.attempts) }
                             td { (p.last_outcome.as_deref().unwrap_or("—")) }
                         } } }
@@ -443,8 +444,7 @@ fn actions(session: &ConsoleSession, device: &Device, apps: &[casement_store::Ap
 
 fn command_row(session: &ConsoleSession, c: &CommandRow) -> Markup {
     let waits_for = (c.state == CommandState::Pending)
-        .then(|| CommandClass::from_name(&c.class))
-        .flatten()
+        .then_some(c.class)
         .map(|class| {
             WaitsFor {
                 contexts: ContextPolicy::WINDOWS.contexts_for(class),

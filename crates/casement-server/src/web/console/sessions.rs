@@ -41,7 +41,7 @@ pub async fn show(
         h1 { (s.context) " session · " (words::absolute(s.started_at)) }
         div.card {
             dl.facts {
-                dt { "Context" } dd { strong { (s.context) } " — " (words::context_for_admin(&s.context)) }
+                dt { "Context" } dd { strong { (s.context) } " — " (words::context_for_admin(s.context)) }
                 dt { "Determined by" } dd { (words::context_reason(&s.reason)) }
                 dt { "Evidence" } dd.mono { (evidence_words(&evidence)) }
                 dt { "SyncML SessionID" } dd.mono { (s.session_id) }
