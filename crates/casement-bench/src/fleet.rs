@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use casement_dm::device::DeviceSession;
 use casement_sim::load::{FleetTree, package1};
-use casement_sim::{AuthMode, EnrollOptions, EnrolledDevice, Platform};
+use casement_sim::{AuthMode, EnrollOptions, EnrolledDevice, WindowsRelease};
 use tokio::sync::Semaphore;
 
 use crate::client::{ConnectionMode, DeviceConnection, TlsVersion, tls_config};
@@ -75,7 +75,7 @@ pub async fn enroll(
     server_pem: &str,
     user: &str,
     password: &str,
-    platform: Platform,
+    platform: WindowsRelease,
     n: usize,
     concurrency: usize,
 ) -> anyhow::Result<(Vec<EnrolledDevice>, Measurement)> {

@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use casement_sim::Platform;
+use casement_sim::WindowsRelease;
 use serde_json::{Value, json};
 
 use crate::client::{ConnectionMode, TlsVersion};
@@ -158,7 +158,7 @@ impl Bench {
             &cluster.tls_pem,
             USER,
             PASSWORD,
-            Platform::Windows10,
+            WindowsRelease::Windows10,
             setup.devices,
             setup.concurrency,
         )

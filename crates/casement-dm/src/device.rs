@@ -53,15 +53,8 @@ pub trait DeviceTree {
     fn end_atomic(&mut self, _commit: bool) {}
 }
 
-/// Which Windows generation a device speaks like.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Platform {
-    /// Windows 8.1: WMI bridge, no LoginStatus alert (as far as the public record shows).
-    Windows81,
-    /// Windows 10/11: CSPs, LoginStatus alert in package 1.
-    Windows10,
-}
+/// Which Windows generation a device speaks like (the one type every crate shares).
+pub use casement_platform::Platform;
 
 /// What goes into package 1.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -128,7 +128,7 @@ impl DiscoverRequest {
                 if v2.request_version < EnrollmentVersion::V3_0 {
                     return Ok(Platform::Windows81);
                 }
-                Ok(Platform::Windows10Plus)
+                Ok(Platform::Windows10)
             }
         }
     }
@@ -194,7 +194,7 @@ pub fn negotiate_discovery(
     check_https("enrollment_service_url", &config.enrollment_service_url)?;
     let platform = request.platform()?;
     let (auth_policy, enrollment_version) = match (&request.protocol, platform) {
-        (DiscoverProtocol::Mde2(v2), Platform::Windows10Plus) => {
+        (DiscoverProtocol::Mde2(v2), Platform::Windows10) => {
             let chosen = config
                 .allowed_auth_policies
                 .iter()

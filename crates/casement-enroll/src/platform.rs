@@ -7,20 +7,14 @@ use std::str::FromStr;
 use crate::error::{EnrollError, clip};
 
 /// The Windows family a request comes from, which decides the response shapes and the
-/// provisioning document.
+/// provisioning document: Windows 8.1 is MS-MDE (v1: Federated only, no EnrollmentVersion,
+/// `Registry` characteristics), Windows 10 and 11 are MS-MDE2 (OnPremise/Federated/Certificate,
+/// EnrollmentVersion negotiation, DMClient CSP).
 ///
 /// Detection rules (documented where they are implemented):
 /// - Discover: [`crate::DiscoverRequest::platform`];
 /// - RequestSecurityToken: [`crate::RstRequest::platform`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Platform {
-    /// Windows 8.1 desktop, MS-MDE (v1): Federated only, no EnrollmentVersion, `Registry`
-    /// characteristics in the provisioning document.
-    Windows81,
-    /// Windows 10 and 11, MS-MDE2: OnPremise/Federated/Certificate, EnrollmentVersion
-    /// negotiation, DMClient CSP in the provisioning document.
-    Windows10Plus,
-}
+pub use casement_platform::Platform;
 
 /// An MS-MDE2 `RequestVersion` / `EnrollmentVersion` (`xsd:decimal`, in practice `3.0` … `7.0`),
 /// kept in hundredths so that it orders numerically.

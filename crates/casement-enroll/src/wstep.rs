@@ -209,7 +209,7 @@ impl RstRequest {
         .filter_map(dotted_major)
         .any(|major| major >= 10);
         if modern {
-            Platform::Windows10Plus
+            Platform::Windows10
         } else {
             Platform::Windows81
         }
@@ -248,7 +248,7 @@ pub fn build_rstrc(
     now: OffsetDateTime,
 ) -> SoapMessage {
     let mut w = XmlWriter::new();
-    let modern = platform == Platform::Windows10Plus;
+    let modern = platform == Platform::Windows10;
     soap::open_envelope(&mut w, action::RSTRC, reply, modern, |w| {
         if modern {
             w.open(
@@ -426,11 +426,11 @@ mod tests {
         );
         assert_eq!(
             rst(with(&[("OSVersion", "10.0.22621.1")])).platform(),
-            Platform::Windows10Plus
+            Platform::Windows10
         );
         assert_eq!(
             rst(with(&[("applicationversion", "10.0.19043.2364")])).platform(),
-            Platform::Windows10Plus
+            Platform::Windows10
         );
     }
 }

@@ -13,13 +13,13 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), casement_sim::EnrollError> {
-//! use casement_sim::{EnrollOptions, Platform, enroll};
+//! use casement_sim::{EnrollOptions, WindowsRelease, enroll};
 //!
 //! let mut options = EnrollOptions::new(
 //!     "https://127.0.0.1:8443/EnrollmentServer/Discovery.svc",
 //!     "ann@example.com",
 //!     "correct horse",
-//!     Platform::Windows81,
+//!     WindowsRelease::Windows81,
 //! );
 //! options.server_tls_pem = Some(std::fs::read_to_string("casement-data/tls.pem").unwrap());
 //! let device = enroll(&options).await?;
@@ -39,6 +39,6 @@ pub mod transcript;
 pub mod wns;
 
 pub use enroll::{
-    AuthMode, EnrollError, EnrollOptions, Hardware, Platform, Step, enroll, enroll_with,
+    AuthMode, EnrollError, EnrollOptions, Hardware, Step, WindowsRelease, enroll, enroll_with,
 };
 pub use state::{EnrolledDevice, StateError};

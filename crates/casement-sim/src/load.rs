@@ -5,25 +5,21 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use casement_dm::device::{DeviceTree, NodeValue, Package1, Platform as DmPlatform};
+use casement_dm::device::{DeviceTree, NodeValue, Package1, Platform};
 use casement_syncml::{Data, StatusCode};
 
-use crate::{EnrolledDevice, Platform};
+use crate::EnrolledDevice;
 
 /// Package 1 of session number `session` of a fleet device: a scheduled session (Alert 1201)
 /// with the user logged on (Windows 10/11 LoginStatus `user`), and the DevInfo Windows sends.
 pub fn package1(device: &EnrolledDevice, session: u32) -> Package1 {
-    let platform = if device.platform == Platform::Windows81 {
-        DmPlatform::Windows81
-    } else {
-        DmPlatform::Windows10
-    };
+    let platform = device.platform.protocol();
     Package1 {
         device_id: device.device_id.clone(),
         server_uri: device.management_url.clone(),
         session_id: session.to_string(),
         platform,
-        login_status: (platform == DmPlatform::Windows10).then(|| "user".to_owned()),
+        login_status: (platform == Platform::Windows10).then(|| "user".to_owned()),
         push_triggered: false,
         devinfo: vec![
             ("./DevInfo/DevId".into(), device.device_id.clone()),

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::enroll::responses::PollSettings;
-use crate::enroll::{Hardware, Platform};
+use crate::enroll::{Hardware, WindowsRelease};
 use crate::http::{ClientError, DEFAULT_TIMEOUT, ReqwestTransport};
 
 /// `device.json`.
@@ -41,7 +41,7 @@ pub struct EnrolledDevice {
     /// The computer name.
     pub device_name: String,
     /// The Windows version.
-    pub platform: Platform,
+    pub platform: WindowsRelease,
     /// The enrolled user's UPN.
     pub upn: String,
     /// The AuthPolicy used (`Federated` or `OnPremise`).

@@ -33,34 +33,8 @@ pub struct User {
     pub created_at: i64,
 }
 
-/// The Windows generation a device enrolled as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Platform {
-    /// Windows 8.1 (MS-MDE).
-    Windows81,
-    /// Windows 10/11 (MS-MDE2).
-    Windows10,
-}
-
-impl Platform {
-    /// Stored and API name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Windows81 => "windows-8.1",
-            Self::Windows10 => "windows-10",
-        }
-    }
-
-    /// From the stored name.
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "windows-8.1" => Some(Self::Windows81),
-            "windows-10" => Some(Self::Windows10),
-            _ => None,
-        }
-    }
-}
+/// The Windows generation a device enrolled as (the one type every crate shares).
+pub use casement_platform::Platform;
 
 /// A device enrolling.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

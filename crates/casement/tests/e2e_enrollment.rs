@@ -7,7 +7,7 @@ use casement_server::{RawConfig, Server};
 use casement_sim::enroll::requests::{self, Credential};
 use casement_sim::enroll::sts;
 use casement_sim::http::ReqwestTransport;
-use casement_sim::{AuthMode, EnrollOptions, Platform, enroll};
+use casement_sim::{AuthMode, EnrollOptions, WindowsRelease, enroll};
 
 struct Env {
     server: Server,
@@ -58,7 +58,7 @@ impl Env {
         format!("{}{path}", self.server.local_url())
     }
 
-    fn options(&self, platform: Platform, auth: AuthMode) -> EnrollOptions {
+    fn options(&self, platform: WindowsRelease, auth: AuthMode) -> EnrollOptions {
         let mut o = EnrollOptions::new(
             self.url("/EnrollmentServer/Discovery.svc"),
             "alice@contoso.com",
@@ -86,13 +86,13 @@ impl Env {
 #[tokio::test]
 async fn the_simulator_enrolls_as_windows_8_1_10_and_11_and_the_devices_appear() {
     let env = start(RawConfig::default()).await;
-    let win81 = enroll(&env.options(Platform::Windows81, AuthMode::Federated))
+    let win81 = enroll(&env.options(WindowsRelease::Windows81, AuthMode::Federated))
         .await
         .expect("Windows 8.1 enrolls through the sign-in page");
-    let win10 = enroll(&env.options(Platform::Windows10, AuthMode::OnPremise))
+    let win10 = enroll(&env.options(WindowsRelease::Windows10, AuthMode::OnPremise))
         .await
         .expect("Windows 10 enrolls with OnPremise");
-    let win11 = enroll(&env.options(Platform::Windows11, AuthMode::Any))
+    let win11 = enroll(&env.options(WindowsRelease::Windows11, AuthMode::Any))
         .await
         .expect("Windows 11 enrolls");
     assert_eq!(
@@ -133,7 +133,7 @@ async fn windows_10_can_enroll_through_the_sign_in_page_when_federated_is_prefer
         ..RawConfig::default()
     })
     .await;
-    let device = enroll(&env.options(Platform::Windows10, AuthMode::Federated))
+    let device = enroll(&env.options(WindowsRelease::Windows10, AuthMode::Federated))
         .await
         .expect("federated Windows 10");
     assert_eq!(device.auth_policy, "Federated");
@@ -151,7 +151,7 @@ async fn a_sign_in_token_is_single_use_and_wrong_passwords_are_refused() {
     let sts_url = env.url("/EnrollmentServer/Sts");
     let wrong = sts::sign_in(
         &transport,
-        Platform::Windows81,
+        WindowsRelease::Windows81,
         &sts_url,
         "alice@contoso.com",
         "wrong password",
@@ -161,7 +161,7 @@ async fn a_sign_in_token_is_single_use_and_wrong_passwords_are_refused() {
 
     let token = sts::sign_in(
         &transport,
-        Platform::Windows81,
+        WindowsRelease::Windows81,
         &sts_url,
         "alice@contoso.com",
         "correct horse battery",
@@ -169,9 +169,9 @@ async fn a_sign_in_token_is_single_use_and_wrong_passwords_are_refused() {
     .await
     .unwrap();
     let csr = casement_ca::windows_like_csr("AABBCC", &mut rand::rng()).unwrap();
-    let hardware = casement_sim::Hardware::random(Platform::Windows81, &mut rand::rng());
+    let hardware = casement_sim::Hardware::random(WindowsRelease::Windows81, &mut rand::rng());
     let context =
-        requests::additional_context(Platform::Windows81, "AABBCC", "PC", &hardware, None);
+        requests::additional_context(WindowsRelease::Windows81, "AABBCC", "PC", &hardware, None);
     let credential = Credential::Federated { token };
     let rst = |id| {
         requests::request_security_token(
@@ -208,7 +208,7 @@ async fn an_expired_sign_in_token_is_refused() {
         ..RawConfig::default()
     })
     .await;
-    let error = enroll(&env.options(Platform::Windows81, AuthMode::Federated))
+    let error = enroll(&env.options(WindowsRelease::Windows81, AuthMode::Federated))
         .await
         .expect_err("the token expired at once");
     let fault = error.fault().expect("a SOAP fault");

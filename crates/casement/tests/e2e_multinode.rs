@@ -13,7 +13,7 @@ use casement_bench::client::{ConnectionMode, DeviceConnection, TlsVersion, tls_c
 use casement_bench::cluster::{Cluster, ClusterSpec, Database};
 use casement_bench::fleet::{self, FleetDevice};
 use casement_dm::device::DeviceSession;
-use casement_sim::Platform;
+use casement_sim::WindowsRelease;
 use casement_sim::load::{FleetTree, package1};
 use serde_json::{Value, json};
 
@@ -135,7 +135,7 @@ async fn two_nodes_behind_nginx_deliver_every_command_exactly_once() {
         &cluster.tls_pem,
         USER,
         PASSWORD,
-        Platform::Windows10,
+        WindowsRelease::Windows10,
         DEVICES,
         4,
     )

@@ -8,7 +8,7 @@ use std::time::Duration;
 use casement_server::{RawConfig, Server};
 use casement_sim::agent::{Agent, Event};
 use casement_sim::wns::{WnsEndpoint, WnsEndpointConfig};
-use casement_sim::{AuthMode, EnrollOptions, Platform, enroll};
+use casement_sim::{AuthMode, EnrollOptions, WindowsRelease, enroll};
 use serde_json::{Value, json};
 
 struct Env {
@@ -104,7 +104,7 @@ impl Env {
             format!("{}/EnrollmentServer/Discovery.svc", self.server.local_url()),
             "alice@contoso.com",
             "correct horse battery",
-            Platform::Windows81,
+            WindowsRelease::Windows81,
         );
         options.auth = AuthMode::Federated;
         options.server_tls_pem = Some(self.server.tls_certificate_pem.clone());

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use casement_dm::device::{DeviceSession, DeviceTree, NodeValue};
 use casement_sim::load::package1;
-use casement_sim::{AuthMode, EnrollOptions, EnrolledDevice, Platform};
+use casement_sim::{AuthMode, EnrollOptions, EnrolledDevice, WindowsRelease};
 use casement_syncml::{Data, StatusCode};
 use serde_json::{Value, json};
 use support::{Serve, free_port};
@@ -220,7 +220,7 @@ async fn killed_mid_session(database: Option<String>) {
             serve.url("/EnrollmentServer/Discovery.svc"),
             USER,
             PASSWORD,
-            Platform::Windows10,
+            WindowsRelease::Windows10,
         );
         options.auth = AuthMode::OnPremise;
         options.server_tls_pem = Some(serve.pem.clone());

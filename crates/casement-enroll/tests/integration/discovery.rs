@@ -172,7 +172,7 @@ fn windows81_without_federated_is_refused() {
 fn relates_to_is_escaped_verbatim() {
     let id = MessageId::new("urn:uuid:<x>&\"").unwrap();
     let result = DiscoverResult {
-        platform: Platform::Windows10Plus,
+        platform: Platform::Windows10,
         auth_policy: AuthPolicy::OnPremise,
         enrollment_version: Some(EnrollmentVersion::V4_0),
         authentication_service_url: None,

@@ -27,7 +27,7 @@ fn win10_discover_request_parses() {
             auth_policies: vec![AuthPolicy::OnPremise, AuthPolicy::Federated],
         })
     );
-    assert_eq!(req.platform().unwrap(), Platform::Windows10Plus);
+    assert_eq!(req.platform().unwrap(), Platform::Windows10);
 }
 
 #[test]
@@ -128,7 +128,7 @@ fn win10_rst_request_parses_fully() {
     assert_eq!(req.certificate_request.der().len(), 722);
     assert_eq!(req.security.username(), Some("demio"));
     assert_eq!(req.claimed_user(), Some("demio"));
-    assert_eq!(req.platform(), Platform::Windows10Plus);
+    assert_eq!(req.platform(), Platform::Windows10);
 
     let ctx = &req.context;
     assert_eq!(ctx.len(), 18);
@@ -291,7 +291,7 @@ fn renewal_request_without_security_header() {
         CertificateRequest::Pkcs7(vec![1, 2, 3])
     );
     assert_eq!(req.security, SecurityToken::None);
-    assert_eq!(req.platform(), Platform::Windows10Plus);
+    assert_eq!(req.platform(), Platform::Windows10);
     assert_eq!(req.claimed_user(), None);
 }
 

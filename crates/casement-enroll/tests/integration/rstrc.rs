@@ -26,7 +26,7 @@ fn token_path() -> Vec<(&'static str, &'static str)> {
 #[test]
 fn windows10_rstrc_matches_the_one_windows_accepted() {
     let request = RstRequest::parse(&fixture("win10/05-rst-request-onpremise.xml")).unwrap();
-    assert_eq!(request.platform(), Platform::Windows10Plus);
+    assert_eq!(request.platform(), Platform::Windows10);
     let doc = build_provisioning_doc(&win10_input()).unwrap();
     let now = datetime!(2018-11-30 00:32:59.420 UTC);
     let ours = build_rstrc(

@@ -2,7 +2,6 @@
 //! queue stores them, in order, for sessions whose context allows them.
 
 use casement_dm::catalog::{self, CatalogContext, CommandKind, CommandRequest, QueuedSpec};
-use casement_dm::device::Platform as DmPlatform;
 use casement_store::{CommandRow, NewCommand, Platform, StoreError};
 
 use crate::services::management::DEFAULT_MAX_ATTEMPTS;
@@ -84,12 +83,8 @@ pub async fn queue(
     if device.retired_at.is_some() {
         return Err(QueueError::Retired);
     }
-    let platform = match device.platform {
-        Platform::Windows81 => DmPlatform::Windows81,
-        Platform::Windows10 => DmPlatform::Windows10,
-    };
     let context = CatalogContext {
-        platform,
+        platform: device.platform,
         device_id: device.id.clone(),
         provider_id: state.config.provider_id.clone(),
         wns: state.config.wns.clone(),
@@ -417,10 +412,7 @@ async fn queue_listed(
 
 fn catalog_context(state: &AppState, platform: Platform, device_id: &str) -> CatalogContext {
     CatalogContext {
-        platform: match platform {
-            Platform::Windows81 => DmPlatform::Windows81,
-            Platform::Windows10 => DmPlatform::Windows10,
-        },
+        platform,
         device_id: device_id.to_owned(),
         provider_id: state.config.provider_id.clone(),
         wns: state.config.wns.clone(),

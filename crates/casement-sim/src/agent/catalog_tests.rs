@@ -5,7 +5,7 @@ use casement_dm::catalog::{
     self, AppPayload, AppScope, CatalogContext, CommandRequest, InventorySet, QueuedSpec,
     WnsIdentity,
 };
-use casement_dm::device::{DeviceSession, Package1, Platform as DmPlatform};
+use casement_dm::device::{DeviceSession, Package1};
 use casement_dm::{CommandClass, Context, ContextPolicy, ResultItem};
 use casement_syncml::{CmdId, Command, SyncMl};
 
@@ -13,14 +13,14 @@ use super::fixtures::{self, NOW};
 use super::session::tree;
 use super::triggers::UserAccess;
 use super::{AgentState, tree::TreeEnv};
-use crate::enroll::Platform;
+use crate::enroll::WindowsRelease;
 use crate::state::EnrolledDevice;
 
 const PFN: &str = "Casement.MDM_8wekyb3d8bbwe";
 
 fn context(device: &EnrolledDevice) -> CatalogContext {
     CatalogContext {
-        platform: dm_platform(device.platform),
+        platform: device.platform.protocol(),
         device_id: device.device_id.clone(),
         provider_id: device.provider_id.clone(),
         wns: Some(WnsIdentity {
@@ -30,20 +30,13 @@ fn context(device: &EnrolledDevice) -> CatalogContext {
     }
 }
 
-fn dm_platform(platform: Platform) -> DmPlatform {
-    match platform {
-        Platform::Windows81 => DmPlatform::Windows81,
-        _ => DmPlatform::Windows10,
-    }
-}
-
-fn requests(platform: Platform) -> Vec<CommandRequest> {
+fn requests(platform: WindowsRelease) -> Vec<CommandRequest> {
     let inventory = CommandRequest::Inventory {
-        sets: InventorySet::defaults(dm_platform(platform)),
+        sets: InventorySet::defaults(platform.protocol()),
     };
     let mut list = vec![inventory, CommandRequest::PushConfig];
     match platform {
-        Platform::Windows81 => {
+        WindowsRelease::Windows81 => {
             list.push(CommandRequest::AppInstall {
                 app: AppPayload::AppInstallJob {
                     job_data: "<Job PackageFullName=\"Contoso.Notes_1.0.0.0_x64__8wekyb3d8bbwe\"/>"
@@ -109,7 +102,7 @@ fn answer(
         device_id: device.device_id.clone(),
         server_uri: fixtures::SERVER.into(),
         session_id: "1".into(),
-        platform: dm_platform(device.platform),
+        platform: device.platform.protocol(),
         login_status: None,
         push_triggered: false,
         devinfo: vec![],
@@ -220,9 +213,9 @@ fn run_ok(device: &EnrolledDevice, state: &mut AgentState, access: UserAccess, s
 #[test]
 fn every_catalog_command_succeeds_in_every_context_that_may_carry_it() {
     for platform in [
-        Platform::Windows81,
-        Platform::Windows10,
-        Platform::Windows11,
+        WindowsRelease::Windows81,
+        WindowsRelease::Windows10,
+        WindowsRelease::Windows11,
     ] {
         let device = fixtures::device(platform);
         let specs = all_specs(&device);
@@ -252,7 +245,7 @@ fn every_catalog_command_succeeds_in_every_context_that_may_carry_it() {
 
 #[test]
 fn the_installed_apps_show_in_the_catalogs_inventory() {
-    for platform in [Platform::Windows81, Platform::Windows10] {
+    for platform in [WindowsRelease::Windows81, WindowsRelease::Windows10] {
         let device = fixtures::device(platform);
         let specs = all_specs(&device);
         let mut state = fixtures::state(&device);
@@ -280,7 +273,7 @@ fn the_installed_apps_show_in_the_catalogs_inventory() {
 
 #[test]
 fn user_work_of_the_catalog_fails_in_an_interactive_run() {
-    let device = fixtures::device(Platform::Windows81);
+    let device = fixtures::device(WindowsRelease::Windows81);
     for spec in all_specs(&device) {
         let mut state = fixtures::state(&device);
         let (statuses, _) = answer(&device, &mut state, UserAccess::Interactive, &spec);

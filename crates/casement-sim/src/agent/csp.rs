@@ -483,7 +483,7 @@ fn device_manageability(env: &TreeEnv<'_>) -> LeafTable {
     t.leaf(
         format!("{c}/SyncApplicationVersion"),
         chr(match env.device.platform {
-            crate::enroll::Platform::Windows11 => "6.0",
+            crate::enroll::WindowsRelease::Windows11 => "6.0",
             _ => "3.0",
         }),
     );

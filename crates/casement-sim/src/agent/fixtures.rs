@@ -15,7 +15,7 @@ use time::macros::datetime;
 use super::AgentState;
 use super::tree::TreeEnv;
 use super::triggers::UserAccess;
-use crate::enroll::{Hardware, Platform};
+use crate::enroll::{Hardware, WindowsRelease};
 use crate::http::{HttpRequest, HttpResponse, Transport, TransportError};
 use crate::state::EnrolledDevice;
 
@@ -25,7 +25,7 @@ pub const NOW: OffsetDateTime = datetime!(2026-11-24 10:00 UTC);
 pub const SERVER: &str = "https://mdm.test/ManagementServer/MDM.svc";
 
 /// An enrolled device of `platform` (fake PEM blocks, enough for save/load).
-pub fn device(platform: Platform) -> EnrolledDevice {
+pub fn device(platform: WindowsRelease) -> EnrolledDevice {
     let hardware = Hardware {
         hw_dev_id: "A1B2C3D4E5F60718293A4B5C6D7E8F90A1B2C3D4E5F60718293A4B5C6D7E8F90".into(),
         macs: vec!["00-0C-29-51-60-9D".into(), "00-0C-29-51-60-A7".into()],

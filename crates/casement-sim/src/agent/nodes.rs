@@ -7,7 +7,7 @@ use sha1::{Digest, Sha1};
 
 use super::clock::rfc3339;
 use super::tree::TreeEnv;
-use crate::enroll::Platform;
+use crate::enroll::WindowsRelease;
 use crate::state::EnrolledDevice;
 
 /// A `chr` value.
@@ -218,9 +218,9 @@ impl Facts {
         let os_version = parts.iter().take(3).copied().collect::<Vec<_>>().join(".");
         let build = parts.get(2).copied().unwrap_or("0").to_owned();
         let product = match device.platform {
-            Platform::Windows81 => "Windows 8.1",
-            Platform::Windows10 => "Windows 10",
-            Platform::Windows11 => "Windows 11",
+            WindowsRelease::Windows81 => "Windows 8.1",
+            WindowsRelease::Windows10 => "Windows 10",
+            WindowsRelease::Windows11 => "Windows 11",
         };
         let edition = match device.hardware.os_edition {
             4 => "Enterprise",
@@ -319,7 +319,7 @@ pub fn standard_nodes(env: &TreeEnv<'_>) -> LeafTable {
     t.leaf(format!("{m}/DeviceName"), chr(device.device_name.clone()));
     t.leaf(format!("{m}/TotalStorage"), int(facts.disk_mb));
     t.leaf(format!("{m}/TotalRAM"), int(facts.ram_mb));
-    if device.platform != Platform::Windows81 {
+    if device.platform != WindowsRelease::Windows81 {
         t.leaf(
             format!("{m}/DNSComputerName"),
             chr(device.device_name.clone()),

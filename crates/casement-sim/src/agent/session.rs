@@ -15,7 +15,7 @@
 
 use std::time::Instant;
 
-use casement_dm::device::{DeviceSession, DeviceTree, Package1, Platform as DmPlatform};
+use casement_dm::device::{DeviceSession, DeviceTree, Package1};
 use casement_syncml::{CONTENT_TYPE, SyncMl};
 use rand::Rng;
 use time::OffsetDateTime;
@@ -26,7 +26,7 @@ use super::nodes::devinfo;
 use super::tree::TreeEnv;
 use super::triggers::SessionPlan;
 use super::wmi::WmiTree;
-use crate::enroll::Platform;
+use crate::enroll::WindowsRelease;
 use crate::http::{HttpRequest, Transport};
 use crate::state::EnrolledDevice;
 use crate::transcript::{Direction, HttpFailure, MessageRecord, Outcome, SessionRecord, answered};
@@ -44,10 +44,10 @@ pub const MAX_MESSAGES: u32 = 64;
 const ERROR_BODY_CHARS: usize = 300;
 
 /// The `User-Agent` of `platform`'s DM client.
-pub fn user_agent(platform: Platform) -> &'static str {
+pub fn user_agent(platform: WindowsRelease) -> &'static str {
     match platform {
-        Platform::Windows81 => USER_AGENT_WINDOWS81,
-        Platform::Windows10 | Platform::Windows11 => USER_AGENT_WINDOWS10,
+        WindowsRelease::Windows81 => USER_AGENT_WINDOWS81,
+        WindowsRelease::Windows10 | WindowsRelease::Windows11 => USER_AGENT_WINDOWS10,
     }
 }
 
@@ -67,8 +67,8 @@ pub fn session_url(management_url: &str, plan: &SessionPlan) -> String {
 /// The tree of `device`'s platform over `state`.
 pub fn tree<'a>(env: TreeEnv<'a>, state: &'a mut AgentState) -> Box<dyn DeviceTree + 'a> {
     match env.device.platform {
-        Platform::Windows81 => Box::new(WmiTree::new(env, state)),
-        Platform::Windows10 | Platform::Windows11 => Box::new(CspTree::new(env, state)),
+        WindowsRelease::Windows81 => Box::new(WmiTree::new(env, state)),
+        WindowsRelease::Windows10 | WindowsRelease::Windows11 => Box::new(CspTree::new(env, state)),
     }
 }
 
@@ -89,10 +89,7 @@ pub async fn run<T: Transport>(
         device_id: device.device_id.clone(),
         server_uri: device.management_url.clone(),
         session_id: session_id.to_string(),
-        platform: match device.platform {
-            Platform::Windows81 => DmPlatform::Windows81,
-            Platform::Windows10 | Platform::Windows11 => DmPlatform::Windows10,
-        },
+        platform: device.platform.protocol(),
         login_status: plan.login_status.map(|l| l.as_str().to_owned()),
         push_triggered: plan.push_triggered,
         devinfo: devinfo(device),
@@ -141,7 +138,7 @@ pub async fn run<T: Transport>(
             .header("User-Agent", user_agent)
             .header("Accept", ACCEPT)
             .header("Accept-Charset", "UTF-8");
-        if device.platform != Platform::Windows81 {
+        if device.platform != WindowsRelease::Windows81 {
             request = request.header("Ms-Cv", &format!("{correlation}.0.0.{sent}"));
         }
         sent += 1;

@@ -3,7 +3,7 @@ use time::macros::datetime;
 
 use super::fixtures::{self, FakeServer, NOW, exec_cmd, get_cmd};
 use super::*;
-use crate::enroll::Platform;
+use crate::enroll::WindowsRelease;
 use crate::transcript::Outcome;
 
 const ID: &str = "B5B954E81FBCB94EB79BD08BE625F4EE";
@@ -11,7 +11,7 @@ const CLIENT: &str =
     "./cimv2/MDM_Client/MDM_Client.DeviceClientID=%22B5B954E81FBCB94EB79BD08BE625F4EE%22";
 const WNS: &str = "./cimv2/MDM_WNSConfiguration/MDM_WNSConfiguration.AppId=%22Casement%22/Exec=UpdateConfiguration";
 
-fn agent(platform: Platform) -> Agent {
+fn agent(platform: WindowsRelease) -> Agent {
     Agent::new(fixtures::device(platform), NOW)
 }
 
@@ -36,7 +36,7 @@ fn alerts(message: &casement_syncml::SyncMl) -> Vec<(u16, Option<String>)> {
 #[tokio::test]
 async fn a_windows_10_logon_session_speaks_like_the_real_client() {
     let server = FakeServer::new(vec![vec![get_cmd("./DevDetail/SwV"), get_cmd("./Nope")]]);
-    let mut agent = agent(Platform::Windows10);
+    let mut agent = agent(WindowsRelease::Windows10);
     agent.state_mut().user = UserSession::LoggedOff;
     let entry = agent.event_with(&server, Event::Logon, NOW).await;
     assert_eq!(entry.user_before, UserSession::LoggedOff);
@@ -98,7 +98,7 @@ async fn a_windows_10_logon_session_speaks_like_the_real_client() {
 #[tokio::test]
 async fn windows_81_reboots_into_machine_without_login_status() {
     let server = FakeServer::new(vec![]);
-    let mut agent = agent(Platform::Windows81);
+    let mut agent = agent(WindowsRelease::Windows81);
     let entry = agent.event_with(&server, Event::Reboot, NOW).await;
     assert_eq!(entry.user_after, UserSession::LoggedOff);
     assert_eq!(agent.state().last_boot, NOW);
@@ -119,14 +119,14 @@ async fn windows_81_reboots_into_machine_without_login_status() {
 #[tokio::test]
 async fn push_sessions_are_apps_on_windows_81_and_alert_1200_on_windows_10() {
     let server = FakeServer::new(vec![]);
-    let mut w81 = agent(Platform::Windows81);
+    let mut w81 = agent(WindowsRelease::Windows81);
     let s = w81
         .event_with(&server, Event::Push, NOW)
         .await
         .session
         .unwrap();
     assert_eq!((s.mode.as_str(), s.alert), ("Apps", 1201));
-    let mut w10 = agent(Platform::Windows11);
+    let mut w10 = agent(WindowsRelease::Windows11);
     let s = w10
         .event_with(&server, Event::Push, NOW)
         .await
@@ -160,7 +160,7 @@ async fn an_interactive_run_cannot_configure_wns_but_a_logon_session_can() {
         ],
         vec![exec_cmd(WNS, Some(config))],
     ]);
-    let mut agent = agent(Platform::Windows81);
+    let mut agent = agent(WindowsRelease::Windows81);
     let interactive = agent.event_with(&server, Event::Interactive, NOW).await;
     let s = interactive.session.as_ref().unwrap();
     assert_eq!(s.mode, "Maintenance");
@@ -180,7 +180,7 @@ async fn an_interactive_run_cannot_configure_wns_but_a_logon_session_can() {
 #[tokio::test]
 async fn the_nightly_run_checks_the_hour_and_the_user() {
     let server = FakeServer::new(vec![]);
-    let mut agent = agent(Platform::Windows10);
+    let mut agent = agent(WindowsRelease::Windows10);
     let skipped = agent.event_with(&server, Event::Nightly, NOW).await;
     assert!(skipped.session.is_none());
     assert!(
@@ -222,7 +222,7 @@ async fn the_nightly_run_checks_the_hour_and_the_user() {
 #[tokio::test]
 async fn advancing_the_clock_runs_the_nightly_task_each_night() {
     let server = FakeServer::new(vec![]);
-    let mut agent = agent(Platform::Windows81);
+    let mut agent = agent(WindowsRelease::Windows81);
     agent.state_mut().maintenance.utc_offset_minutes = 60;
     let runs = agent
         .advance_with(&server, datetime!(2026-11-27 12:00 UTC))
@@ -247,7 +247,7 @@ async fn advancing_the_clock_runs_the_nightly_task_each_night() {
 async fn http_errors_end_the_session_and_are_recorded() {
     let server = FakeServer::new(vec![]);
     *server.fail_with.lock().unwrap() = Some(503);
-    let mut agent = agent(Platform::Windows10);
+    let mut agent = agent(WindowsRelease::Windows10);
     let entry = agent.event_with(&server, Event::Logon, NOW).await;
     let s = entry.session.unwrap();
     assert_eq!(s.outcome, Outcome::HttpError);
@@ -259,7 +259,7 @@ async fn http_errors_end_the_session_and_are_recorded() {
 #[tokio::test]
 async fn a_missing_client_is_a_transport_error() {
     // The fixture's PEM is not a usable identity.
-    let mut agent = agent(Platform::Windows10);
+    let mut agent = agent(WindowsRelease::Windows10);
     let entry = agent.event(Event::Logon, NOW).await;
     let s = entry.session.unwrap();
     assert_eq!(s.outcome, Outcome::TransportError);
@@ -276,7 +276,7 @@ async fn after_unenrolling_the_device_stops_syncing() {
         &format!("{CLIENT}/Exec=SendUnenrollRequest"),
         Some(&format!("DeviceClientID={ID}")),
     )]]);
-    let mut agent = agent(Platform::Windows81);
+    let mut agent = agent(WindowsRelease::Windows81);
     let entry = agent.event_with(&server, Event::Reboot, NOW).await;
     assert_eq!(entry.status_of("SendUnenrollRequest"), Some(200));
     assert!(entry.session.unwrap().unenrolled);
@@ -293,7 +293,7 @@ async fn an_app_job_completes_when_its_session_ends() {
         "./cimv2/MDM_AppInstallJob/Exec=CreateJob",
         Some("JobData=<Job PackageFullName=\"Contoso.Notes_1.2.0.0_x64__8wekyb3d8bbwe\"/>"),
     )]]);
-    let mut agent = agent(Platform::Windows81);
+    let mut agent = agent(WindowsRelease::Windows81);
     let entry = agent.event_with(&server, Event::Push, NOW).await;
     let s = entry.session.unwrap();
     assert_eq!(s.commands[0].status, 200);
@@ -307,7 +307,7 @@ async fn an_app_job_completes_when_its_session_ends() {
 #[tokio::test]
 async fn lock_and_unlock_only_change_the_user_session() {
     let server = FakeServer::new(vec![]);
-    let mut agent = agent(Platform::Windows10);
+    let mut agent = agent(WindowsRelease::Windows10);
     let lock = agent.event_with(&server, Event::Lock, NOW).await;
     assert_eq!(
         (lock.user_after, lock.session.is_none()),
@@ -323,7 +323,7 @@ async fn lock_and_unlock_only_change_the_user_session() {
 #[tokio::test]
 async fn windows_10_renews_a_channel_that_is_about_to_expire() {
     let server = FakeServer::new(vec![]);
-    let mut agent = agent(Platform::Windows10);
+    let mut agent = agent(WindowsRelease::Windows10);
     agent.state_mut().tree.push = Some(tree::DmClientPush {
         pfn: "P_x".into(),
         channel: wmi::methods::new_channel("https://wns.test/c".into(), NOW - Duration::days(20)),
@@ -340,7 +340,7 @@ async fn windows_10_renews_a_channel_that_is_about_to_expire() {
 #[test]
 fn state_survives_save_and_load() {
     let dir = tempfile::tempdir().unwrap();
-    let device = fixtures::device(Platform::Windows81);
+    let device = fixtures::device(WindowsRelease::Windows81);
     device.save(dir.path()).unwrap();
     // Without agent.json: a freshly enrolled device, clock at enrollment.
     let fresh = Agent::load(dir.path()).unwrap();

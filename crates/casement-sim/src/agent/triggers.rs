@@ -35,7 +35,7 @@ use casement_dm::Context;
 use serde::{Deserialize, Serialize};
 
 use super::user::UserSession;
-use crate::enroll::Platform;
+use crate::enroll::WindowsRelease;
 
 /// Something that happens to the simulated device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -180,8 +180,8 @@ pub struct Plan {
 
 /// The table of the module documentation: what `event` does on a `platform` device whose
 /// enrolled user is in state `user`. Pure; the nightly run's hour is checked by the caller.
-pub fn plan(event: Event, user: UserSession, platform: Platform) -> Plan {
-    let windows81 = platform == Platform::Windows81;
+pub fn plan(event: Event, user: UserSession, platform: WindowsRelease) -> Plan {
+    let windows81 = platform == WindowsRelease::Windows81;
     let logged_on = user.is_logged_on();
     let user_after = match event {
         Event::Reboot | Event::Logoff => UserSession::LoggedOff,
@@ -464,9 +464,9 @@ mod tests {
         assert_eq!(windows81.len(), expected_len);
         assert_eq!(windows10.len(), expected_len);
         for (platform, rows) in [
-            (Platform::Windows81, &windows81),
-            (Platform::Windows10, &windows10),
-            (Platform::Windows11, &windows10),
+            (WindowsRelease::Windows81, &windows81),
+            (WindowsRelease::Windows10, &windows10),
+            (WindowsRelease::Windows11, &windows10),
         ] {
             for &(event, before, after, session) in rows {
                 let got = plan(event, before, platform);
@@ -482,7 +482,11 @@ mod tests {
 
     #[test]
     fn tasks_name_what_started_the_agent() {
-        let task = |e| plan(e, Active, Platform::Windows81).session.map(|s| s.task);
+        let task = |e| {
+            plan(e, Active, WindowsRelease::Windows81)
+                .session
+                .map(|s| s.task)
+        };
         assert_eq!(task(Event::Reboot), Some(Task::MaintenanceTask));
         assert_eq!(task(Event::Logon), Some(Task::MaintenanceTask));
         assert_eq!(task(Event::Nightly), Some(Task::MaintenanceTask));

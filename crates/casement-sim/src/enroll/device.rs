@@ -5,10 +5,12 @@ use casement_enroll::EnrollmentVersion;
 use rand::{Rng, RngCore};
 use serde::{Deserialize, Serialize};
 
-/// The Windows a simulated device runs.
+/// The Windows release a simulated device runs: a device model, finer than the protocol
+/// [`casement_enroll::Platform`] it speaks (Windows 10 and 11 differ in RequestVersion and
+/// client details, not in protocol); [`Self::protocol`] maps it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Platform {
+pub enum WindowsRelease {
     /// Windows 8.1 (MS-MDE): Federated only, MDMAgent.exe.
     Windows81,
     /// Windows 10 (MS-MDE2), modelled on the real 21H1 build 19043.2364: RequestVersion 4.0.
@@ -17,12 +19,14 @@ pub enum Platform {
     Windows11,
 }
 
-impl Platform {
-    /// The protocol family the server sees.
+impl WindowsRelease {
+    /// The platform the server sees.
     pub fn protocol(self) -> casement_enroll::Platform {
         match self {
-            Platform::Windows81 => casement_enroll::Platform::Windows81,
-            Platform::Windows10 | Platform::Windows11 => casement_enroll::Platform::Windows10Plus,
+            WindowsRelease::Windows81 => casement_enroll::Platform::Windows81,
+            WindowsRelease::Windows10 | WindowsRelease::Windows11 => {
+                casement_enroll::Platform::Windows10
+            }
         }
     }
 
@@ -30,8 +34,8 @@ impl Platform {
     /// Enrollment Client` for 8.1 (windows-itpro-docs samples; no 8.1 capture exists).
     pub fn user_agent(self) -> &'static str {
         match self {
-            Platform::Windows81 => "Windows Enrollment Client",
-            Platform::Windows10 | Platform::Windows11 => "ENROLLClient",
+            WindowsRelease::Windows81 => "Windows Enrollment Client",
+            WindowsRelease::Windows10 | WindowsRelease::Windows11 => "ENROLLClient",
         }
     }
 
@@ -39,10 +43,10 @@ impl Platform {
     /// the IE 11 engine's string on that Windows version).
     pub fn browser_user_agent(self) -> &'static str {
         match self {
-            Platform::Windows81 => {
+            WindowsRelease::Windows81 => {
                 "Mozilla/5.0 (Windows NT 6.3; WOW64; Trident/7.0; rv:11.0) like Gecko"
             }
-            Platform::Windows10 | Platform::Windows11 => {
+            WindowsRelease::Windows10 | WindowsRelease::Windows11 => {
                 "Mozilla/5.0 (Windows NT 10.0; Win64; x64; Trident/7.0; rv:11.0) like Gecko"
             }
         }
@@ -52,9 +56,9 @@ impl Platform {
     /// for Windows 11 22621 (docs/protocol.md §1.7).
     pub fn request_version(self) -> Option<EnrollmentVersion> {
         match self {
-            Platform::Windows81 => None,
-            Platform::Windows10 => Some(EnrollmentVersion::V4_0),
-            Platform::Windows11 => Some(EnrollmentVersion::new(6, 0)),
+            WindowsRelease::Windows81 => None,
+            WindowsRelease::Windows10 => Some(EnrollmentVersion::V4_0),
+            WindowsRelease::Windows11 => Some(EnrollmentVersion::new(6, 0)),
         }
     }
 
@@ -62,9 +66,9 @@ impl Platform {
     pub fn default_os_version(self) -> &'static str {
         match self {
             // Windows 8.1 with Update (KB 2919355); ResetUserPassword needs 8.1 Update.
-            Platform::Windows81 => "6.3.9600.17031",
-            Platform::Windows10 => "10.0.19043.2364",
-            Platform::Windows11 => "10.0.22621.1702",
+            WindowsRelease::Windows81 => "6.3.9600.17031",
+            WindowsRelease::Windows10 => "10.0.19043.2364",
+            WindowsRelease::Windows11 => "10.0.22621.1702",
         }
     }
 }
@@ -107,7 +111,7 @@ pub struct Hardware {
 impl Hardware {
     /// A random desktop of `platform`: random HWDevID, two MACs with the VMware OUI (as in the
     /// real capture), the platform's default build, Professional edition, `en-US`, no modem.
-    pub fn random<R: RngCore + ?Sized>(platform: Platform, rng: &mut R) -> Hardware {
+    pub fn random<R: RngCore + ?Sized>(platform: WindowsRelease, rng: &mut R) -> Hardware {
         let mut mac = || {
             let mut b = [0u8; 3];
             rng.fill_bytes(&mut b);
@@ -132,11 +136,11 @@ pub fn random_device_id<R: RngCore + ?Sized>(rng: &mut R) -> String {
 
 /// A random computer name: `DESKTOP-XXXXXXX` (Windows 10/11 setup) or `WIN-XXXXXXXXXXX`
 /// (Windows 8.1 setup).
-pub fn random_device_name<R: RngCore + ?Sized>(platform: Platform, rng: &mut R) -> String {
+pub fn random_device_name<R: RngCore + ?Sized>(platform: WindowsRelease, rng: &mut R) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let (prefix, len) = match platform {
-        Platform::Windows81 => ("WIN-", 11),
-        Platform::Windows10 | Platform::Windows11 => ("DESKTOP-", 7),
+        WindowsRelease::Windows81 => ("WIN-", 11),
+        WindowsRelease::Windows10 | WindowsRelease::Windows11 => ("DESKTOP-", 7),
     };
     let suffix: String = (0..len)
         .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
@@ -163,10 +167,10 @@ mod tests {
             id.bytes()
                 .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
         );
-        let name = random_device_name(Platform::Windows10, rng);
+        let name = random_device_name(WindowsRelease::Windows10, rng);
         assert!(name.starts_with("DESKTOP-") && name.len() == 15, "{name}");
-        assert!(random_device_name(Platform::Windows81, rng).starts_with("WIN-"));
-        let hw = Hardware::random(Platform::Windows11, rng);
+        assert!(random_device_name(WindowsRelease::Windows81, rng).starts_with("WIN-"));
+        let hw = Hardware::random(WindowsRelease::Windows11, rng);
         assert_eq!(hw.hw_dev_id.len(), 64);
         assert_eq!(hw.macs.len(), 2);
         assert_eq!(hw.os_version, "10.0.22621.1702");

@@ -36,7 +36,7 @@ use uuid::Uuid;
 use x509_parser::certification_request::X509CertificationRequest;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-pub use device::{AuthMode, Hardware, Platform, random_device_id, random_device_name};
+pub use device::{AuthMode, Hardware, WindowsRelease, random_device_id, random_device_name};
 pub use error::{EnrollError, Step};
 
 use crate::http::{DEFAULT_TIMEOUT, HttpRequest, ReqwestTransport, Transport};
@@ -55,7 +55,7 @@ pub struct EnrollOptions {
     /// The user's password (OnPremise token or sign-in form).
     pub password: String,
     /// The Windows version.
-    pub platform: Platform,
+    pub platform: WindowsRelease,
     /// The authentication to use or require.
     pub auth: AuthMode,
     /// The MDM device id (`DeviceID`, also in the CSR).
@@ -85,7 +85,7 @@ impl EnrollOptions {
         discovery_url: impl Into<String>,
         upn: impl Into<String>,
         password: impl Into<String>,
-        platform: Platform,
+        platform: WindowsRelease,
     ) -> EnrollOptions {
         let rng = &mut rand::rng();
         EnrollOptions {
@@ -307,7 +307,7 @@ fn check_options(options: &EnrollOptions) -> Result<(), EnrollError> {
     if options.device_name.trim().is_empty() {
         return invalid("device_name", "empty");
     }
-    if options.platform == Platform::Windows81 && options.auth == AuthMode::OnPremise {
+    if options.platform == WindowsRelease::Windows81 && options.auth == AuthMode::OnPremise {
         return invalid("auth", "Windows 8.1 (MS-MDE) only enrolls Federated");
     }
     Ok(())
@@ -319,7 +319,7 @@ async fn post_soap<T: Transport>(
     transport: &T,
     step: Step,
     url: &str,
-    platform: Platform,
+    platform: WindowsRelease,
     request: &SoapRequest,
 ) -> Result<(u16, String), EnrollError> {
     let http = HttpRequest::post(url, SOAP_CONTENT_TYPE, request.xml.clone().into_bytes())
@@ -392,7 +392,7 @@ fn accept_policy(options: &EnrollOptions, chosen: AuthPolicy) -> Result<AuthPoli
             reason: reason.to_owned(),
         })
     };
-    if options.platform == Platform::Windows81 && chosen != AuthPolicy::Federated {
+    if options.platform == WindowsRelease::Windows81 && chosen != AuthPolicy::Federated {
         return refuse("Windows 8.1 (MS-MDE) only supports Federated");
     }
     match (options.auth, chosen) {
@@ -446,7 +446,7 @@ mod tests {
             "https://127.0.0.1:8443/EnrollmentServer/Discovery.svc",
             "ann@example.com",
             "hunter2",
-            Platform::Windows81,
+            WindowsRelease::Windows81,
         );
         assert!(!format!("{o:?}").contains("hunter2"));
         check_options(&o).unwrap();
@@ -462,12 +462,12 @@ mod tests {
 
     #[test]
     fn policy_acceptance() {
-        let mut o = EnrollOptions::new("https://x/", "u@x", "p", Platform::Windows10);
+        let mut o = EnrollOptions::new("https://x/", "u@x", "p", WindowsRelease::Windows10);
         assert!(accept_policy(&o, AuthPolicy::OnPremise).is_ok());
         assert!(accept_policy(&o, AuthPolicy::Certificate).is_err());
         o.auth = AuthMode::Federated;
         assert!(accept_policy(&o, AuthPolicy::OnPremise).is_err());
-        o.platform = Platform::Windows81;
+        o.platform = WindowsRelease::Windows81;
         o.auth = AuthMode::Any;
         assert!(accept_policy(&o, AuthPolicy::OnPremise).is_err());
         assert!(accept_policy(&o, AuthPolicy::Federated).is_ok());

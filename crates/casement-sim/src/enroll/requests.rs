@@ -26,7 +26,7 @@ use casement_enroll::{
 };
 use uuid::Uuid;
 
-use super::{Hardware, Platform};
+use super::{Hardware, WindowsRelease};
 
 /// `a:ReplyTo/a:Address` of every request.
 pub const ANONYMOUS: &str = "http://www.w3.org/2005/08/addressing/anonymous";
@@ -78,14 +78,14 @@ impl std::fmt::Debug for Credential {
 ///
 /// Windows 8.1 sends the MS-MDE shape (no device information; MS-MDE §3.1.4.1.3.1 "The value
 /// MUST be set to nil" for RequestVersion, sent as an empty element like the spec sample).
-/// Windows 10/11 send the MS-MDE2 shape with [`Platform::request_version`],
+/// Windows 10/11 send the MS-MDE2 shape with [`WindowsRelease::request_version`],
 /// `ApplicationVersion` = the OS build and the device's `OSEdition`, offering
 /// [`OFFERED_AUTH_POLICIES`].
 pub fn discover(
     to: &str,
     message_id: Uuid,
     email: &str,
-    platform: Platform,
+    platform: WindowsRelease,
     hardware: &Hardware,
 ) -> SoapRequest {
     let (message_id, mut xml) = envelope_start(action::DISCOVER, to, message_id, "");
@@ -185,14 +185,14 @@ pub fn request_security_token(
 /// and which let the server name the device; their major version 6 keeps the request
 /// recognisable as Windows 8.1 (`RstRequest::platform`).
 pub fn additional_context(
-    platform: Platform,
+    platform: WindowsRelease,
     device_id: &str,
     device_name: &str,
     hardware: &Hardware,
     enrollment_version: Option<EnrollmentVersion>,
 ) -> Vec<(String, String)> {
     let mut items: Vec<(&str, String)> = Vec::new();
-    if platform == Platform::Windows81 {
+    if platform == WindowsRelease::Windows81 {
         items.push(("DeviceType", "CIMClient_Windows".into()));
         items.push(("ApplicationVersion", hardware.os_version.clone()));
         items.push(("OSVersion", hardware.os_version.clone()));
@@ -218,7 +218,7 @@ pub fn additional_context(
         items.push(("OSVersion", hardware.os_version.clone()));
         items.push(("ApplicationVersion", hardware.os_version.clone()));
         items.push(("NotInOobe", "false".into()));
-        if platform == Platform::Windows11 {
+        if platform == WindowsRelease::Windows11 {
             let version = enrollment_version
                 .or(platform.request_version())
                 .unwrap_or(EnrollmentVersion::V4_0);

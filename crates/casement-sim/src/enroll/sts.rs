@@ -9,7 +9,7 @@
 
 mod html;
 
-use crate::enroll::Platform;
+use crate::enroll::WindowsRelease;
 use crate::http::{HttpRequest, Method, Transport, TransportError};
 
 pub use html::{FormInput, HtmlForm, alert_texts, parse_forms};
@@ -81,12 +81,12 @@ pub enum StsError {
 
 /// Signs `upn` in at the STS and returns the `wresult` token.
 ///
-/// Requests go out with a browser User-Agent ([`Platform::browser_user_agent`]) and follow
+/// Requests go out with a browser User-Agent ([`WindowsRelease::browser_user_agent`]) and follow
 /// redirects. A page that already carries the `wresult` form (single sign-on) is accepted
 /// without submitting credentials.
 pub async fn sign_in<T: Transport>(
     transport: &T,
-    platform: Platform,
+    platform: WindowsRelease,
     authentication_service_url: &str,
     upn: &str,
     password: &str,
@@ -187,7 +187,7 @@ pub fn form_urlencode(fields: &[(String, String)]) -> String {
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-fn browser_request(request: HttpRequest, platform: Platform) -> HttpRequest {
+fn browser_request(request: HttpRequest, platform: WindowsRelease) -> HttpRequest {
     request
         .header("User-Agent", platform.browser_user_agent())
         .header("Accept", "text/html, application/xhtml+xml, */*")

@@ -4,7 +4,7 @@ use time::macros::datetime;
 use super::*;
 use crate::agent::fixtures::{self, FakeServer, NOW};
 use crate::agent::{Agent, UserSession};
-use crate::enroll::Platform;
+use crate::enroll::WindowsRelease;
 use crate::transcript::Outcome;
 
 fn parse(value: Value) -> Result<Scenario, ScenarioError> {
@@ -152,9 +152,9 @@ async fn a_scenario_runs_every_device_and_writes_its_transcript() {
     let dir = tempfile::tempdir().unwrap();
     let ann = dir.path().join("ann");
     let bob = dir.path().join("bob");
-    let mut bob_device = fixtures::device(Platform::Windows10);
+    let mut bob_device = fixtures::device(WindowsRelease::Windows10);
     bob_device.device_id = "BOB00000000000000000000000000000".into();
-    Agent::new(fixtures::device(Platform::Windows81), NOW).save_all(&ann);
+    Agent::new(fixtures::device(WindowsRelease::Windows81), NOW).save_all(&ann);
     Agent::new(bob_device, NOW).save_all(&bob);
     let server = FakeServer::new(vec![]);
     let transcript_path = dir.path().join("out/transcript.json");

@@ -6,7 +6,7 @@
 use casement_server::{RawConfig, Server};
 use casement_sim::agent::{Agent, Event, UserSession};
 use casement_sim::transcript::{Outcome, SessionTranscript};
-use casement_sim::{EnrollOptions, Platform, enroll};
+use casement_sim::{EnrollOptions, WindowsRelease, enroll};
 use casement_store_tests::postgres::TempPostgres;
 use serde_json::{Value, json};
 
@@ -101,7 +101,7 @@ impl Env {
     }
 
     /// Enrolls a device of `platform` into `<tmp>/<name>` and loads its agent.
-    async fn enroll(&self, name: &str, platform: Platform) -> (Agent, std::path::PathBuf) {
+    async fn enroll(&self, name: &str, platform: WindowsRelease) -> (Agent, std::path::PathBuf) {
         let state_dir = self.dir.path().join(name);
         let mut options = EnrollOptions::new(
             self.url("/EnrollmentServer/Discovery.svc"),
@@ -192,7 +192,7 @@ async fn windows81_contexts_against_the_server_on_postgres() {
 }
 
 async fn windows81_contexts_against_the_server_on(env: Env) {
-    let (mut agent, dir) = env.enroll("w81", Platform::Windows81).await;
+    let (mut agent, dir) = env.enroll("w81", WindowsRelease::Windows81).await;
     let id = agent.device().device_id.clone();
     // The device's clock starts at its enrollment (now): every event is later.
     let t0 = agent.state().clock;
@@ -385,7 +385,7 @@ async fn windows10_contexts_against_the_server_on_postgres() {
 }
 
 async fn windows10_contexts_against_the_server_on(env: Env) {
-    let (mut agent, _dir) = env.enroll("w10", Platform::Windows10).await;
+    let (mut agent, _dir) = env.enroll("w10", WindowsRelease::Windows10).await;
     let id = agent.device().device_id.clone();
     let t0 = agent.state().clock;
 
@@ -488,8 +488,8 @@ async fn a_scenario_runs_over_https_on_postgres() {
 }
 
 async fn a_scenario_runs_over_https_on(env: Env) {
-    let (ann, _) = env.enroll("ann", Platform::Windows81).await;
-    env.enroll("bob", Platform::Windows11).await;
+    let (ann, _) = env.enroll("ann", WindowsRelease::Windows81).await;
+    env.enroll("bob", WindowsRelease::Windows11).await;
     let ann_id = ann.device().device_id.clone();
     let push = env.queue(&ann_id, json!({ "kind": "push-config" })).await;
     let transcript_path = env.dir.path().join("transcript.json");

@@ -6,12 +6,12 @@ use casement_enroll::{AuthPolicy, DiscoverRequest, FaultSubcode, GetPoliciesRequ
 use casement_sim::enroll::sts::StsError;
 use casement_sim::http::{HttpRequest, HttpResponse, Method};
 use casement_sim::{
-    AuthMode, EnrollError, EnrollOptions, EnrolledDevice, Platform, Step, enroll, enroll_with,
+    AuthMode, EnrollError, EnrollOptions, EnrolledDevice, Step, WindowsRelease, enroll, enroll_with,
 };
 
 use crate::support::{DISCOVERY, FakeServer, PASSWORD, Shared, USER, Variant, ca, respond};
 
-fn options(platform: Platform) -> EnrollOptions {
+fn options(platform: WindowsRelease) -> EnrollOptions {
     EnrollOptions::new(DISCOVERY, USER, PASSWORD, platform)
 }
 
@@ -25,9 +25,9 @@ async fn run(
 #[tokio::test]
 async fn windows81_enrolls_federated_through_the_sign_in_page() {
     let server = FakeServer::new(&[AuthPolicy::OnPremise, AuthPolicy::Federated]);
-    let options = options(Platform::Windows81);
+    let options = options(WindowsRelease::Windows81);
     let device = run(&server, &options).await.unwrap();
-    assert_eq!(device.platform, Platform::Windows81);
+    assert_eq!(device.platform, WindowsRelease::Windows81);
     assert_eq!(device.auth_policy, "Federated");
     assert_eq!(device.enrollment_version, None);
     assert_eq!(device.device_id, options.device_id);
@@ -114,7 +114,9 @@ async fn windows81_enrolls_federated_through_the_sign_in_page() {
 #[tokio::test]
 async fn windows10_enrolls_onpremise() {
     let server = FakeServer::new(&[AuthPolicy::OnPremise, AuthPolicy::Federated]);
-    let device = run(&server, &options(Platform::Windows10)).await.unwrap();
+    let device = run(&server, &options(WindowsRelease::Windows10))
+        .await
+        .unwrap();
     assert_eq!(device.auth_policy, "OnPremise");
     assert_eq!(device.enrollment_version.as_deref(), Some("4.0"));
     assert_eq!(
@@ -130,17 +132,17 @@ async fn windows10_enrolls_onpremise() {
 
 #[tokio::test]
 async fn windows10_and_11_enroll_federated_when_the_server_prefers_it() {
-    for platform in [Platform::Windows10, Platform::Windows11] {
+    for platform in [WindowsRelease::Windows10, WindowsRelease::Windows11] {
         let server = FakeServer::new(&[AuthPolicy::Federated, AuthPolicy::OnPremise]);
         let mut o = options(platform);
         o.auth = AuthMode::Federated;
         let device = run(&server, &o).await.unwrap();
         assert_eq!(device.auth_policy, "Federated");
         let rst = RstRequest::parse(&server.posted_to("/Enrollment.svc")[0].body).unwrap();
-        assert_eq!(rst.platform(), casement_enroll::Platform::Windows10Plus);
+        assert_eq!(rst.platform(), casement_enroll::Platform::Windows10);
         assert_eq!(
             rst.context.get("RequestVersion").is_some(),
-            platform == Platform::Windows11
+            platform == WindowsRelease::Windows11
         );
     }
 }
@@ -148,7 +150,7 @@ async fn windows10_and_11_enroll_federated_when_the_server_prefers_it() {
 #[tokio::test]
 async fn required_auth_mode_is_enforced() {
     let server = FakeServer::new(&[AuthPolicy::OnPremise]);
-    let mut o = options(Platform::Windows10);
+    let mut o = options(WindowsRelease::Windows10);
     o.auth = AuthMode::Federated;
     let err = run(&server, &o).await.unwrap_err();
     assert!(
@@ -166,7 +168,7 @@ async fn required_auth_mode_is_enforced() {
 #[tokio::test]
 async fn windows81_against_an_onpremise_only_server_gets_a_fault() {
     let server = FakeServer::new(&[AuthPolicy::OnPremise]);
-    let err = run(&server, &options(Platform::Windows81))
+    let err = run(&server, &options(WindowsRelease::Windows81))
         .await
         .unwrap_err();
     let EnrollError::Fault { step, fault } = &err else {
@@ -179,7 +181,7 @@ async fn windows81_against_an_onpremise_only_server_gets_a_fault() {
 #[tokio::test]
 async fn wrong_password_is_reported_by_the_sign_in_page_and_as_a_fault() {
     let server = FakeServer::new(&[AuthPolicy::Federated]);
-    let mut o = options(Platform::Windows81);
+    let mut o = options(WindowsRelease::Windows81);
     o.password = "wrong".into();
     let err = run(&server, &o).await.unwrap_err();
     let EnrollError::SignIn(StsError::Refused { status, message }) = &err else {
@@ -190,7 +192,7 @@ async fn wrong_password_is_reported_by_the_sign_in_page_and_as_a_fault() {
     assert!(!err.to_string().contains("wrong"));
 
     let server = FakeServer::new(&[AuthPolicy::OnPremise]);
-    let mut o = options(Platform::Windows10);
+    let mut o = options(WindowsRelease::Windows10);
     o.password = "wrong".into();
     let err = run(&server, &o).await.unwrap_err();
     let fault = err.fault().unwrap_or_else(|| panic!("{err}"));
@@ -224,7 +226,7 @@ async fn a_response_that_is_not_soap_is_reported() {
     alter(&server, "/Policy.svc", |r| {
         *r = respond(200, "text/html; charset=utf-8", "<html>oops</html>");
     });
-    let err = run(&server, &options(Platform::Windows10))
+    let err = run(&server, &options(WindowsRelease::Windows10))
         .await
         .unwrap_err();
     let EnrollError::NotSoap {
@@ -250,7 +252,7 @@ async fn a_chunked_response_is_reported() {
         r.headers
             .push(("transfer-encoding".into(), "chunked".into()));
     });
-    let err = run(&server, &options(Platform::Windows10))
+    let err = run(&server, &options(WindowsRelease::Windows10))
         .await
         .unwrap_err();
     assert!(
@@ -274,7 +276,7 @@ async fn a_response_to_another_message_is_reported() {
         let body = format!("{}urn:uuid:other{}", &body[..start], &body[end..]);
         *r = respond(200, "application/soap+xml; charset=utf-8", &body);
     });
-    let err = run(&server, &options(Platform::Windows10))
+    let err = run(&server, &options(WindowsRelease::Windows10))
         .await
         .unwrap_err();
     assert!(
@@ -298,7 +300,7 @@ async fn inconsistent_certificates_are_refused() {
                 }
             },
         ));
-        let err = run(&server, &options(Platform::Windows10))
+        let err = run(&server, &options(WindowsRelease::Windows10))
             .await
             .unwrap_err();
         let EnrollError::Certificate { reason } = &err else {
@@ -316,7 +318,7 @@ async fn a_probe_that_is_not_200_stops_enrollment() {
             *response = respond(404, "text/plain", "no");
         }
     }));
-    let err = run(&server, &options(Platform::Windows10))
+    let err = run(&server, &options(WindowsRelease::Windows10))
         .await
         .unwrap_err();
     assert!(
@@ -336,7 +338,9 @@ async fn a_probe_that_is_not_200_stops_enrollment() {
 #[tokio::test]
 async fn state_directory_round_trip_and_management_client() {
     let server = FakeServer::new(&[AuthPolicy::OnPremise]);
-    let device = run(&server, &options(Platform::Windows10)).await.unwrap();
+    let device = run(&server, &options(WindowsRelease::Windows10))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("device-1");
     device.save(&state).unwrap();
@@ -377,7 +381,7 @@ async fn state_directory_round_trip_and_management_client() {
 #[test]
 fn enroll_futures_are_send() {
     fn assert_send<T: Send>(_: &T) {}
-    let o = options(Platform::Windows10);
+    let o = options(WindowsRelease::Windows10);
     let real = enroll(&o);
     assert_send(&real);
     let server = FakeServer::new(&[AuthPolicy::OnPremise]);
@@ -394,7 +398,7 @@ async fn enroll_saves_into_the_state_directory_only_on_success() {
         "https://127.0.0.1:9/EnrollmentServer/Discovery.svc",
         USER,
         PASSWORD,
-        Platform::Windows10,
+        WindowsRelease::Windows10,
     );
     o.state_dir = Some(dir.path().join("d"));
     o.timeout = std::time::Duration::from_secs(5);

@@ -5,14 +5,14 @@ use casement_enroll::*;
 use casement_sim::enroll::requests::{
     self, Credential, additional_context, discover, get_policies, request_security_token,
 };
-use casement_sim::{Hardware, Platform};
+use casement_sim::{Hardware, WindowsRelease};
 use uuid::Uuid;
 
 use crate::support::fixture;
 
 const TO: &str = "https://enroll.test/EnrollmentServer/Discovery.svc";
 
-fn hardware(platform: Platform) -> Hardware {
+fn hardware(platform: WindowsRelease) -> Hardware {
     Hardware {
         hw_dev_id: "3B3ED6D0EA88CBFCF37D36F90F22FE61172348C0162FC3840D6703149870CE76".into(),
         macs: vec!["00-0C-29-51-60-9D".into(), "1A-77-20-52-41-53".into()],
@@ -33,8 +33,8 @@ fn windows81_discover_parses_as_mde1() {
         TO,
         id(1),
         "ann@example.com",
-        Platform::Windows81,
-        &hardware(Platform::Windows81),
+        WindowsRelease::Windows81,
+        &hardware(WindowsRelease::Windows81),
     );
     assert_eq!(
         r.message_id,
@@ -56,13 +56,16 @@ fn windows81_discover_parses_as_mde1() {
 
 #[test]
 fn windows10_and_11_discover_parse_as_mde2() {
-    for (platform, version) in [(Platform::Windows10, "4.0"), (Platform::Windows11, "6.0")] {
+    for (platform, version) in [
+        (WindowsRelease::Windows10, "4.0"),
+        (WindowsRelease::Windows11, "6.0"),
+    ] {
         let hw = hardware(platform);
         let r = discover(TO, id(2), "ann@example.com", platform, &hw);
         let parsed = DiscoverRequest::parse(r.xml.as_bytes()).unwrap();
         assert_eq!(
             parsed.platform().unwrap(),
-            casement_enroll::Platform::Windows10Plus
+            casement_enroll::Platform::Windows10
         );
         let DiscoverProtocol::Mde2(v2) = &parsed.protocol else {
             panic!("not MDE2: {:?}", parsed.protocol)
@@ -83,13 +86,13 @@ fn windows10_and_11_discover_parse_as_mde2() {
 
 #[test]
 fn windows10_discover_has_the_shape_of_the_real_one() {
-    let mut hw = hardware(Platform::Windows10);
+    let mut hw = hardware(WindowsRelease::Windows10);
     hw.os_edition = 72;
     let ours = discover(
         "https://EnterpriseEnrollment.fleetdm.ngrok.io:443/EnrollmentServer/Discovery.svc",
         Uuid::parse_str("748132ec-a575-4329-b01b-6171a9cf8478").unwrap(),
         "demo@fleetdm.ngrok.io",
-        Platform::Windows10,
+        WindowsRelease::Windows10,
         &hw,
     );
     assert_eq!(
@@ -104,8 +107,8 @@ fn windows81_discover_has_the_shape_of_the_spec_sample() {
         "https://manage.contoso.com:443/EnrollmentServer/Discovery.svc",
         Uuid::parse_str("748132ec-a575-4329-b01b-6171a9cf8478").unwrap(),
         "johndoe@contoso.com",
-        Platform::Windows81,
-        &hardware(Platform::Windows81),
+        WindowsRelease::Windows81,
+        &hardware(WindowsRelease::Windows81),
     );
     assert_eq!(
         outline(&ours.xml),
@@ -168,9 +171,9 @@ fn rst_parses_with_csr_and_context_for_every_platform() {
     let csr = casement_ca::windows_like_csr("B5B954E81FBCB94EB79BD08BE625F4EE", &mut rand::rng())
         .unwrap();
     for platform in [
-        Platform::Windows81,
-        Platform::Windows10,
-        Platform::Windows11,
+        WindowsRelease::Windows81,
+        WindowsRelease::Windows10,
+        WindowsRelease::Windows11,
     ] {
         let hw = hardware(platform);
         let context = additional_context(
@@ -264,7 +267,7 @@ fn windows10_context_items_are_the_real_ones_in_order() {
         locale: "en-US".into(),
     };
     let ours = additional_context(
-        Platform::Windows10,
+        WindowsRelease::Windows10,
         "B5B954E81FBCB94EB79BD08BE625F4EE",
         "DESKTOP-28FGAI6",
         &hw,
@@ -273,7 +276,7 @@ fn windows10_context_items_are_the_real_ones_in_order() {
     assert_eq!(ours, real_items);
     // Windows 11 adds RequestVersion (the negotiated EnrollmentVersion).
     let w11 = additional_context(
-        Platform::Windows11,
+        WindowsRelease::Windows11,
         "X",
         "N",
         &hw,
@@ -324,9 +327,9 @@ fn rst_has_the_shape_of_the_real_one() {
 
 #[test]
 fn every_message_has_a_fresh_message_id_with_must_understand_headers() {
-    let hw = hardware(Platform::Windows10);
-    let a = discover(TO, Uuid::new_v4(), "a@b", Platform::Windows10, &hw);
-    let b = discover(TO, Uuid::new_v4(), "a@b", Platform::Windows10, &hw);
+    let hw = hardware(WindowsRelease::Windows10);
+    let a = discover(TO, Uuid::new_v4(), "a@b", WindowsRelease::Windows10, &hw);
+    let b = discover(TO, Uuid::new_v4(), "a@b", WindowsRelease::Windows10, &hw);
     assert_ne!(a.message_id, b.message_id);
     assert!(a.message_id.starts_with("urn:uuid:"));
     let doc = roxmltree::Document::parse(&a.xml).unwrap();

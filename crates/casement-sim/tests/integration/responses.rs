@@ -20,8 +20,7 @@ fn discover_result(platform: Platform, policy: AuthPolicy) -> DiscoverResult {
     DiscoverResult {
         platform,
         auth_policy: policy,
-        enrollment_version: (platform == Platform::Windows10Plus)
-            .then_some(EnrollmentVersion::V4_0),
+        enrollment_version: (platform == Platform::Windows10).then_some(EnrollmentVersion::V4_0),
         authentication_service_url: (policy == AuthPolicy::Federated)
             .then(|| "https://e.test/EnrollmentServer/Sts".to_owned()),
         enrollment_policy_service_url: "https://e.test/EnrollmentServer/Policy.svc".into(),
@@ -34,8 +33,8 @@ fn discover_responses_built_by_the_server_parse() {
     let id = message_id();
     for (platform, policy) in [
         (Platform::Windows81, AuthPolicy::Federated),
-        (Platform::Windows10Plus, AuthPolicy::OnPremise),
-        (Platform::Windows10Plus, AuthPolicy::Federated),
+        (Platform::Windows10, AuthPolicy::OnPremise),
+        (Platform::Windows10, AuthPolicy::Federated),
     ] {
         let result = discover_result(platform, policy);
         let reply = ReplyTo::to(&id).with_activity_id(uuid::Uuid::new_v4());
@@ -125,7 +124,7 @@ fn input(platform: Platform) -> (ProvisioningInput, Vec<u8>) {
             oma_dm_retry: OmaDmRetry::default(),
             omadm_account_id: "037B1F0D3842015588E753CDE76EC724".into(),
         }),
-        Platform::Windows10Plus => PlatformProvisioning::Windows10Plus(Windows10Provisioning {
+        Platform::Windows10 => PlatformProvisioning::Windows10Plus(Windows10Provisioning {
             ent_dm_id: "B5B954E81FBCB94EB79BD08BE625F4EE".into(),
             poll: PollSchedule::default(),
             robo_renewal: None,
@@ -159,11 +158,11 @@ fn input(platform: Platform) -> (ProvisioningInput, Vec<u8>) {
 #[test]
 fn windows10_rstrc_built_by_the_server_parses() {
     let id = message_id();
-    let (input, device_der) = input(Platform::Windows10Plus);
+    let (input, device_der) = input(Platform::Windows10);
     let doc = build_provisioning_doc(&input).unwrap();
     let xml = build_rstrc(
         &ReplyTo::to(&id),
-        Platform::Windows10Plus,
+        Platform::Windows10,
         &doc,
         datetime!(2026-01-02 03:04:05 UTC),
     );

@@ -232,7 +232,7 @@ impl FakeServer {
                 oma_dm_retry: OmaDmRetry::default(),
                 omadm_account_id: "037B1F0D3842015588E753CDE76EC724".into(),
             }),
-            Platform::Windows10Plus => PlatformProvisioning::Windows10Plus(Windows10Provisioning {
+            Platform::Windows10 => PlatformProvisioning::Windows10Plus(Windows10Provisioning {
                 ent_dm_id: device_id.clone(),
                 poll: PollSchedule::default(),
                 robo_renewal: None,

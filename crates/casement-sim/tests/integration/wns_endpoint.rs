@@ -10,7 +10,7 @@ use casement_server::{RawConfig, Server};
 use casement_sim::agent::{Agent, Event};
 use casement_sim::transcript::Outcome;
 use casement_sim::wns::{ChannelState, WnsEndpoint, WnsEndpointConfig, run_push_driver};
-use casement_sim::{EnrollOptions, Platform, enroll};
+use casement_sim::{EnrollOptions, WindowsRelease, enroll};
 
 const CLIENT_ID: &str = "ms-app://S-1-15-2-2972962901-2322836549-3722629029";
 const SECRET: &str = "Vex8L9WOFZuj95euaLrvSH7XyoDhLJc7";
@@ -373,7 +373,7 @@ async fn the_driver_starts_the_devices_apps_session() {
         format!("{}/EnrollmentServer/Discovery.svc", server.local_url()),
         "ann@contoso.com",
         "correct horse battery",
-        Platform::Windows81,
+        WindowsRelease::Windows81,
     );
     options.server_tls_pem = Some(server_pem.clone());
     options.state_dir = Some(devices.join("ann"));
@@ -526,11 +526,11 @@ fn fake_device(id: &str) -> casement_sim::EnrolledDevice {
     casement_sim::EnrolledDevice {
         device_id: id.into(),
         device_name: "DESKTOP-SIM0001".into(),
-        platform: Platform::Windows10,
+        platform: WindowsRelease::Windows10,
         upn: "ann@example.com".into(),
         auth_policy: "OnPremise".into(),
         enrollment_version: None,
-        hardware: casement_sim::Hardware::random(Platform::Windows10, &mut rand::rng()),
+        hardware: casement_sim::Hardware::random(WindowsRelease::Windows10, &mut rand::rng()),
         management_url: "https://mdm.test/ManagementServer/MDM.svc".into(),
         provider_id: "Casement".into(),
         certificate_thumbprint: "00".repeat(20),

@@ -19,7 +19,7 @@ use anyhow::{Context, bail};
 use casement_server::{RawConfig, Server};
 use casement_sim::agent::{Agent, Event};
 use casement_sim::wns::{ChannelWatch, ReceivedPush, WnsEndpoint};
-use casement_sim::{AuthMode, EnrollOptions, Platform};
+use casement_sim::{AuthMode, EnrollOptions, WindowsRelease};
 use clap::Args;
 use rand::RngCore;
 use serde_json::json;
@@ -271,19 +271,19 @@ impl Day {
                 "PC-81",
                 "Windows 8.1",
                 "alice@contoso.com",
-                Platform::Windows81,
+                WindowsRelease::Windows81,
             ),
             (
                 "PC-10",
                 "Windows 10",
                 "bob@contoso.com",
-                Platform::Windows10,
+                WindowsRelease::Windows10,
             ),
             (
                 "PC-11",
                 "Windows 11",
                 "carol@contoso.com",
-                Platform::Windows11,
+                WindowsRelease::Windows11,
             ),
         ];
         for (name, system, upn, platform) in plan {
@@ -301,7 +301,7 @@ impl Day {
                 USER_PASSWORD,
                 platform,
             );
-            if platform == Platform::Windows81 {
+            if platform == WindowsRelease::Windows81 {
                 options.auth = AuthMode::Federated;
             }
             options.server_tls_pem = Some(server.tls_certificate_pem.clone());

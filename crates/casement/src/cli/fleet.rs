@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use casement_dm::device::DeviceSession;
-use casement_sim::{AuthMode, EnrollOptions, EnrolledDevice, Platform};
+use casement_sim::{AuthMode, EnrollOptions, EnrolledDevice, WindowsRelease};
 use clap::Args;
 use serde_json::json;
 use tokio::sync::Semaphore;
@@ -116,18 +116,18 @@ pub fn run(args: FleetArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn parse_platform(name: &str) -> anyhow::Result<Platform> {
+pub fn parse_platform(name: &str) -> anyhow::Result<WindowsRelease> {
     Ok(match name.to_ascii_lowercase().as_str() {
-        "win81" | "windows81" | "8.1" => Platform::Windows81,
-        "win10" | "windows10" | "10" => Platform::Windows10,
-        "win11" | "windows11" | "11" => Platform::Windows11,
+        "win81" | "windows81" | "8.1" => WindowsRelease::Windows81,
+        "win10" | "windows10" | "10" => WindowsRelease::Windows10,
+        "win11" | "windows11" | "11" => WindowsRelease::Windows11,
         other => bail!("unknown platform {other:?} (win81, win10, win11)"),
     })
 }
 
 async fn enroll_fleet(
     args: &FleetArgs,
-    platform: Platform,
+    platform: WindowsRelease,
     server_pem: &str,
 ) -> anyhow::Result<(Vec<EnrolledDevice>, Phase)> {
     // A pool of RSA keys made before the clock starts: the fleet measures the server, not the

@@ -41,7 +41,7 @@ pub(super) fn provisioning_doc(
                 omadm_account_id: state.config.provider_id.clone(),
             })
         }
-        casement_enroll::Platform::Windows10Plus => {
+        casement_enroll::Platform::Windows10 => {
             PlatformProvisioning::Windows10Plus(Windows10Provisioning {
                 ent_dm_id: issued.device_id.clone(),
                 poll: PollSchedule::default(),

@@ -7,7 +7,7 @@
 
 use casement_ca::VerifiedDevice;
 use casement_enroll::*;
-use casement_store::{NewDevice, Platform as StorePlatform};
+use casement_store::NewDevice;
 use rand::RngCore;
 
 use super::endpoints::authenticate_token;
@@ -94,13 +94,9 @@ pub(super) async fn issue(
         .issue_device_certificate(&csr, &device_id, now, &mut rand::rng())
         .map_err(Failure::ca)?;
     let doc = provisioning_doc(state, platform, &issued, request.context.device_name())?;
-    let store_platform = match platform {
-        casement_enroll::Platform::Windows81 => StorePlatform::Windows81,
-        casement_enroll::Platform::Windows10Plus => StorePlatform::Windows10,
-    };
     let device = NewDevice {
         id: device_id.clone(),
-        platform: store_platform,
+        platform,
         user_id: user.id.clone(),
         upn: user.upn.clone(),
         user_sid: request.context.get("UserSID").map(str::to_owned),
@@ -117,7 +113,7 @@ pub(super) async fn issue(
         .record_enrollment(&device, &new_certificate(&issued, to_ms(now)))
         .await
         .map_err(Failure::internal)?;
-    tracing::info!(device = %device_id, upn = %user.upn, platform = store_platform.as_str(), serial = %issued.serial_hex, "device enrolled");
+    tracing::info!(device = %device_id, upn = %user.upn, platform = platform.as_str(), serial = %issued.serial_hex, "device enrolled");
     let new_device = existing.as_ref().is_none_or(|d| d.retired_at.is_some());
     if new_device && state.config.auto_push_config && state.config.wns.is_some() {
         // A new device gets its push channel configured in its first Maintenance session.

@@ -45,12 +45,8 @@ pub(super) fn channel_refresh(
         }
         Some(_) => return Vec::new(),
     };
-    let platform = match snapshot.device.platform {
-        casement_store::Platform::Windows81 => casement_dm::device::Platform::Windows81,
-        casement_store::Platform::Windows10 => casement_dm::device::Platform::Windows10,
-    };
     let context = casement_dm::catalog::CatalogContext {
-        platform,
+        platform: snapshot.device.platform,
         device_id: snapshot.device.id.clone(),
         provider_id: state.config.provider_id.clone(),
         wns: Some(wns.clone()),

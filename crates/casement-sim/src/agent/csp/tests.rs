@@ -2,7 +2,7 @@ use super::apps::{modern_status, msi_status};
 use super::*;
 use crate::agent::fixtures::{self, NOW, get, text, value};
 use crate::agent::triggers::UserAccess;
-use crate::enroll::Platform;
+use crate::enroll::WindowsRelease;
 
 const ID: &str = "B5B954E81FBCB94EB79BD08BE625F4EE";
 const PROVIDER: &str = "./Vendor/MSFT/DMClient/Provider/Casement";
@@ -10,7 +10,7 @@ const PROVIDER: &str = "./Vendor/MSFT/DMClient/Provider/Casement";
 fn with_tree<R>(access: UserAccess, f: impl FnOnce(&mut CspTree<'_>) -> R) -> (R, AgentState) {
     with_state(
         access,
-        fixtures::state(&fixtures::device(Platform::Windows10)),
+        fixtures::state(&fixtures::device(WindowsRelease::Windows10)),
         f,
     )
 }
@@ -20,7 +20,7 @@ fn with_state<R>(
     mut state: AgentState,
     f: impl FnOnce(&mut CspTree<'_>) -> R,
 ) -> (R, AgentState) {
-    let device = fixtures::device(Platform::Windows10);
+    let device = fixtures::device(WindowsRelease::Windows10);
     let r = {
         let mut tree = CspTree::new(fixtures::env(&device, access), &mut state);
         f(&mut tree)

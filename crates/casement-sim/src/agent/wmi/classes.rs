@@ -13,7 +13,7 @@ use super::super::AgentState;
 use super::super::nodes::chr;
 use super::super::tree::TreeEnv;
 use super::values::computed;
-use crate::enroll::Platform;
+use crate::enroll::WindowsRelease;
 
 /// How a class's instances come about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,14 +242,14 @@ pub static CLASSES: &[ClassSpec] = &[
 ];
 
 /// The classes served on `platform`.
-pub fn all(platform: Platform) -> impl Iterator<Item = &'static ClassSpec> {
+pub fn all(platform: WindowsRelease) -> impl Iterator<Item = &'static ClassSpec> {
     CLASSES
         .iter()
-        .filter(move |c| platform == Platform::Windows81 || c.win10)
+        .filter(move |c| platform == WindowsRelease::Windows81 || c.win10)
 }
 
 /// The class named `name` (any case) on `platform`.
-pub fn find(name: &str, platform: Platform) -> Option<&'static ClassSpec> {
+pub fn find(name: &str, platform: WindowsRelease) -> Option<&'static ClassSpec> {
     all(platform).find(|c| c.name.eq_ignore_ascii_case(name))
 }
 

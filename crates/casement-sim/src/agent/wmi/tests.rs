@@ -5,7 +5,7 @@ use super::methods::{JOB_STATUS_COMPLETED, JOB_STATUS_IN_PROGRESS};
 use super::*;
 use crate::agent::fixtures::{self, NOW, get, text, value};
 use crate::agent::triggers::UserAccess;
-use crate::enroll::Platform;
+use crate::enroll::WindowsRelease;
 
 const ID: &str = "B5B954E81FBCB94EB79BD08BE625F4EE";
 const CLIENT: &str =
@@ -13,7 +13,7 @@ const CLIENT: &str =
 const WNS: &str = "./cimv2/MDM_WNSConfiguration/MDM_WNSConfiguration.AppId=%22Casement%22";
 
 fn with_tree<R>(access: UserAccess, f: impl FnOnce(&mut WmiTree<'_>) -> R) -> (R, AgentState) {
-    let device = fixtures::device(Platform::Windows81);
+    let device = fixtures::device(WindowsRelease::Windows81);
     let mut state = fixtures::state(&device);
     let r = {
         let mut tree = WmiTree::new(fixtures::env(&device, access), &mut state);
@@ -292,7 +292,7 @@ fn password_reset_and_unenroll_are_recorded() {
 
 #[test]
 fn an_install_job_runs_then_its_application_appears() {
-    let device = fixtures::device(Platform::Windows81);
+    let device = fixtures::device(WindowsRelease::Windows81);
     let mut state = fixtures::state(&device);
     {
         let mut t = WmiTree::new(fixtures::env(&device, UserAccess::Impersonated), &mut state);
@@ -430,7 +430,7 @@ fn devinfo_and_devdetail_answer() {
 /// An Atomic whose second command fails: everything rolls back (507, the rest 216).
 #[test]
 fn a_failed_atomic_rolls_back() {
-    let device = fixtures::device(Platform::Windows81);
+    let device = fixtures::device(WindowsRelease::Windows81);
     let mut state = fixtures::state(&device);
     let setting =
         "./cimv2/MDM_ConfigSetting/MDM_ConfigSetting.SettingName=%22AccountId%22/SettingValue";
