@@ -365,7 +365,7 @@ fn required(field: &'static str, value: &str) -> Result<(), CatalogError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn ctx(platform: Platform) -> CatalogContext {

@@ -84,6 +84,21 @@ impl ActiveSession {
                 .any(|p| p.class == crate::context::CommandClass::AppManagement);
             self.settle(now, installs_waiting, &mut effects);
         }
+        // Inventory read in two steps (Windows 8.1 WMI classes: the instance list, then the
+        // instances' properties): the second step goes out first, in this same session.
+        let follow_ups = super::upkeep::inventory_follow_ups(&effects);
+        let with_follow_ups: Vec<PendingCommand>;
+        let pending = if follow_ups.is_empty() {
+            pending
+        } else {
+            with_follow_ups = follow_ups
+                .iter()
+                .map(|q| q.pending.clone())
+                .chain(pending.iter().cloned())
+                .collect();
+            effects.extend(follow_ups.into_iter().map(|q| q.effect));
+            &with_follow_ups
+        };
         reply.body.is_final = true;
         self.last_server_msg = reply_msg;
 

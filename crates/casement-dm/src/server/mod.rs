@@ -23,6 +23,7 @@
 mod inbound;
 mod outbound;
 mod outcome;
+mod upkeep;
 mod verdict;
 
 use casement_syncml::{CmdId, CmdKind, Command, MsgId, StatusCode, SyncMl};
@@ -35,6 +36,7 @@ use crate::evidence::{ContextDecision, ModeParam, Package1Facts};
 pub use inbound::UNENROLL_ALERT_TYPE;
 pub use outbound::Budget;
 pub use outcome::{ItemFailure, ItemOutcomes, SessionWarning, in_words};
+pub use upkeep::ChannelUpkeep;
 pub use verdict::{ChannelObservation, Verdict};
 
 /// What the server core needs to know besides the messages.
@@ -44,6 +46,9 @@ pub struct ServerConfig {
     pub policy: ContextPolicy,
     /// Limits on each reply.
     pub budget: Budget,
+    /// Keep the device's push channel up ([`upkeep`]); `None`: WNS is not configured or
+    /// automatic push configuration is off.
+    pub channel_upkeep: Option<ChannelUpkeep>,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +56,7 @@ impl Default for ServerConfig {
         Self {
             policy: ContextPolicy::WINDOWS,
             budget: Budget::default(),
+            channel_upkeep: None,
         }
     }
 }
@@ -145,10 +151,23 @@ pub enum Effect {
         /// The values.
         items: Vec<ResultItem>,
     },
+    /// The core queued a command of its own ([`upkeep`]: the second step of an inventory read,
+    /// the push channel's upkeep). It is a candidate for this very reply: store it before the
+    /// `CommandSent` that may follow.
+    CommandQueued {
+        /// Its id.
+        command: CommandRef,
+        /// What it is part of.
+        kind: crate::catalog::CommandKind,
+        /// The command.
+        spec: crate::catalog::QueuedSpec,
+    },
     /// A queued command went out in this reply.
     CommandSent {
         /// The command.
         command: CommandRef,
+        /// Its class.
+        class: CommandClass,
         /// The reply's MsgID.
         msg_id: MsgId,
         /// Its CmdID.
@@ -295,8 +314,27 @@ pub fn start_decided(
         sent: Vec::new(),
         last_reply: String::new(),
     };
-    let mut effects = vec![Effect::SessionStarted { decision }];
-    let mut step = session.handle(now, message, pending, config);
+    let mut effects = vec![Effect::SessionStarted {
+        decision: decision.clone(),
+    }];
+    let upkeep = upkeep::channel_upkeep(
+        config.channel_upkeep.as_ref(),
+        decision.context,
+        pending,
+        &session.device_id,
+        now,
+    );
+    let mut step = if upkeep.is_empty() {
+        session.handle(now, message, pending, config)
+    } else {
+        let candidates: Vec<PendingCommand> = upkeep
+            .iter()
+            .map(|q| q.pending.clone())
+            .chain(pending.iter().cloned())
+            .collect();
+        effects.extend(upkeep.into_iter().map(|q| q.effect));
+        session.handle(now, message, &candidates, config)
+    };
     effects.append(&mut step.effects);
     step.effects = effects;
     step

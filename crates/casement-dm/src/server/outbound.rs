@@ -97,6 +97,7 @@ impl ActiveSession {
             }
             effects.push(Effect::CommandSent {
                 command: p.id.clone(),
+                class: p.class,
                 msg_id: reply_msg,
                 cmd_id,
             });

@@ -46,23 +46,31 @@ impl Queueing<'_> {
         specs
             .into_iter()
             .enumerate()
-            .map(|(i, spec)| {
-                Ok(NewCommand {
-                    id: uuid::Uuid::new_v4().to_string(),
-                    device_id: self.device_id.to_owned(),
-                    kind: self.kind,
-                    class: spec.class,
-                    label: spec.label,
-                    payload: serde_json::to_string(&spec.command)
-                        .map_err(|e| QueueError::Refused(e.to_string()))?,
-                    secret: spec.secret,
-                    created_at: self.at + i as i64,
-                    expires_at: self.expires_at,
-                    max_attempts: DEFAULT_MAX_ATTEMPTS,
-                    created_by: self.created_by.to_owned(),
-                })
-            })
+            .map(|(i, spec)| self.row(uuid::Uuid::new_v4().to_string(), i, spec))
             .collect()
+    }
+
+    /// The row of the `nth` command queued together, with the id given.
+    pub(crate) fn row(
+        &self,
+        id: String,
+        nth: usize,
+        spec: QueuedSpec,
+    ) -> Result<NewCommand, QueueError> {
+        Ok(NewCommand {
+            id,
+            device_id: self.device_id.to_owned(),
+            kind: self.kind,
+            class: spec.class,
+            label: spec.label,
+            payload: serde_json::to_string(&spec.command)
+                .map_err(|e| QueueError::Refused(e.to_string()))?,
+            secret: spec.secret,
+            created_at: self.at + nth as i64,
+            expires_at: self.expires_at,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            created_by: self.created_by.to_owned(),
+        })
     }
 }
 

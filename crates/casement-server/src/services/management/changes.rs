@@ -7,6 +7,7 @@ use casement_store::*;
 use casement_syncml::{StatusCode, SyncMl};
 
 use super::record::{outcome_name, record, redacted};
+use crate::services::commands::Queueing;
 
 /// Translates the core's effects into one storage change set.
 pub(super) fn changes_for(
@@ -41,12 +42,34 @@ pub(super) fn changes_for(
                     changes.devinfo = Some(serde_json::Value::Object(kept.devinfo).to_string());
                 }
             }
+            Effect::CommandQueued {
+                command,
+                kind,
+                spec,
+            } => {
+                let queueing = Queueing {
+                    device_id: &device_id,
+                    kind: *kind,
+                    at: now,
+                    expires_at: None,
+                    created_by: "system",
+                };
+                match queueing.row(command.0.clone(), changes.enqueue.len(), spec.clone()) {
+                    Ok(row) => changes.enqueue.push(row),
+                    Err(e) => tracing::error!(device = %device_id, "command not queued: {e}"),
+                }
+            }
             Effect::CommandSent {
                 command,
                 msg_id,
                 cmd_id,
+                ..
             } => {
-                if by_id(&command.0).is_some_and(|c| c.secret) {
+                let queued_secret = changes
+                    .enqueue
+                    .iter()
+                    .any(|c| c.id == command.0 && c.secret);
+                if queued_secret || by_id(&command.0).is_some_and(|c| c.secret) {
                     secret_cmd_ids.push(cmd_id.0);
                 }
                 session.commands_sent += 1;

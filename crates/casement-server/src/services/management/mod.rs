@@ -8,8 +8,8 @@
 //! conflicting write is retried from a new snapshot.
 
 use casement_ca::VerifiedDevice;
-use casement_dm::server::{self, ActiveSession, Effect, ServerConfig, SessionOutcome};
-use casement_dm::{ModeParam, PendingCommand};
+use casement_dm::ModeParam;
+use casement_dm::server::{self, ActiveSession, Effect, SessionOutcome};
 use casement_store::*;
 use casement_syncml::SyncMl;
 
@@ -20,7 +20,7 @@ mod queue;
 mod record;
 
 use changes::{changes_for, retry};
-use queue::{channel_refresh, follow_ups, pending_for_core};
+use queue::{core_config, pending_for_core};
 use record::new_session_row;
 
 /// Pending commands read per message (the reply budget is far smaller).
@@ -180,7 +180,7 @@ async fn handle_once(
     if snapshot.device.retired_at.is_some() {
         return Ok(ManagementReply::refuse(403, "the device is retired"));
     }
-    let config = ServerConfig::default();
+    let config = core_config(state, &snapshot);
     let continuing = snapshot
         .active_session
         .as_ref()
@@ -191,16 +191,11 @@ async fn handle_once(
         abandon(state, device_id, stale, now).await?;
         return Box::pin(handle_once(state, verified, serial, facts, message, body)).await;
     }
-    let mut candidates = pending_for_core(&snapshot.pending)?;
-    let mut enqueue = Vec::new();
+    let candidates = pending_for_core(&snapshot.pending)?;
     let (step, session_row) = match continuing {
         Some(row) => {
             let core: ActiveSession = serde_json::from_str(row.core_state.as_deref().unwrap_or(""))
                 .map_err(|e| StoreError::Corrupt(format!("session {}: {e}", row.id)))?;
-            // Inventory read in two steps (Windows 8.1 WMI classes: the instance list, then the
-            // instances' properties): the second step goes out first, in this same session.
-            enqueue = follow_ups(&core, message, device_id, now);
-            candidates = first_then(&enqueue, candidates)?;
             (
                 core.on_message(now, message, &candidates, &config),
                 row.clone(),
@@ -211,17 +206,13 @@ async fn handle_once(
                 ModeParam::parse(facts.mode.as_deref()),
                 casement_dm::Package1Facts::read(message),
             );
-            if decision.context == casement_dm::Context::Maintenance {
-                enqueue = channel_refresh(state, &snapshot, now);
-                candidates = first_then(&enqueue, candidates)?;
-            }
             let step = server::start_decided(now, message, decision, &candidates, &config);
             let row = new_session_row(device_id, message, &step, facts, now);
             (step, row)
         }
     };
     let is_new = continuing.is_none();
-    let mut changes = changes_for(
+    let changes = changes_for(
         &snapshot,
         &session_row,
         is_new,
@@ -230,14 +221,11 @@ async fn handle_once(
         now,
         state.config.push_interval_ms,
     );
-    changes.enqueue = enqueue;
     state.store.apply_message(&changes).await?;
     state.metrics.message(session_row.context, &step.effects);
     for effect in &step.effects {
-        if let Effect::CommandSent { command, .. } = effect
-            && let Some(p) = candidates.iter().find(|p| &p.id == command)
-        {
-            state.metrics.delivered(p.class, session_row.context);
+        if let Effect::CommandSent { class, .. } = effect {
+            state.metrics.delivered(*class, session_row.context);
         }
     }
     Ok(ManagementReply {
@@ -245,21 +233,6 @@ async fn handle_once(
         body: step.reply_xml,
         syncml: true,
     })
-}
-
-/// The commands this message queues itself (`first`, sent before the rest), then `pending`.
-fn first_then(
-    first: &[NewCommand],
-    pending: Vec<PendingCommand>,
-) -> Result<Vec<PendingCommand>, StoreError> {
-    let rows: Vec<CommandRow> = first
-        .iter()
-        .cloned()
-        .map(NewCommand::into_pending_row)
-        .collect();
-    let mut all = pending_for_core(&rows)?;
-    all.extend(pending);
-    Ok(all)
 }
 
 /// Ends a session that will get no further message.
