@@ -1,6 +1,8 @@
 //! `GET /api/v1/openapi.json`: the OpenAPI 3.1 description of the admin API. Every route the
 //! admin router serves is described here; a test compares the two lists.
 
+use casement_dm::CommandClass;
+use casement_dm::catalog::CommandKind;
 use serde_json::{Value, json};
 
 /// The paths of the admin API, relative to the server root, with their methods.
@@ -215,6 +217,9 @@ fn merge_params(a: Value, b: Value) -> Value {
 
 fn schemas() -> Value {
     let nullable = |t: &str| json!({ "type": [t, "null"] });
+    // From the vocabulary itself, so that a new class or kind is described without an edit here.
+    let classes: Vec<&str> = CommandClass::ALL.iter().map(|c| c.as_str()).collect();
+    let kinds: Vec<&str> = CommandKind::ALL.iter().map(|k| k.as_str()).collect();
     json!({
         "Error": { "type": "object", "required": ["error", "reason"], "properties": { "error": { "type": "string" }, "reason": { "type": "string" } } },
         "Device": { "type": "object", "required": ["id", "platform", "enrolled_user", "enrolled_at"], "properties": {
@@ -241,8 +246,8 @@ fn schemas() -> Value {
         "Command": { "type": "object", "required": ["id", "device_id", "kind", "class", "label", "state"], "properties": {
             "id": { "type": "string" },
             "device_id": { "type": "string" },
-            "kind": { "type": "string", "enum": ["inventory", "reset-password", "unenroll", "push-config", "app-install", "raw"] },
-            "class": { "type": "string", "enum": ["inventory", "password-reset", "unenrollment", "push-configuration", "app-management", "settings"] },
+            "kind": { "type": "string", "enum": kinds },
+            "class": { "type": "string", "enum": classes },
             "label": { "type": "string" },
             "state": { "type": "string", "enum": ["pending", "sent", "done", "failed", "expired", "cancelled"] },
             "waits_for": { "type": ["string", "null"], "description": "For a pending command, e.g. \"waits for a Maintenance session\"" },
@@ -263,12 +268,12 @@ fn schemas() -> Value {
             "required": ["kind"],
             "description": "kind inventory: {sets: [...]}; reset-password: {user, password}; unenroll: {}; push-config: {}; app-install: {app: {...}}; raw: {class, syncml}. expires_in_seconds is optional for all.",
             "properties": {
-                "kind": { "type": "string", "enum": ["inventory", "reset-password", "unenroll", "push-config", "app-install", "raw"] },
+                "kind": { "type": "string", "enum": kinds },
                 "sets": { "type": "array", "items": { "type": "string" } },
                 "user": { "type": "string" },
                 "password": { "type": "string" },
                 "app": { "type": "object" },
-                "class": { "type": "string", "enum": ["inventory", "password-reset", "unenrollment", "push-configuration", "app-management", "settings"] },
+                "class": { "type": "string", "enum": classes },
                 "syncml": { "type": "string", "description": "SyncML command elements (Get, Add, Replace, Delete, Exec, Atomic, Sequence)" },
                 "expires_in_seconds": { "type": "integer", "minimum": 1 }
             }
