@@ -202,11 +202,8 @@ async fn handle_once(
             )
         }
         None => {
-            let decision = casement_dm::ContextDecision::decide(
-                ModeParam::parse(facts.mode.as_deref()),
-                casement_dm::Package1Facts::read(message),
-            );
-            let step = server::start_decided(now, message, decision, &candidates, &config);
+            let mode = ModeParam::parse(facts.mode.as_deref());
+            let step = server::start(now, message, mode, &candidates, &config);
             let row = new_session_row(device_id, message, &step, facts, now);
             (step, row)
         }
