@@ -8,6 +8,7 @@
 pub mod bootstrap;
 pub mod clock;
 pub mod config;
+pub mod fault;
 pub mod http;
 pub mod listener;
 pub mod metrics;

@@ -7,13 +7,13 @@ mod devices;
 mod sessions;
 mod users;
 
+use crate::fault::{Fault, Faulty};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use casement_store::StoreError;
 use serde_json::json;
 
 use crate::state::AppState;
@@ -75,20 +75,15 @@ impl ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound(what) => Self::new(StatusCode::NOT_FOUND, "not-found", what),
-            StoreError::Conflict(what) => Self::new(StatusCode::CONFLICT, "conflict", what),
-            other => {
-                tracing::error!(error = %other, "admin API: storage failure");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "storage is unavailable",
-                )
-            }
+/// Any service error, answered as its fault says (`crate::fault`).
+impl<E: Faulty> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        let fault = e.fault();
+        if fault == Fault::Unavailable {
+            tracing::error!(error = %e, "admin API: storage failure");
+            return Self::new(fault.status(), fault.code(), "storage is unavailable");
         }
+        Self::new(fault.status(), e.code(), e.reason())
     }
 }
 
