@@ -10,6 +10,7 @@ mod devices;
 mod management;
 mod push;
 mod seed;
+mod team;
 mod users;
 mod web;
 mod write;

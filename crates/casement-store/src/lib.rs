@@ -6,11 +6,13 @@
 
 mod error;
 mod management;
+mod team;
 mod types;
 mod web;
 
 pub use error::StoreError;
 pub use management::*;
+pub use team::*;
 pub use types::*;
 pub use web::*;
 
@@ -209,6 +211,8 @@ pub trait Store:
     + AdminStore
     + WebSessionStore
     + BrowseStore
+    + ApiTokenStore
+    + EventStore
 {
 }
 
@@ -225,5 +229,7 @@ impl<T> Store for T where
         + AdminStore
         + WebSessionStore
         + BrowseStore
+        + ApiTokenStore
+        + EventStore
 {
 }
