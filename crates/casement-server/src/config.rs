@@ -103,6 +103,22 @@ pub struct RawConfig {
     /// token URL, the endpoint's `host:port`, its certificate), so pushes go to simulated
     /// devices. Never for production.
     pub wns_simulator: Option<PathBuf>,
+    /// Refuse the bootstrap token of the data directory (`admin-token`) on the API once personal
+    /// tokens exist (`CASEMENT_DISABLE_BOOTSTRAP_TOKEN=true`).
+    pub disable_bootstrap_token: bool,
+    /// Allow webhook URLs that resolve to loopback, private, link-local or metadata addresses
+    /// (tests; an internal receiver on a private network). Off by default.
+    pub webhook_allow_private: bool,
+    /// PEM file of extra root certificates webhook receivers may present (a test receiver, an
+    /// internal CA); the public roots are trusted always.
+    pub webhook_ca_file: Option<PathBuf>,
+    /// The wait before a webhook delivery's second attempt, in milliseconds; doubled per
+    /// further attempt (at most an hour).
+    pub webhook_retry_base_ms: u64,
+    /// Attempts of a webhook delivery before it is given up.
+    pub webhook_max_attempts: u32,
+    /// Seconds a webhook receiver has to answer.
+    pub webhook_timeout_seconds: u32,
 }
 
 impl Default for RawConfig {
@@ -144,6 +160,12 @@ impl Default for RawConfig {
             signin_max_delay_seconds: 60,
             metrics_listen: None,
             wns_simulator: None,
+            disable_bootstrap_token: false,
+            webhook_allow_private: false,
+            webhook_ca_file: None,
+            webhook_retry_base_ms: 10_000,
+            webhook_max_attempts: 10,
+            webhook_timeout_seconds: 10,
         }
     }
 }
@@ -272,6 +294,20 @@ impl RawConfig {
                 "{what}_cert and {what}_key must be given together"
             ))),
         };
+        let webhook_roots = match &self.webhook_ca_file {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError(format!("webhook_ca_file {}: {e}", path.display())))?,
+            ),
+            None => None,
+        };
+        let webhooks = WebhookPolicy {
+            allow_private: self.webhook_allow_private,
+            extra_roots_pem: webhook_roots,
+            retry_base_ms: self.webhook_retry_base_ms.clamp(1, 3_600_000) as i64,
+            max_attempts: self.webhook_max_attempts.max(1),
+            timeout: seconds(self.webhook_timeout_seconds, "webhook_timeout_seconds")?,
+        };
         let database = self.database.unwrap_or_else(|| {
             casement_store_sql::SqlStore::sqlite_url(&self.data_dir.join("casement.db"))
         });
@@ -289,6 +325,8 @@ impl RawConfig {
             sts_token_seconds: self.sts_token_seconds,
             trusted_proxies: self.trusted_proxies,
             auto_push_config: self.auto_push_config,
+            disable_bootstrap_token: self.disable_bootstrap_token,
+            webhooks,
             push_interval_ms: i64::from(self.push_interval_seconds) * 1000,
             network: NetworkLimits {
                 header_timeout: seconds(self.header_timeout_seconds, "header_timeout_seconds")?,
@@ -393,6 +431,10 @@ pub struct Config {
     pub wns_client: Option<casement_push::WnsConfig>,
     /// Least time between two pushes to one device.
     pub push_interval_ms: i64,
+    /// The bootstrap token is refused.
+    pub disable_bootstrap_token: bool,
+    /// Where and how webhooks are delivered.
+    pub webhooks: WebhookPolicy,
     /// Timeouts and the connection limit of the HTTPS listener.
     pub network: NetworkLimits,
     /// The password-hashing pool's size.
@@ -414,6 +456,21 @@ pub struct NetworkLimits {
     pub max_connections_per_address: usize,
     /// The plain-HTTP metrics listener, if any.
     pub metrics_listen: Option<SocketAddr>,
+}
+
+/// Webhook delivery settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookPolicy {
+    /// Private, loopback, link-local and metadata addresses are allowed.
+    pub allow_private: bool,
+    /// Extra root certificates (PEM) receivers may present.
+    pub extra_roots_pem: Option<String>,
+    /// The first retry's wait, doubled per attempt.
+    pub retry_base_ms: i64,
+    /// Attempts before giving up.
+    pub max_attempts: u32,
+    /// Time a receiver has to answer.
+    pub timeout: std::time::Duration,
 }
 
 /// Password checks at once and waiting.

@@ -296,6 +296,8 @@ async fn issue(
         .await
         .map_err(Failure::internal)?;
     tracing::info!(device = %device_id, upn = %user.upn, platform = store_platform.as_str(), serial = %issued.serial_hex, "device enrolled");
+    crate::services::events::device_enrolled(state, &device_id, &user.upn, store_platform.as_str())
+        .await;
     let new_device = existing.as_ref().is_none_or(|d| d.retired_at.is_some());
     if new_device && state.config.auto_push_config && state.config.wns.is_some() {
         // A new device gets its push channel configured in its first Maintenance session.

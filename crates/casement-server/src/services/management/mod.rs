@@ -232,6 +232,7 @@ async fn handle_once(
     );
     changes.enqueue = enqueue;
     state.store.apply_message(&changes).await?;
+    crate::services::events::after_message(state, &changes).await;
     state.metrics.message(&session_row.context, &step.effects);
     for effect in &step.effects {
         if let Effect::CommandSent { command, .. } = effect
@@ -301,5 +302,7 @@ async fn abandon(
             changes.commands.push(retry(&command.0, None));
         }
     }
-    state.store.apply_message(&changes).await
+    state.store.apply_message(&changes).await?;
+    crate::services::events::after_message(state, &changes).await;
+    Ok(())
 }
