@@ -752,3 +752,41 @@ async fn issue_15_webhooks_to_loopback_or_metadata_addresses_are_refused() {
     assert_eq!(status, 400, "unknown kinds are refused");
     allowed.server.shutdown().await;
 }
+
+/// Issue 15: sign-ins refused by the throttle are an event (once per account per window).
+#[tokio::test]
+async fn issue_15_a_throttled_sign_in_is_an_event() {
+    let h = start(RawConfig::default()).await;
+    let state = h.server.state.clone();
+    let csrf = "c".repeat(40);
+    let cookie = format!("__Host-casement-signin={csrf}");
+    let form = format!("csrf={csrf}&upn=demio&password=wrong-password");
+    let mut throttled = 0;
+    for _ in 0..8 {
+        let (status, _) = call(
+            &state,
+            "POST",
+            "/portal/login",
+            &[
+                ("cookie", cookie.as_str()),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+            Some(Body::from(form.clone())),
+        )
+        .await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            throttled += 1;
+        }
+    }
+    assert!(throttled >= 2, "the account is slowed down: {throttled}");
+    let events = h.api_get("/events").await;
+    let signin: Vec<&Value> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "signin.throttled")
+        .collect();
+    assert_eq!(signin.len(), 1, "once per account per window: {events}");
+    assert_eq!(signin[0]["subject"], "user:demio");
+    h.server.shutdown().await;
+}
