@@ -339,6 +339,18 @@ impl EventStore for SqlStore {
         lease_ms: i64,
         limit: u32,
     ) -> StoreResult<Vec<WebhookDelivery>> {
+        // Most rounds find nothing: a read answers that without a write (and without waiting
+        // for SQLite's writer turn), so an idle worker costs no writes.
+        let any = sqlx::query(
+            "SELECT 1 FROM webhook_deliveries WHERE (state = 'queued' AND next_attempt_at <= $1) OR (state = 'sending' AND claimed_until < $1) LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        if any.is_none() {
+            return Ok(Vec::new());
+        }
         let _turn = self.write_turn().await;
         // As `claim_pushes`: PostgreSQL skips rows another node is claiming; the due-condition
         // is repeated outside the subquery so a row changed in between is re-checked.

@@ -253,6 +253,8 @@ async fn console_an_administrator_finds_the_device_and_queues_a_command_that_wai
             "a[href='/console/users'][aria-current=page]",
         ),
         ("/console/audit", "console-09-audit", "#audit"),
+        // Issue 15: the roles table, accounts and personal API tokens.
+        ("/console/team", "console-11-team-roles", "#roles"),
     ] {
         browser
             .goto_then(&env.url(path), Locator::Css(only_there))

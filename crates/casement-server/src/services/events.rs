@@ -138,12 +138,14 @@ pub async fn after_message(state: &AppState, changes: &MessageChanges) {
         )
         .await;
     }
-    let ended = changes
+    let ended: Vec<&str> = changes
         .commands
         .iter()
-        .any(|t| matches!(t.to, CommandState::Done | CommandState::Failed));
-    if ended {
-        installs_ended(state, device).await;
+        .filter(|t| matches!(t.to, CommandState::Done | CommandState::Failed))
+        .map(|t| t.id.as_str())
+        .collect();
+    if !ended.is_empty() {
+        installs_ended(state, device, &ended).await;
     }
     if let Some(channel) = changes.channel.as_ref().filter(|c| c.state == "revoked") {
         record(
@@ -160,9 +162,10 @@ pub async fn after_message(state: &AppState, changes: &MessageChanges) {
     }
 }
 
-/// `install.done` / `install.failed` for each of the device's installs that has come to an end
-/// (once per install: the dedupe key).
-async fn installs_ended(state: &AppState, device: &str) {
+/// `install.done` / `install.failed` for each of the device's installs that one of the `ended`
+/// commands belongs to and that has come to an end (once per install: the dedupe key). An
+/// install's status derives from its own commands only, so no other install can have changed.
+async fn installs_ended(state: &AppState, device: &str, ended: &[&str]) {
     let installs = match state.store.installs_of_device(device).await {
         Ok(installs) => installs,
         Err(e) => {
@@ -170,7 +173,11 @@ async fn installs_ended(state: &AppState, device: &str) {
             return;
         }
     };
-    for install in installs {
+    let concerned = installs.into_iter().filter(|i| {
+        let ids: Vec<String> = serde_json::from_str(&i.command_ids).unwrap_or_default();
+        ids.iter().any(|id| ended.contains(&id.as_str()))
+    });
+    for install in concerned {
         let Ok(view) = crate::services::installs::view(state, install).await else {
             continue;
         };
