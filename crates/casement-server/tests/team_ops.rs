@@ -790,3 +790,73 @@ async fn issue_15_a_throttled_sign_in_is_an_event() {
     assert_eq!(signin[0]["subject"], "user:demio");
     h.server.shutdown().await;
 }
+
+/// Issue 15: what a management session changes is an event right after it commits: a command
+/// the device failed, a device the user unenrolled.
+#[tokio::test]
+async fn issue_15_a_failed_command_and_a_retired_device_are_events() {
+    use casement_dm::device::Platform;
+    let h = start(RawConfig::default()).await;
+    let device = h.enroll("EV-FAIL-PC").await;
+    const TARGET: &str = "./Device/Vendor/MSFT/Issue15/Fails";
+    let (status, queued) = h
+        .api_post(
+            "/devices/EV-FAIL-PC/commands",
+            json!({
+                "kind": "raw",
+                "class": "settings",
+                "syncml": format!("<Exec><CmdID>1</CmdID><Item><Target><LocURI>{TARGET}</LocURI></Target></Item></Exec>"),
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{queued}");
+    let command_id = queued["commands"][0]["id"].as_str().unwrap().to_owned();
+    let mut tree = Tree::default();
+    tree.failing
+        .insert(TARGET.into(), casement_syncml::StatusCode::CommandFailed);
+    session(
+        &h,
+        &device,
+        Some("Maintenance"),
+        1,
+        Platform::Windows10,
+        Some("user"),
+        &mut tree,
+    )
+    .await;
+    let command = h.api_get(&format!("/commands/{command_id}")).await;
+    assert_eq!(command["state"], "failed", "{command}");
+    session_with(
+        &h,
+        &device,
+        Some("Maintenance"),
+        2,
+        Platform::Windows10,
+        Some("user"),
+        &mut tree,
+        true,
+    )
+    .await;
+    let events = h.api_get("/events?limit=100").await;
+    let kinds: Vec<(&str, &str)> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap(),
+                e["subject"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    let failed = kinds
+        .iter()
+        .position(|k| *k == ("command.failed", command_id.as_str()));
+    let retired = kinds.iter().position(|k| k.0 == "device.retired");
+    assert!(
+        failed.is_some() && retired.is_some() && failed < retired,
+        "enrolled, the command failed, then retired: {kinds:?}"
+    );
+    assert_eq!(kinds[0].0, "device.enrolled");
+    h.server.shutdown().await;
+}
