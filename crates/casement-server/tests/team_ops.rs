@@ -618,7 +618,7 @@ async fn issue_15_webhooks_are_signed_retried_and_survive_a_restart() {
     let config = RawConfig {
         webhook_allow_private: true,
         webhook_ca_file: Some(ca_file),
-        webhook_retry_base_ms: 300,
+        webhook_retry_base_ms: 1_000,
         webhook_timeout_seconds: 2,
         ..RawConfig::default()
     };
@@ -670,21 +670,33 @@ async fn issue_15_webhooks_are_signed_retried_and_survive_a_restart() {
     assert!(!event_id.is_empty());
     assert!(requests.iter().all(|r| &r.0 == event_id), "one event");
 
-    // The delivery log says the same.
+    // The delivery log says the same, once the worker has recorded the answer.
     let http = client(&server, None);
     let token = std::fs::read_to_string(&server.admin_token_path).unwrap();
-    let log: Value = http
-        .get(format!(
-            "{}/api/v1/webhooks/{hook_id}/deliveries",
-            server.local_url()
-        ))
-        .bearer_auth(token.trim())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let url = format!(
+        "{}/api/v1/webhooks/{hook_id}/deliveries",
+        server.local_url()
+    );
+    let end = tokio::time::Instant::now() + Duration::from_secs(30);
+    let log = loop {
+        let log: Value = http
+            .get(&url)
+            .bearer_auth(token.trim())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if log["deliveries"][0]["state"] == "delivered" {
+            break log;
+        }
+        assert!(
+            tokio::time::Instant::now() < end,
+            "never recorded delivered: {log}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let delivery = &log["deliveries"][0];
     assert_eq!(delivery["state"], "delivered", "{log}");
     assert_eq!(delivery["event_id"], event_id.as_str());

@@ -3,11 +3,12 @@
 
 use async_trait::async_trait;
 use casement_store::{
-    ApiToken, ApiTokenStore, DeliveryResult, DeliveryState, EventRow, EventStore, NewEvent, Role,
-    StoreError, StoreResult, WebhookAttempt, WebhookDelivery, WebhookRow,
+    ApiToken, ApiTokenStore, DeliveryResult, DeliveryState, EventRow, EventStore, NewCertificate,
+    NewDevice, NewEvent, Role, StoreError, StoreResult, WebhookAttempt, WebhookDelivery,
+    WebhookRow,
 };
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
 use crate::{Backend, SqlStore, map_err};
 
@@ -104,6 +105,53 @@ fn all<T>(rows: &[AnyRow], f: impl Fn(&AnyRow) -> Result<T, sqlx::Error>) -> Sto
         .map(f)
         .collect::<Result<_, _>>()
         .map_err(map_err)
+}
+
+/// Appends an event and queues its webhook deliveries inside a transaction; `None` when its
+/// dedupe key was recorded already.
+async fn append_in(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    e: &NewEvent,
+) -> StoreResult<Option<i64>> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(EVENT_LOCK)
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?;
+    }
+    let row = sqlx::query(
+        "INSERT INTO events (id, kind, at, device_id, subject, data, dedupe_key) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (dedupe_key) DO NOTHING RETURNING seq",
+    )
+    .bind(&e.id)
+    .bind(&e.kind)
+    .bind(e.at)
+    .bind(&e.device_id)
+    .bind(&e.subject)
+    .bind(&e.data)
+    .bind(&e.dedupe_key)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let seq: i64 = row.try_get("seq").map_err(map_err)?;
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, webhook_id, event_seq, state, attempts, next_attempt_at, created_at, updated_at) \
+         SELECT id || $4, id, $1, 'queued', 0, $2, $2, $2 FROM webhooks \
+         WHERE deleted_at IS NULL AND (kinds = '' OR kinds LIKE $3)",
+    )
+    .bind(seq)
+    .bind(e.at)
+    .bind(format!("%,{},%", e.kind))
+    .bind(format!(":{seq}"))
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    Ok(Some(seq))
 }
 
 /// The stored form of a kinds filter: `,a,b,` (empty: every kind).
@@ -207,45 +255,22 @@ impl EventStore for SqlStore {
     async fn append_event(&self, e: &NewEvent) -> StoreResult<Option<i64>> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(EVENT_LOCK)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        }
-        let row = sqlx::query(
-            "INSERT INTO events (id, kind, at, device_id, subject, data, dedupe_key) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (dedupe_key) DO NOTHING RETURNING seq",
-        )
-        .bind(&e.id)
-        .bind(&e.kind)
-        .bind(e.at)
-        .bind(&e.device_id)
-        .bind(&e.subject)
-        .bind(&e.data)
-        .bind(&e.dedupe_key)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let seq: i64 = row.try_get("seq").map_err(map_err)?;
-        sqlx::query(
-            "INSERT INTO webhook_deliveries (id, webhook_id, event_seq, state, attempts, next_attempt_at, created_at, updated_at) \
-             SELECT id || $4, id, $1, 'queued', 0, $2, $2, $2 FROM webhooks \
-             WHERE deleted_at IS NULL AND (kinds = '' OR kinds LIKE $3)",
-        )
-        .bind(seq)
-        .bind(e.at)
-        .bind(format!("%,{},%", e.kind))
-        .bind(format!(":{seq}"))
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        let seq = append_in(&mut tx, self.backend, e).await?;
         tx.commit().await.map_err(map_err)?;
-        Ok(Some(seq))
+        Ok(seq)
+    }
+
+    async fn record_enrollment_with_event(
+        &self,
+        device: &NewDevice,
+        certificate: &NewCertificate,
+        e: &NewEvent,
+    ) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        crate::devices::enrollment_in(&mut tx, device, certificate).await?;
+        append_in(&mut tx, self.backend, e).await?;
+        tx.commit().await.map_err(map_err)
     }
 
     async fn events_after(&self, after: i64, limit: u32) -> StoreResult<Vec<EventRow>> {

@@ -33,6 +33,76 @@ fn new_event(id: &str, kind: &str, at: i64, dedupe: Option<&str>) -> NewEvent {
 pub async fn story(store: &dyn Store) {
     roles_and_tokens(store).await;
     events_and_webhooks(store).await;
+    enrollment_with_its_event(store).await;
+}
+
+/// An enrollment and its event are written together.
+async fn enrollment_with_its_event(store: &dyn Store) {
+    let user = store
+        .create_user(&NewUser {
+            id: "t-user".into(),
+            upn: "team@contoso.com".into(),
+            display_name: "Team".into(),
+            password_hash: "$argon2id$x".into(),
+            created_at: 1,
+        })
+        .await
+        .unwrap();
+    let device = NewDevice {
+        id: "T-PC".into(),
+        platform: Platform::Windows10,
+        user_id: user.id.clone(),
+        upn: user.upn.clone(),
+        user_sid: None,
+        name: Some("T-PC".into()),
+        enrollment_context: Vec::new(),
+        enrolled_at: 8_000,
+    };
+    let certificate = NewCertificate {
+        serial_hex: "7eab".into(),
+        device_id: "T-PC".into(),
+        thumbprint: "CD".repeat(20),
+        not_before: 8_000,
+        not_after: 9_000,
+        pem: String::new(),
+        issued_at: 8_000,
+    };
+    let before = store.events_after(0, 10_000).await.unwrap().len();
+    let mut event = new_event("enr-1", "device.enrolled", 8_000, None);
+    event.device_id = Some("T-PC".into());
+    store
+        .record_enrollment_with_event(&device, &certificate, &event)
+        .await
+        .unwrap();
+    assert!(store.device("T-PC").await.unwrap().is_some());
+    assert!(store.certificate("7eab").await.unwrap().is_some());
+    let events = store.events_after(0, 10_000).await.unwrap();
+    assert_eq!(events.len(), before + 1);
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last.id.as_str(), last.device_id.as_deref()),
+        ("enr-1", Some("T-PC"))
+    );
+    // Neither without the other: an event id used already fails the enrollment too.
+    let again = NewDevice {
+        id: "T-PC-2".into(),
+        ..device
+    };
+    let certificate = NewCertificate {
+        serial_hex: "7eac".into(),
+        device_id: "T-PC-2".into(),
+        ..certificate
+    };
+    assert!(
+        store
+            .record_enrollment_with_event(&again, &certificate, &event)
+            .await
+            .is_err()
+    );
+    assert!(
+        store.device("T-PC-2").await.unwrap().is_none(),
+        "rolled back"
+    );
 }
 
 async fn roles_and_tokens(store: &dyn Store) {

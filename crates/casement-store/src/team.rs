@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::StoreResult;
+use crate::{NewCertificate, NewDevice, StoreResult};
 
 /// What an account or a token may do. The permissions each role grants are a table in the
 /// server (`casement_server::authz`); storage only keeps the name.
@@ -250,6 +250,15 @@ pub trait EventStore: Send + Sync {
     /// with a smaller number. An event whose `dedupe_key` was recorded already is no change:
     /// returns `None`; otherwise its number.
     async fn append_event(&self, event: &NewEvent) -> StoreResult<Option<i64>>;
+    /// Records an enrollment exactly as [`crate::DeviceStore::record_enrollment`] does and
+    /// appends `event` (as [`EventStore::append_event`]) in the same transaction: both or
+    /// neither.
+    async fn record_enrollment_with_event(
+        &self,
+        device: &NewDevice,
+        certificate: &NewCertificate,
+        event: &NewEvent,
+    ) -> StoreResult<()>;
     /// Events with a number greater than `after`, in order, at most `limit`.
     async fn events_after(&self, after: i64, limit: u32) -> StoreResult<Vec<EventRow>>;
     /// The event with this number, or `None`.

@@ -290,14 +290,19 @@ async fn issue(
             .collect(),
         enrolled_at: to_ms(now),
     };
+    // The device.enrolled event is written in the enrollment's own transaction.
+    let event = crate::services::events::device_enrolled(
+        state,
+        &device_id,
+        &user.upn,
+        store_platform.as_str(),
+    );
     state
         .store
-        .record_enrollment(&device, &new_certificate(&issued, to_ms(now)))
+        .record_enrollment_with_event(&device, &new_certificate(&issued, to_ms(now)), &event)
         .await
         .map_err(Failure::internal)?;
     tracing::info!(device = %device_id, upn = %user.upn, platform = store_platform.as_str(), serial = %issued.serial_hex, "device enrolled");
-    crate::services::events::device_enrolled(state, &device_id, &user.upn, store_platform.as_str())
-        .await;
     let new_device = existing.as_ref().is_none_or(|d| d.retired_at.is_some());
     if new_device && state.config.auto_push_config && state.config.wns.is_some() {
         // A new device gets its push channel configured in its first Maintenance session.

@@ -2,13 +2,14 @@
 //! row of the event log (read with a cursor, `GET /api/v1/events`) and, in the same
 //! transaction, a delivery queued for every webhook that wants its kind ([`super::webhooks`]).
 //!
-//! **When an event is written.** The changes that cause events are written by code that is not
-//! this module's (enrollment, the management message's one transaction, the push worker, the
-//! sign-in throttle); the event is appended *right after* the change commits, by
-//! [`after_message`] and the few calls beside it. A process killed between the two loses that
-//! event (never the change). Every event that could be recorded twice carries a dedupe key, so
-//! the append is idempotent. Moving them into the change's own transaction is a field of
-//! `MessageChanges` away, left for after the storage refactor in progress.
+//! **When an event is written.** `device.enrolled` is written in the enrollment's own
+//! transaction. The management message's changes (a device retired, a command failed, an
+//! install ended, a channel revoked) are written in one transaction by storage code being
+//! refactored at the same time as this was written, so their events are appended *right after*
+//! that transaction commits ([`after_message`]); a process killed between the two loses the
+//! event (never the change). Those events carry a dedupe key, so the append is idempotent;
+//! moving them into the transaction is one field of `MessageChanges` away. `signin.throttled`
+//! is a refusal, not a change: it is appended when the refusal is decided.
 //!
 //! **Adding a kind** is one variant of [`EventKind`] (and its name); the webhook filter, the API
 //! and the documents list [`EventKind::ALL`].
@@ -200,20 +201,19 @@ async fn installs_ended(state: &AppState, device: &str, ended: &[&str]) {
     }
 }
 
-/// `device.enrolled`, after the enrollment is recorded.
-pub async fn device_enrolled(state: &AppState, device_id: &str, upn: &str, platform: &str) {
+/// The `device.enrolled` event, to be written in the enrollment's own transaction
+/// (`EventStore::record_enrollment_with_event`).
+pub fn device_enrolled(state: &AppState, device_id: &str, upn: &str, platform: &str) -> NewEvent {
     let now = state.clock.now_ms();
-    record(
-        state,
-        Event {
-            kind: EventKind::DeviceEnrolled,
-            device_id: Some(device_id),
-            subject: Some(upn),
-            data: json!({ "user": upn, "platform": platform }),
-            dedupe_key: Some(format!("device.enrolled:{device_id}:{now}")),
-        },
-    )
-    .await;
+    NewEvent {
+        id: uuid::Uuid::new_v4().to_string(),
+        kind: EventKind::DeviceEnrolled.name().to_owned(),
+        at: now,
+        device_id: Some(device_id.to_owned()),
+        subject: Some(upn.to_owned()),
+        data: json!({ "user": upn, "platform": platform }).to_string(),
+        dedupe_key: None,
+    }
 }
 
 /// `signin.throttled`, once per throttled key per sign-in window.
