@@ -95,28 +95,24 @@ pub async fn install(
 ) -> Result<(StatusCode, Json<installs::InstallView>), ApiError> {
     let Json(body) =
         body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-request", e.body_text()))?;
-    let view = installs::request(
-        &state,
-        &device_id,
-        &body.app_id,
-        &crate::authz::current_actor(),
-    )
-    .await
-    .map_err(|e| match e {
-        InstallError::UnknownApp => not_found(format!("no app {}", body.app_id)),
-        InstallError::Queue(QueueError::UnknownDevice) => {
-            not_found(format!("no device {device_id}"))
-        }
-        InstallError::Queue(QueueError::Retired) => ApiError::new(
-            StatusCode::CONFLICT,
-            "retired",
-            format!("device {device_id} is retired"),
-        ),
-        InstallError::NoPayload(_) | InstallError::Queue(QueueError::Refused(_)) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", e.to_string())
-        }
-        InstallError::Queue(QueueError::Store(s)) | InstallError::Store(s) => s.into(),
-    })?;
+    let actor = crate::authz::current_actor();
+    let view = installs::request(&state, &device_id, &body.app_id, &actor)
+        .await
+        .map_err(|e| match e {
+            InstallError::UnknownApp => not_found(format!("no app {}", body.app_id)),
+            InstallError::Queue(QueueError::UnknownDevice) => {
+                not_found(format!("no device {device_id}"))
+            }
+            InstallError::Queue(QueueError::Retired) => ApiError::new(
+                StatusCode::CONFLICT,
+                "retired",
+                format!("device {device_id} is retired"),
+            ),
+            InstallError::NoPayload(_) | InstallError::Queue(QueueError::Refused(_)) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", e.to_string())
+            }
+            InstallError::Queue(QueueError::Store(s)) | InstallError::Store(s) => s.into(),
+        })?;
     audit(
         &state,
         "install.request",
