@@ -5,6 +5,7 @@
 //! binds, and serves until [`Server::shutdown`]. [`http::app`] is the router, testable without
 //! sockets.
 
+pub mod authz;
 pub mod bootstrap;
 pub mod clock;
 pub mod config;
@@ -47,6 +48,7 @@ pub struct Server {
     handle: Handle<SocketAddr>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     push_worker: Option<tokio::task::JoinHandle<()>>,
+    webhook_worker: tokio::task::JoinHandle<()>,
     metrics_task: Option<(SocketAddr, tokio::task::JoinHandle<()>)>,
 }
 
@@ -116,6 +118,7 @@ impl Server {
             }
             None => None,
         };
+        let webhook_worker = services::webhooks::spawn(state.clone());
         let metrics_task = match config.network.metrics_listen {
             Some(addr) => Some(
                 http::metrics_listener(addr, state.clone())
@@ -167,6 +170,7 @@ impl Server {
             handle,
             task,
             push_worker,
+            webhook_worker,
             metrics_task,
         })
     }
@@ -186,6 +190,7 @@ impl Server {
         if let Some(worker) = &self.push_worker {
             worker.abort();
         }
+        self.webhook_worker.abort();
         if let Some((_, task)) = &self.metrics_task {
             task.abort();
         }

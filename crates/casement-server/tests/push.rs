@@ -108,6 +108,16 @@ async fn installs_are_pushed_and_after_a_revoked_channel_the_next_maintenance_re
     let ch = channel(&h, "P1").await;
     assert_eq!(ch["state"], "revoked", "{ch}");
     assert!(ch["reason"].as_str().unwrap().contains("410"));
+    // Issue 15: the revocation is an event.
+    let events = h.api_get("/events?limit=1000").await;
+    assert!(
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "channel.revoked" && e["device_id"] == "P1"),
+        "{events}"
+    );
     let commands = h
         .server
         .state
@@ -249,6 +259,16 @@ async fn an_install_from_the_catalog_moves_from_queued_to_installed() {
     .await;
     let install = h.api_get(&format!("/installs/{id}")).await;
     assert_eq!(install["status"], "installed", "{install}");
+    // Issue 15: the confirmed install is an event, once.
+    let events = h.api_get("/events?limit=1000").await;
+    let done: Vec<_> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "install.done")
+        .collect();
+    assert_eq!(done.len(), 1, "{events}");
+    assert_eq!(done[0]["subject"], id.as_str());
     assert_eq!(
         h.api_get("/devices/P3/installs").await["installs"]
             .as_array()

@@ -1,16 +1,19 @@
 //! Administrator accounts of the console.
 
 use async_trait::async_trait;
-use casement_store::{Admin, AdminStore, NewAdmin, StoreResult};
+use casement_store::{Admin, AdminStore, NewAdmin, Role, StoreResult};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::{SqlStore, map_err};
 
-const ADMIN_COLUMNS: &str = "id, username, display_name, password_hash, created_at";
+const ADMIN_COLUMNS: &str = "id, username, display_name, password_hash, role, created_at";
 
 fn admin(row: &AnyRow) -> Result<Admin, sqlx::Error> {
+    let role: String = row.try_get("role")?;
     Ok(Admin {
+        role: Role::from_name(&role)
+            .ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role:?}").into()))?,
         id: row.try_get("id")?,
         username: row.try_get("username")?,
         display_name: row.try_get("display_name")?,
@@ -22,13 +25,14 @@ fn admin(row: &AnyRow) -> Result<Admin, sqlx::Error> {
 #[async_trait]
 impl AdminStore for SqlStore {
     async fn create_admin(&self, new: &NewAdmin) -> StoreResult<Admin> {
-        sqlx::query("INSERT INTO admins (id, username, username_lower, display_name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        sqlx::query("INSERT INTO admins (id, username, username_lower, display_name, password_hash, created_at, role) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(&new.id)
             .bind(&new.username)
             .bind(new.username.to_lowercase())
             .bind(&new.display_name)
             .bind(&new.password_hash)
             .bind(new.created_at)
+            .bind(new.role.as_str())
             .execute(&self.pool)
             .await
             .map_err(map_err)?;
@@ -37,6 +41,7 @@ impl AdminStore for SqlStore {
             username: new.username.clone(),
             display_name: new.display_name.clone(),
             password_hash: new.password_hash.clone(),
+            role: new.role,
             created_at: new.created_at,
         })
     }

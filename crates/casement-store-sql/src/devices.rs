@@ -50,27 +50,8 @@ fn certificate(row: &AnyRow) -> StoreResult<Certificate> {
 impl DeviceStore for SqlStore {
     async fn record_enrollment(&self, d: &NewDevice, c: &NewCertificate) -> StoreResult<()> {
         let _turn = self.write_turn().await;
-        let context = serde_json::to_string(&d.enrollment_context).map_err(corrupt)?;
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        sqlx::query(
-            "INSERT INTO devices (id, platform, user_id, upn, user_sid, name, enrollment_context, enrolled_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
-             ON CONFLICT (id) DO UPDATE SET platform = excluded.platform, user_id = excluded.user_id, upn = excluded.upn, \
-             user_sid = excluded.user_sid, name = excluded.name, enrollment_context = excluded.enrollment_context, \
-             updated_at = excluded.updated_at, retired_at = NULL, retired_reason = NULL",
-        )
-        .bind(&d.id)
-        .bind(d.platform.as_str())
-        .bind(&d.user_id)
-        .bind(&d.upn)
-        .bind(&d.user_sid)
-        .bind(&d.name)
-        .bind(&context)
-        .bind(d.enrolled_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        insert_certificate(&mut tx, c).await?;
+        enrollment_in(&mut tx, d, c).await?;
         tx.commit().await.map_err(map_err)
     }
 
@@ -182,4 +163,33 @@ async fn insert_certificate(
         .await
         .map_err(map_err)?;
     Ok(())
+}
+
+/// The writes of an enrollment (the device created or re-enrolled, its new certificate) inside
+/// a transaction.
+pub(crate) async fn enrollment_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    d: &NewDevice,
+    c: &NewCertificate,
+) -> StoreResult<()> {
+    let context = serde_json::to_string(&d.enrollment_context).map_err(corrupt)?;
+    sqlx::query(
+        "INSERT INTO devices (id, platform, user_id, upn, user_sid, name, enrollment_context, enrolled_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+         ON CONFLICT (id) DO UPDATE SET platform = excluded.platform, user_id = excluded.user_id, upn = excluded.upn, \
+         user_sid = excluded.user_sid, name = excluded.name, enrollment_context = excluded.enrollment_context, \
+         updated_at = excluded.updated_at, retired_at = NULL, retired_reason = NULL",
+    )
+    .bind(&d.id)
+    .bind(d.platform.as_str())
+    .bind(&d.user_id)
+    .bind(&d.upn)
+    .bind(&d.user_sid)
+    .bind(&d.name)
+    .bind(&context)
+    .bind(d.enrolled_at)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    insert_certificate(tx, c).await
 }

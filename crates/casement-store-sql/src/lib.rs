@@ -11,6 +11,7 @@ mod management;
 mod names;
 mod push;
 mod seed;
+mod team;
 mod users;
 mod web;
 mod write;

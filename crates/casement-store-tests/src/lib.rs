@@ -2,6 +2,7 @@
 //! Every backend runs it (`tests/sqlite.rs` always; PostgreSQL where a server is available).
 
 pub mod postgres;
+mod team;
 mod web;
 
 mod story;
@@ -127,5 +128,6 @@ pub async fn story(store: &dyn Store) {
     fleet::bulk(store).await;
     fleet::audit(store).await;
     web::story(store).await;
+    team::story(store).await;
     queue::every_class_and_kind(store).await;
 }

@@ -10,6 +10,7 @@ fn admin(id: &str, username: &str) -> NewAdmin {
         username: username.into(),
         display_name: username.into(),
         password_hash: "$argon2id$x".into(),
+        role: Role::Administrator,
         created_at: 1,
     }
 }

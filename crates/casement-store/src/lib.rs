@@ -6,6 +6,7 @@
 
 mod error;
 mod management;
+mod team;
 mod types;
 mod web;
 
@@ -15,6 +16,7 @@ pub use casement_dm::channel::ChannelState;
 pub use casement_dm::{CommandClass, Context};
 pub use error::StoreError;
 pub use management::*;
+pub use team::*;
 pub use types::*;
 pub use web::*;
 
@@ -213,6 +215,8 @@ pub trait Store:
     + AdminStore
     + WebSessionStore
     + BrowseStore
+    + ApiTokenStore
+    + EventStore
 {
 }
 
@@ -229,5 +233,7 @@ impl<T> Store for T where
         + AdminStore
         + WebSessionStore
         + BrowseStore
+        + ApiTokenStore
+        + EventStore
 {
 }

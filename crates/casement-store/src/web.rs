@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::{Device, InstallRow, Platform, StoreResult};
+use crate::{Device, InstallRow, Platform, Role, StoreResult};
 
 /// An administrator account to create. `password_hash` is a PHC string (argon2id).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,6 +18,8 @@ pub struct NewAdmin {
     pub display_name: String,
     /// PHC-format password hash.
     pub password_hash: String,
+    /// What the account may do.
+    pub role: Role,
     /// Creation time.
     pub created_at: i64,
 }
@@ -34,6 +36,8 @@ pub struct Admin {
     /// PHC-format password hash.
     #[serde(skip_serializing)]
     pub password_hash: String,
+    /// What the account may do (accounts made before roles existed are administrators).
+    pub role: Role,
     /// Creation time.
     pub created_at: i64,
 }

@@ -252,6 +252,9 @@ async fn console_an_administrator_finds_the_device_and_queues_a_command_that_wai
             "console-08-users",
             "a[href='/console/users'][aria-current=page]",
         ),
+        // Issue 15: the roles table, accounts and personal API tokens.
+        ("/console/team", "console-11-team-roles", "#roles"),
+        // Last: the audit log is read below.
         ("/console/audit", "console-09-audit", "#audit"),
     ] {
         browser

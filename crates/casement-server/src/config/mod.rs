@@ -11,7 +11,9 @@ mod validate;
 mod wns_simulator;
 
 pub use raw::{FOREIGN_ENV, RawConfig};
-pub use resolved::{Config, ConfigError, NetworkLimits, PasswordPoolSize, SigninPolicy};
+pub use resolved::{
+    Config, ConfigError, NetworkLimits, PasswordPoolSize, SigninPolicy, WebhookPolicy,
+};
 pub use wns_simulator::WNS_SIMULATOR_FILE;
 
 #[cfg(test)]

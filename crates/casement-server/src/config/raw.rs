@@ -109,6 +109,22 @@ pub struct RawConfig {
     /// token URL, the endpoint's `host:port`, its certificate), so pushes go to simulated
     /// devices. Never for production.
     pub wns_simulator: Option<PathBuf>,
+    /// Refuse the bootstrap token of the data directory (`admin-token`) on the API once personal
+    /// tokens exist (`CASEMENT_DISABLE_BOOTSTRAP_TOKEN=true`).
+    pub disable_bootstrap_token: bool,
+    /// Allow webhook URLs that resolve to loopback, private, link-local or metadata addresses
+    /// (tests; an internal receiver on a private network). Off by default.
+    pub webhook_allow_private: bool,
+    /// PEM file of extra root certificates webhook receivers may present (a test receiver, an
+    /// internal CA); the public roots are trusted always.
+    pub webhook_ca_file: Option<PathBuf>,
+    /// The wait before a webhook delivery's second attempt, in milliseconds; doubled per
+    /// further attempt (at most an hour).
+    pub webhook_retry_base_ms: u64,
+    /// Attempts of a webhook delivery before it is given up.
+    pub webhook_max_attempts: u32,
+    /// Seconds a webhook receiver has to answer.
+    pub webhook_timeout_seconds: u32,
 }
 
 impl Default for RawConfig {
@@ -150,6 +166,12 @@ impl Default for RawConfig {
             signin_max_delay_seconds: 60,
             metrics_listen: None,
             wns_simulator: None,
+            disable_bootstrap_token: false,
+            webhook_allow_private: false,
+            webhook_ca_file: None,
+            webhook_retry_base_ms: 10_000,
+            webhook_max_attempts: 10,
+            webhook_timeout_seconds: 10,
         }
     }
 }

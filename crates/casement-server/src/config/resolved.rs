@@ -42,6 +42,10 @@ pub struct Config {
     pub wns_client: Option<casement_push::WnsConfig>,
     /// Least time between two pushes to one device.
     pub push_interval_ms: i64,
+    /// The bootstrap token is refused.
+    pub disable_bootstrap_token: bool,
+    /// Where and how webhooks are delivered.
+    pub webhooks: WebhookPolicy,
     /// Timeouts and the connection limit of the HTTPS listener.
     pub network: NetworkLimits,
     /// The password-hashing pool's size.
@@ -63,6 +67,21 @@ pub struct NetworkLimits {
     pub max_connections_per_address: usize,
     /// The plain-HTTP metrics listener, if any.
     pub metrics_listen: Option<SocketAddr>,
+}
+
+/// Webhook delivery settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookPolicy {
+    /// Private, loopback, link-local and metadata addresses are allowed.
+    pub allow_private: bool,
+    /// Extra root certificates (PEM) receivers may present.
+    pub extra_roots_pem: Option<String>,
+    /// The first retry's wait, doubled per attempt.
+    pub retry_base_ms: i64,
+    /// Attempts before giving up.
+    pub max_attempts: u32,
+    /// Time a receiver has to answer.
+    pub timeout: std::time::Duration,
 }
 
 /// Password checks at once and waiting.

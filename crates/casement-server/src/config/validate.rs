@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use super::raw::RawConfig;
-use super::resolved::{Config, ConfigError, NetworkLimits, PasswordPoolSize, SigninPolicy};
+use super::resolved::{
+    Config, ConfigError, NetworkLimits, PasswordPoolSize, SigninPolicy, WebhookPolicy,
+};
 
 impl RawConfig {
     /// Validates and resolves defaults that depend on other fields.
@@ -67,6 +69,20 @@ impl RawConfig {
                 "{what}_cert and {what}_key must be given together"
             ))),
         };
+        let webhook_roots = match &self.webhook_ca_file {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError(format!("webhook_ca_file {}: {e}", path.display())))?,
+            ),
+            None => None,
+        };
+        let webhooks = WebhookPolicy {
+            allow_private: self.webhook_allow_private,
+            extra_roots_pem: webhook_roots,
+            retry_base_ms: self.webhook_retry_base_ms.clamp(1, 3_600_000) as i64,
+            max_attempts: self.webhook_max_attempts.max(1),
+            timeout: seconds(self.webhook_timeout_seconds, "webhook_timeout_seconds")?,
+        };
         let database = self.database.unwrap_or_else(|| {
             casement_store_sql::SqlStore::sqlite_url(&self.data_dir.join("casement.db"))
         });
@@ -84,6 +100,8 @@ impl RawConfig {
             sts_token_seconds: self.sts_token_seconds,
             trusted_proxies: self.trusted_proxies,
             auto_push_config: self.auto_push_config,
+            disable_bootstrap_token: self.disable_bootstrap_token,
+            webhooks,
             push_interval_ms: i64::from(self.push_interval_seconds) * 1000,
             network: NetworkLimits {
                 header_timeout: seconds(self.header_timeout_seconds, "header_timeout_seconds")?,

@@ -25,6 +25,9 @@ use axum::routing::{get, post};
 use crate::paths;
 use crate::state::AppState;
 
+/// The actor recorded in the audit log for requests with the bootstrap admin token.
+pub const ADMIN_ACTOR: &str = "admin-token";
+
 /// Largest management body: the SyncML codec's limit.
 pub const MAX_MANAGEMENT_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// Largest enrollment body (Discovery, STS, Policy, Enrollment): the enrollment parser's limit.
@@ -105,8 +108,12 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// True when the request carries the admin token (compared in constant time).
+/// True when the request carries the bootstrap admin token (compared in constant time) and it
+/// is not disabled by configuration.
 pub fn has_admin_token(state: &AppState, headers: &HeaderMap) -> bool {
+    if state.config.disable_bootstrap_token {
+        return false;
+    }
     let presented = bearer_token(headers).unwrap_or("");
     let expected = state.admin_token.as_bytes();
     presented.len() == expected.len()
@@ -117,10 +124,16 @@ pub fn has_admin_token(state: &AppState, headers: &HeaderMap) -> bool {
             == 0
 }
 
-/// `GET /metrics` on the HTTPS listener: the admin token is required (Prometheus sends it with
+/// `GET /metrics` on the HTTPS listener: the admin token (or a personal token) is required (Prometheus sends it with
 /// `authorization.credentials_file`); the separate metrics listener needs none.
 async fn metrics_with_token(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if !has_admin_token(&state, &headers) {
+    let allowed = match crate::authz::authenticate_bearer(&state, &headers).await {
+        Ok(principal) => {
+            crate::authz::grants(principal.role(), crate::authz::Permission::MetricsRead)
+        }
+        Err(_) => false,
+    };
+    if !allowed {
         state.metrics.refusal("metrics-unauthorized");
         return (
             StatusCode::UNAUTHORIZED,

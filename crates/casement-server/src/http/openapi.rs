@@ -23,6 +23,14 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/admins", &["get", "post"]),
     ("/api/v1/portal/installs", &["get", "post"]),
     ("/api/v1/openapi.json", &["get"]),
+    ("/api/v1/devices.csv", &["get"]),
+    ("/api/v1/admins/{id}/role", &["post"]),
+    ("/api/v1/tokens", &["get", "post"]),
+    ("/api/v1/tokens/{id}", &["delete"]),
+    ("/api/v1/events", &["get"]),
+    ("/api/v1/webhooks", &["get", "post"]),
+    ("/api/v1/webhooks/{id}", &["delete"]),
+    ("/api/v1/webhooks/{id}/deliveries", &["get"]),
 ];
 
 fn ok(description: &str, schema: Value) -> Value {
@@ -42,7 +50,8 @@ fn errors(codes: &[&str]) -> Value {
     for code in codes {
         let description = match *code {
             "400" => "Malformed request",
-            "401" => "Missing or wrong admin token",
+            "401" => "Missing, wrong, revoked or expired token",
+            "403" => "The token's role lacks the permission (named in missing_permission)",
             "404" => "Unknown id",
             "409" => "Conflict with the current state",
             "422" => "Refused: the request cannot be built for this device",
@@ -62,6 +71,139 @@ fn merge(mut a: Value, b: Value) -> Value {
 
 /// The document.
 pub fn document() -> Value {
+    let mut doc = base_document();
+    if let (Some(paths), Value::Object(team)) = (doc["paths"].as_object_mut(), team_paths()) {
+        paths.extend(team);
+    }
+    if let (Some(schemas), Value::Object(team)) =
+        (doc["components"]["schemas"].as_object_mut(), team_schemas())
+    {
+        schemas.extend(team);
+    }
+    // Every route of the bearer-token API may answer 403 for a role without its permission.
+    for (path, methods) in ROUTES {
+        for method in *methods {
+            let verb = axum::http::Method::from_bytes(method.to_uppercase().as_bytes())
+                .unwrap_or(axum::http::Method::GET);
+            let open = matches!(
+                crate::authz::need(crate::authz::API_ROUTES, &verb, path),
+                Some(crate::authz::Need::Open)
+            );
+            if open {
+                continue;
+            }
+            if let Some(responses) = doc["paths"][*path][*method]["responses"].as_object_mut() {
+                responses
+                    .entry("403")
+                    .or_insert_with(|| errors(&["403"])["403"].clone());
+            }
+        }
+    }
+    doc
+}
+
+/// Roles and tokens, events and webhooks, the CSV export (issue 15).
+fn team_paths() -> Value {
+    let list = |name: &str, key: &str| json!({ "type": "object", "required": [key], "properties": { key: { "type": "array", "items": reference(name) } } });
+    let kinds: Vec<&str> = crate::services::events::EventKind::ALL
+        .iter()
+        .map(|k| k.name())
+        .collect();
+    json!({
+        "/api/v1/devices.csv": { "get": {
+            "summary": "Every device (retired ones too) as CSV: id, name, platform, user, enrolled_at, last_session_at, last_context, channel_state, retired_at (times RFC 3339 UTC)",
+            "responses": merge(json!({ "200": { "description": "CSV (RFC 4180)", "content": { "text/csv": { "schema": { "type": "string" } } } } }), errors(&["401", "403"]))
+        }},
+        "/api/v1/admins/{id}/role": { "post": {
+            "summary": "Change an administrator account's role",
+            "parameters": id_parameter("Administrator id"),
+            "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["role"], "properties": { "role": reference("Role") } } } } },
+            "responses": merge(json!({ "200": ok("The account", reference("Admin")) }), errors(&["400", "401", "403", "404"]))
+        }},
+        "/api/v1/tokens": {
+            "get": { "summary": "Personal API tokens (never their values)", "responses": merge(json!({ "200": ok("Tokens", list("ApiToken", "tokens")) }), errors(&["401", "403"])) },
+            "post": {
+                "summary": "Create a personal API token for yourself or a service account; its value is in this answer only",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["name", "role"], "additionalProperties": false, "properties": {
+                    "name": { "type": "string", "minLength": 1, "maxLength": 100 },
+                    "role": reference("Role"),
+                    "expires_in_days": { "type": "integer", "minimum": 1, "maximum": 3650, "description": "Default 90" },
+                    "service_account": { "type": "string", "description": "Without it the token is the creator's own" }
+                } } } } },
+                "responses": merge(json!({ "201": ok("The token, with its value in token", json!({ "allOf": [reference("ApiToken"), { "type": "object", "required": ["token"], "properties": { "token": { "type": "string" } } }] })) }), errors(&["400", "401", "403"]))
+            }
+        },
+        "/api/v1/tokens/{id}": { "delete": {
+            "summary": "Revoke a token (it answers 401 from now on)",
+            "parameters": id_parameter("Token id"),
+            "responses": merge(json!({ "200": ok("The revoked token", reference("ApiToken")) }), errors(&["401", "403", "404"]))
+        }},
+        "/api/v1/events": { "get": {
+            "summary": "The event log, oldest first, after a cursor",
+            "parameters": [
+                { "name": "after", "in": "query", "description": "The next of the previous page; absent: from the start", "schema": { "type": "string" } },
+                { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } }
+            ],
+            "responses": merge(json!({ "200": ok("A page of events", json!({ "type": "object", "required": ["events", "next"], "properties": {
+                "events": { "type": "array", "items": reference("Event") },
+                "next": { "type": "string", "description": "The cursor to ask with next (unchanged when nothing was new)" } } })) }), errors(&["400", "401", "403"]))
+        }},
+        "/api/v1/webhooks": {
+            "get": { "summary": "Webhook endpoints", "responses": merge(json!({ "200": ok("Webhooks", list("Webhook", "webhooks")) }), errors(&["401", "403"])) },
+            "post": {
+                "summary": "Add a webhook: https:// only; loopback, private, link-local and metadata addresses are refused unless webhook_allow_private. Each POST carries X-Casement-Timestamp and X-Casement-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + \".\" + body)>",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["url"], "additionalProperties": false, "properties": {
+                    "url": { "type": "string", "format": "uri" },
+                    "secret": { "type": "string", "minLength": 16, "maxLength": 256, "description": "Made (and shown once) when absent" },
+                    "kinds": { "type": "array", "items": { "type": "string", "enum": kinds }, "description": "Empty or absent: every kind" }
+                } } } } },
+                "responses": merge(json!({ "201": ok("The webhook, with its secret", json!({ "allOf": [reference("Webhook"), { "type": "object", "required": ["secret"], "properties": { "secret": { "type": "string" } } }] })) }), errors(&["400", "401", "403"]))
+            }
+        },
+        "/api/v1/webhooks/{id}": { "delete": {
+            "summary": "Delete a webhook: queued deliveries fail, its log stays",
+            "parameters": id_parameter("Webhook id"),
+            "responses": merge(json!({ "204": { "description": "Deleted" } }), errors(&["401", "403", "404"]))
+        }},
+        "/api/v1/webhooks/{id}/deliveries": { "get": {
+            "summary": "The webhook's deliveries, newest first, each with its log of attempts",
+            "parameters": id_parameter("Webhook id"),
+            "responses": merge(json!({ "200": ok("Deliveries", list("WebhookDelivery", "deliveries")) }), errors(&["401", "403", "404"]))
+        }}
+    })
+}
+
+fn team_schemas() -> Value {
+    let nullable = |t: &str| json!({ "type": [t, "null"] });
+    let kinds: Vec<&str> = crate::services::events::EventKind::ALL
+        .iter()
+        .map(|k| k.name())
+        .collect();
+    json!({
+        "Role": { "type": "string", "enum": ["administrator", "operator", "helpdesk", "auditor"] },
+        "ApiToken": { "type": "object", "required": ["id", "name", "role", "owner", "expires_at", "status"], "properties": {
+            "id": { "type": "string" }, "name": { "type": "string" }, "role": reference("Role"), "owner": { "type": "string" },
+            "created_by": { "type": "string" }, "created_at": { "type": "integer" }, "expires_at": { "type": "integer" },
+            "revoked_at": nullable("integer"), "last_used_at": nullable("integer"),
+            "status": { "type": "string", "enum": ["active", "revoked", "expired"] } } },
+        "Event": { "type": "object", "required": ["id", "seq", "kind", "at"], "properties": {
+            "id": { "type": "string" }, "seq": { "type": "integer" }, "kind": { "type": "string", "enum": kinds },
+            "at": { "type": "integer" }, "device_id": nullable("string"), "subject": nullable("string"), "data": { "type": ["object", "null"] } } },
+        "Webhook": { "type": "object", "required": ["id", "url", "kinds"], "properties": {
+            "id": { "type": "string" }, "url": { "type": "string" }, "kinds": { "type": "array", "items": { "type": "string" } },
+            "created_by": { "type": "string" }, "created_at": { "type": "integer" } } },
+        "WebhookDelivery": { "type": "object", "required": ["id", "state", "attempts"], "properties": {
+            "id": { "type": "string" }, "event_id": nullable("string"), "kind": nullable("string"),
+            "state": { "type": "string", "enum": ["queued", "sending", "delivered", "failed"] },
+            "attempts": { "type": "integer" }, "next_attempt_at": { "type": "integer" },
+            "last_status": nullable("integer"), "last_error": nullable("string"),
+            "created_at": { "type": "integer" }, "updated_at": { "type": "integer" },
+            "log": { "type": "array", "items": { "type": "object", "properties": {
+                "attempt": { "type": "integer" }, "at": { "type": "integer" }, "status": nullable("integer"), "error": nullable("string") } } } } }
+    })
+}
+
+fn base_document() -> Value {
     let list = |name: &str, key: &str| json!({ "type": "object", "required": [key], "properties": { key: { "type": "array", "items": reference(name) } } });
     json!({
         "openapi": "3.1.0",
@@ -174,7 +316,7 @@ pub fn document() -> Value {
                     "summary": "Create an administrator account for the web console (the API keeps using the admin token)",
                     "requestBody": { "required": true, "content": { "application/json": { "schema": {
                         "type": "object", "required": ["username", "password"],
-                        "properties": { "username": { "type": "string" }, "password": { "type": "string", "minLength": 12 }, "display_name": { "type": "string" } }
+                        "properties": { "username": { "type": "string" }, "password": { "type": "string", "minLength": 12 }, "display_name": { "type": "string" }, "role": { "$ref": "#/components/schemas/Role" } }
                     }}}},
                     "responses": merge(json!({ "201": ok("The account", reference("Admin")) }), errors(&["400", "401", "409"]))
                 }
@@ -201,7 +343,7 @@ pub fn document() -> Value {
         },
         "components": {
             "securitySchemes": {
-                "adminToken": { "type": "http", "scheme": "bearer", "description": "The token in casement-data/admin-token" },
+                "adminToken": { "type": "http", "scheme": "bearer", "description": "The bootstrap token in casement-data/admin-token (an administrator; can be disabled with disable_bootstrap_token) or a personal API token (its role decides what it may do)" },
                 "portalSession": { "type": "apiKey", "in": "cookie", "name": "__Host-casement-portal", "description": "The portal's session cookie, set by signing in at /portal/login" }
             },
             "schemas": schemas()
@@ -221,7 +363,7 @@ fn schemas() -> Value {
     let classes: Vec<&str> = CommandClass::ALL.iter().map(|c| c.as_str()).collect();
     let kinds: Vec<&str> = CommandKind::ALL.iter().map(|k| k.as_str()).collect();
     json!({
-        "Error": { "type": "object", "required": ["error", "reason"], "properties": { "error": { "type": "string" }, "reason": { "type": "string" } } },
+        "Error": { "type": "object", "required": ["error", "reason"], "properties": { "error": { "type": "string" }, "reason": { "type": "string" }, "missing_permission": { "type": "string", "description": "On 403: the permission the token's role lacks" } } },
         "Device": { "type": "object", "required": ["id", "platform", "enrolled_user", "enrolled_at"], "properties": {
             "id": { "type": "string" },
             "platform": { "type": "string", "enum": ["windows-8.1", "windows-10"] },
@@ -322,7 +464,7 @@ fn schemas() -> Value {
             "id": { "type": "string" }, "app_id": { "type": "string" }, "device_id": { "type": "string" },
             "status": { "type": "string", "enum": ["queued", "pushed", "delivered", "installed", "failed"] },
             "detail": { "type": "string" }, "requested_by": { "type": "string" }, "created_at": { "type": "integer" } } },
-        "Admin": { "type": "object", "required": ["id", "username"], "properties": { "id": { "type": "string" }, "username": { "type": "string" }, "display_name": { "type": "string" }, "created_at": { "type": "integer" } } },
+        "Admin": { "type": "object", "required": ["id", "username", "role"], "properties": { "id": { "type": "string" }, "username": { "type": "string" }, "display_name": { "type": "string" }, "role": { "$ref": "#/components/schemas/Role" }, "created_at": { "type": "integer" } } },
         "PortalInstall": { "allOf": [reference("Install"), { "type": "object", "properties": {
             "app_name": { "type": "string" }, "device_name": { "type": "string" },
             "label": { "type": "string", "description": "Waiting, Starting, Installing, Installed or Failed" },
@@ -355,6 +497,18 @@ mod tests {
                 );
             }
         }
+        // The permission table and this document name the same routes (issue 15).
+        let mut table: Vec<(String, String)> = crate::authz::API_ROUTES
+            .iter()
+            .map(|r| (r.path.to_owned(), r.method.to_lowercase()))
+            .collect();
+        let mut described: Vec<(String, String)> = ROUTES
+            .iter()
+            .flat_map(|(p, ms)| ms.iter().map(|m| ((*p).to_owned(), (*m).to_owned())))
+            .collect();
+        table.sort();
+        described.sort();
+        assert_eq!(table, described, "authz::API_ROUTES and ROUTES differ");
         let text = doc.to_string();
         for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
             let name = &reference[..reference.find('"').unwrap()];

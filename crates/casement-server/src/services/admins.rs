@@ -1,7 +1,7 @@
 //! Administrator accounts of the console: creation and password checks. Separate from the user
 //! directory (end users) and from the API's admin token.
 
-use casement_store::{Admin, NewAdmin, StoreError};
+use casement_store::{Admin, NewAdmin, Role, StoreError};
 
 use crate::services::signin::{self, Account, SignInError};
 use crate::state::AppState;
@@ -31,6 +31,7 @@ pub async fn create_admin(
     username: &str,
     password: &str,
     display_name: Option<&str>,
+    role: Role,
 ) -> Result<Admin, CreateAdminError> {
     let username = username.trim();
     let valid = !username.is_empty()
@@ -62,6 +63,7 @@ pub async fn create_admin(
             .unwrap_or(username)
             .to_owned(),
         password_hash: hash,
+        role,
         created_at: state.clock.now_ms(),
     };
     state.store.create_admin(&new).await.map_err(|e| match e {

@@ -171,13 +171,13 @@ async fn set_channel(
         reason: Some(reason.to_owned()),
         updated_at: now,
     };
-    state
-        .store
-        .apply_message(&MessageChanges {
-            device_id: device_id.to_owned(),
-            now,
-            channel: Some(channel),
-            ..MessageChanges::default()
-        })
-        .await
+    let changes = MessageChanges {
+        device_id: device_id.to_owned(),
+        now,
+        channel: Some(channel),
+        ..MessageChanges::default()
+    };
+    state.store.apply_message(&changes).await?;
+    crate::services::events::after_message(state, &changes).await;
+    Ok(())
 }

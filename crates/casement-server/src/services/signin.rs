@@ -130,8 +130,10 @@ pub async fn refuse_if_throttled(
             address,
             "sign-in refused: too many failures from this address"
         );
+        let retry_after_seconds = (WINDOW_MS / 1000) as u64;
+        crate::services::events::signin_throttled(state, address, retry_after_seconds).await;
         return Err(SignInError::Throttled {
-            retry_after_seconds: (WINDOW_MS / 1000) as u64,
+            retry_after_seconds,
         });
     }
     let failures = state.store.login_failures_since(account_key, since).await?;
@@ -152,8 +154,10 @@ pub async fn refuse_if_throttled(
             failures,
             "sign-in refused: the account is slowed down after failed sign-ins"
         );
+        let retry_after_seconds = (delay as u64).div_ceil(1000);
+        crate::services::events::signin_throttled(state, account_key, retry_after_seconds).await;
         return Err(SignInError::Throttled {
-            retry_after_seconds: (delay as u64).div_ceil(1000),
+            retry_after_seconds,
         });
     }
     Ok(())

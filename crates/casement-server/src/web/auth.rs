@@ -64,6 +64,14 @@ impl ConsoleSession {
     pub fn actor(&self) -> String {
         format!("admin:{}", self.admin.username)
     }
+
+    /// Who this is, for [`crate::authz::require`].
+    pub fn principal(&self) -> crate::authz::Principal {
+        crate::authz::Principal::Console {
+            username: self.admin.username.clone(),
+            role: self.admin.role,
+        }
+    }
 }
 
 /// Not signed in: pages redirect to the sign-in page, the JSON API answers 401.
@@ -73,6 +81,8 @@ pub enum AuthRejection {
     SignIn(&'static str),
     /// The API: 401.
     Api,
+    /// Signed in, but the role lacks the permission the console route needs (403, audited).
+    Forbidden(crate::authz::Forbidden),
     /// Storage failed.
     Error(WebError),
 }
@@ -86,6 +96,7 @@ impl IntoResponse for AuthRejection {
                 axum::Json(serde_json::json!({ "error": "unauthorized", "reason": "sign in to the portal first" })),
             )
                 .into_response(),
+            Self::Forbidden(f) => WebError::from(f).into_response(),
             Self::Error(e) => e.into_response(),
         }
     }
@@ -137,7 +148,25 @@ impl FromRequestParts<AppState> for ConsoleSession {
             .await
             .map_err(|e| AuthRejection::Error(e.into()))?
             .ok_or(AuthRejection::SignIn("/console/login"))?;
-        Ok(Self { admin, session })
+        let this = Self { admin, session };
+        // The one permission check of the console (crate::authz::CONSOLE_ROUTES): every
+        // console handler takes a ConsoleSession, so none runs without it.
+        let route = parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .map_or_else(|| parts.uri.path().to_owned(), |m| m.as_str().to_owned());
+        let door = format!("{} {route}", parts.method);
+        let principal = this.principal();
+        let checked = match crate::authz::need(crate::authz::CONSOLE_ROUTES, &parts.method, &route)
+        {
+            Some(crate::authz::Need::Permission(p)) => {
+                crate::authz::require(state, &principal, p, &door).await
+            }
+            Some(_) => Ok(()),
+            None => crate::authz::refuse(state, &principal, crate::authz::UNLISTED, &door).await,
+        };
+        checked.map_err(AuthRejection::Forbidden)?;
+        Ok(this)
     }
 }
 

@@ -24,6 +24,7 @@ pub const CONSOLE_NAV: &[(&str, &str)] = &[
     ("/console/apps", "Apps"),
     ("/console/users", "Users"),
     ("/console/audit", "Audit log"),
+    ("/console/team", "Team"),
 ];
 
 /// Who is signed in, for the header: a name, the sign-out form's CSRF token.
@@ -152,6 +153,17 @@ impl WebError {
     /// The status code.
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+}
+
+impl From<crate::authz::Forbidden> for WebError {
+    fn from(f: crate::authz::Forbidden) -> Self {
+        Self::forbidden(format!(
+            "You are signed in with the {} role, which does not have the permission {} this needs. Missing permission: {}",
+            f.role.as_str(),
+            f.missing_permission,
+            f.missing_permission
+        ))
     }
 }
 

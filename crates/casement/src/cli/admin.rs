@@ -1,6 +1,7 @@
 //! `casement admin`: the admin API from the shell. It reaches the server at `--url` (default
 //! https://127.0.0.1:8443) with the token in `<data-dir>/admin-token`, trusting the server's
-//! certificate in `<data-dir>/tls.pem` (or `--ca-cert`). Output is the API's JSON, pretty-printed.
+//! certificate in `<data-dir>/tls.pem` (or `--ca-cert`). Output is the API's JSON, pretty-printed
+//! (the device CSV as it is). A personal API token works too: `--token` or `CASEMENT_ADMIN_TOKEN`.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -48,6 +49,21 @@ enum AdminCommand {
     /// Administrator accounts of the web console (/console).
     #[command(subcommand)]
     Admins(Admins),
+    /// Personal API tokens (roles: administrator, operator, helpdesk, auditor).
+    #[command(subcommand)]
+    Tokens(Tokens),
+    /// The event log, after a cursor.
+    Events {
+        /// The `next` of the previous page.
+        #[arg(long)]
+        after: Option<String>,
+        /// Most events.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Webhooks: events POSTed (signed) to HTTPS receivers.
+    #[command(subcommand)]
+    Webhooks(Webhooks),
     /// The audit log.
     Audit {
         /// Most entries.
@@ -84,9 +100,56 @@ enum Admins {
         password_stdin: bool,
         #[arg(long)]
         display_name: Option<String>,
+        /// administrator (default), operator, helpdesk or auditor.
+        #[arg(long)]
+        role: Option<String>,
     },
     /// List console administrators.
     List,
+    /// Change an administrator's role.
+    Role { id: String, role: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum Tokens {
+    /// List tokens (never their values).
+    List,
+    /// Create a token; its value is printed this once.
+    Create {
+        /// A name for people.
+        name: String,
+        /// administrator, operator, helpdesk or auditor.
+        #[arg(long)]
+        role: String,
+        /// Days until it expires (default 90).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        /// A service account to create it for (default: the caller's own).
+        #[arg(long)]
+        service_account: Option<String>,
+    },
+    /// Revoke a token.
+    Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum Webhooks {
+    /// List webhooks.
+    List,
+    /// Add a webhook (https:// only); the secret is printed this once.
+    Create {
+        url: String,
+        /// The signing secret (default: one is made).
+        #[arg(long)]
+        secret: Option<String>,
+        /// An event kind to deliver (repeat; default every kind).
+        #[arg(long = "kind")]
+        kinds: Vec<String>,
+    },
+    /// Delete a webhook.
+    Delete { id: String },
+    /// A webhook's deliveries and their attempts.
+    Deliveries { id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,6 +163,8 @@ enum Devices {
     },
     /// One device with inventory.
     Show { id: String },
+    /// Every device as CSV (to stdout).
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -179,7 +244,11 @@ pub fn run(args: AdminArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let value = runtime.block_on(dispatch(&api, args.command))?;
-    crate::cli::print_stdout(&format!("{}\n", serde_json::to_string_pretty(&value)?))
+    match value {
+        // Text answers (the CSV) are printed as they are.
+        Value::String(text) => crate::cli::print_stdout(&text),
+        value => crate::cli::print_stdout(&format!("{}\n", serde_json::to_string_pretty(&value)?)),
+    }
 }
 
 async fn dispatch(api: &Api, command: AdminCommand) -> anyhow::Result<Value> {
@@ -203,15 +272,62 @@ async fn dispatch(api: &Api, command: AdminCommand) -> anyhow::Result<Value> {
             password,
             password_stdin,
             display_name,
+            role,
         }) => {
             let password = read_password(password, password_stdin)?;
             api.post(
                 "/admins",
-                json!({ "username": username, "password": password, "display_name": display_name }),
+                json!({ "username": username, "password": password, "display_name": display_name, "role": role }),
             )
             .await
         }
         AdminCommand::Admins(Admins::List) => api.get("/admins").await,
+        AdminCommand::Admins(Admins::Role { id, role }) => {
+            api.post(
+                &format!("/admins/{}/role", encode(&id)),
+                json!({ "role": role }),
+            )
+            .await
+        }
+        AdminCommand::Tokens(Tokens::List) => api.get("/tokens").await,
+        AdminCommand::Tokens(Tokens::Create {
+            name,
+            role,
+            expires_in_days,
+            service_account,
+        }) => {
+            api.post(
+                "/tokens",
+                json!({ "name": name, "role": role, "expires_in_days": expires_in_days, "service_account": service_account }),
+            )
+            .await
+        }
+        AdminCommand::Tokens(Tokens::Revoke { id }) => {
+            api.delete(&format!("/tokens/{}", encode(&id))).await
+        }
+        AdminCommand::Events { after, limit } => {
+            let mut path = format!("/events?limit={limit}");
+            if let Some(after) = after {
+                path.push_str(&format!("&after={}", encode(&after)));
+            }
+            api.get(&path).await
+        }
+        AdminCommand::Webhooks(Webhooks::List) => api.get("/webhooks").await,
+        AdminCommand::Webhooks(Webhooks::Create { url, secret, kinds }) => {
+            api.post(
+                "/webhooks",
+                json!({ "url": url, "secret": secret, "kinds": kinds }),
+            )
+            .await
+        }
+        AdminCommand::Webhooks(Webhooks::Delete { id }) => {
+            api.delete(&format!("/webhooks/{}", encode(&id))).await
+        }
+        AdminCommand::Webhooks(Webhooks::Deliveries { id }) => {
+            api.get(&format!("/webhooks/{}/deliveries", encode(&id)))
+                .await
+        }
+        AdminCommand::Devices(Devices::Csv) => api.get_text("/devices.csv").await.map(Value::String),
         AdminCommand::Devices(Devices::List {
             platform,
             include_retired,
@@ -318,6 +434,32 @@ impl Api {
         answer(response).await
     }
 
+    async fn get_text(&self, path: &str) -> anyhow::Result<String> {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| format!("GET {}{path}", self.base))?;
+        let status = response.status();
+        if !status.is_success() {
+            return answer(response).await.map(|_| String::new());
+        }
+        Ok(response.text().await?)
+    }
+
+    async fn delete(&self, path: &str) -> anyhow::Result<Value> {
+        let response = self
+            .client
+            .delete(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| format!("DELETE {}{path}", self.base))?;
+        answer(response).await
+    }
+
     async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
         let response = self
             .client
@@ -336,7 +478,12 @@ async fn answer(response: reqwest::Response) -> anyhow::Result<Value> {
     let value: Value = response.json().await.unwrap_or(Value::Null);
     if !status.is_success() {
         let reason = value.get("reason").and_then(Value::as_str).unwrap_or("");
-        bail!("the server answered {status}: {reason}");
+        match value.get("missing_permission").and_then(Value::as_str) {
+            Some(missing) => {
+                bail!("the server answered {status}: {reason} (missing permission {missing})")
+            }
+            None => bail!("the server answered {status}: {reason}"),
+        }
     }
     Ok(value)
 }

@@ -1,7 +1,7 @@
-//! Administrator accounts of the web console (the API itself keeps using the admin token).
+//! Administrator accounts of the web console and their roles.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
@@ -9,12 +9,15 @@ use serde_json::json;
 use super::ApiError;
 use crate::services::admins::{CreateAdminError, create_admin};
 use crate::state::AppState;
+use casement_store::Role;
 
 #[derive(Debug, Deserialize)]
 pub struct NewAdminBody {
     username: String,
     password: String,
     display_name: Option<String>,
+    /// Default `administrator` (as every account was before roles).
+    role: Option<Role>,
 }
 
 pub async fn create(
@@ -28,6 +31,7 @@ pub async fn create(
         &body.username,
         &body.password,
         body.display_name.as_deref(),
+        body.role.unwrap_or(Role::Administrator),
     )
     .await
     .map_err(|e| match e {
@@ -47,7 +51,7 @@ pub async fn create(
         &state,
         "admin.create",
         Some(&admin.username),
-        json!({ "id": admin.id }),
+        json!({ "id": admin.id, "role": admin.role.as_str() }),
     )
     .await;
     Ok((StatusCode::CREATED, Json(json!(admin))))
@@ -56,4 +60,33 @@ pub async fn create(
 pub async fn list(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     let admins = state.store.list_admins().await?;
     Ok(Json(json!({ "admins": admins })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RoleBody {
+    role: Role,
+}
+
+/// `POST /admins/{id}/role` with `{"role": …}`.
+pub async fn set_role(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<RoleBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Json(body) =
+        body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-request", e.body_text()))?;
+    state.store.set_admin_role(&id, body.role).await?;
+    super::audit(
+        &state,
+        "admin.role",
+        Some(&id),
+        json!({ "role": body.role.as_str() }),
+    )
+    .await;
+    let admin = state
+        .store
+        .admin_by_id(&id)
+        .await?
+        .ok_or_else(|| super::not_found(format!("no administrator {id}")))?;
+    Ok(Json(json!(admin)))
 }

@@ -8,7 +8,7 @@ use casement_store::{AppRow, StoreError};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ADMIN_ACTOR, ApiError, audit, not_found};
+use super::{ApiError, audit, not_found};
 use crate::services::commands::QueueError;
 use crate::services::installs::{self, InstallError};
 use crate::state::AppState;
@@ -95,7 +95,8 @@ pub async fn install(
 ) -> Result<(StatusCode, Json<installs::InstallView>), ApiError> {
     let Json(body) =
         body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-request", e.body_text()))?;
-    let view = installs::request(&state, &device_id, &body.app_id, ADMIN_ACTOR)
+    let actor = crate::authz::current_actor();
+    let view = installs::request(&state, &device_id, &body.app_id, &actor)
         .await
         .map_err(|e| match e {
             InstallError::UnknownApp => not_found(format!("no app {}", body.app_id)),

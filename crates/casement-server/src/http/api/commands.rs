@@ -1,9 +1,9 @@
 //! The command queue: queue (by kind, built by the catalog for the device's platform), list
 //! with what each pending command waits for, cancel.
 
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use casement_dm::ContextPolicy;
 use casement_dm::catalog::CommandRequest;
 use casement_store::{CommandRow, CommandState, StoreError};
@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{ApiError, audit, not_found};
+use crate::authz::Principal;
 use crate::services::commands::{BulkDevices, QueueError, queue, queue_bulk};
 use crate::state::AppState;
 
@@ -130,11 +131,19 @@ pub struct CreateBody {
 
 pub async fn create(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     Path(device_id): Path<String>,
     body: Result<Json<CreateBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let Json(body) =
         body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-request", e.body_text()))?;
+    super::require_kind(
+        &state,
+        &principal,
+        &body.request,
+        "POST /api/v1/devices/{id}/commands",
+    )
+    .await?;
     let rows = queue(
         &state,
         &device_id,
@@ -182,10 +191,12 @@ pub struct BulkBody {
 /// Queues one command request on many devices (docs/product.md §6: 100,000 devices in under a second).
 pub async fn create_bulk(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     body: Result<Json<BulkBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let Json(body) =
         body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-request", e.body_text()))?;
+    super::require_kind(&state, &principal, &body.command, "POST /api/v1/commands").await?;
     let started = std::time::Instant::now();
     let outcome = queue_bulk(
         &state,
@@ -226,7 +237,7 @@ pub async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<CommandView>, ApiError> {
-    let row = crate::services::commands::cancel(&state, super::ADMIN_ACTOR, &id)
+    let row = crate::services::commands::cancel(&state, &crate::authz::current_actor(), &id)
         .await
         .map_err(|e| match e {
             StoreError::Conflict(reason) => {

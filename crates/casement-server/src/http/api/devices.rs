@@ -207,3 +207,25 @@ pub async fn get(
         .ok_or_else(|| not_found(format!("no device {id}")))?;
     Ok(Json(view(&state, device, true).await?))
 }
+
+/// `GET /devices.csv`: every device (retired ones too) as CSV.
+pub async fn csv(State(state): State<AppState>) -> Result<axum::response::Response, ApiError> {
+    let body = crate::services::reports::devices_csv(&state).await?;
+    Ok(csv_response(body))
+}
+
+/// A CSV download.
+pub fn csv_response(body: String) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"devices.csv\"",
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}

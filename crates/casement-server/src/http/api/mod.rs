@@ -4,7 +4,9 @@ mod admins;
 mod apps;
 mod commands;
 mod devices;
+mod events;
 mod sessions;
+mod tokens;
 mod users;
 
 use crate::fault::{Fault, Faulty};
@@ -12,10 +14,11 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
+use crate::authz;
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router<AppState> {
@@ -40,21 +43,86 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/installs/{id}", get(apps::get_install))
         .route("/audit", get(sessions::audit))
         .route("/admins", get(admins::list).post(admins::create))
-        .layer(middleware::from_fn_with_state(state, require_admin))
+        .route("/admins/{id}/role", post(admins::set_role))
+        .route("/devices.csv", get(devices::csv))
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/{id}", delete(tokens::revoke))
+        .route("/events", get(events::list))
+        .route(
+            "/webhooks",
+            get(events::list_webhooks).post(events::create_webhook),
+        )
+        .route("/webhooks/{id}", delete(events::delete_webhook))
+        .route("/webhooks/{id}/deliveries", get(events::deliveries))
+        .layer(middleware::from_fn_with_state(state, authorize))
 }
 
-/// Refuses requests without the admin bearer token (compared in constant time; the scheme in
-/// any case), before their body is read.
-async fn require_admin(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if !super::has_admin_token(&state, request.headers()) {
-        return ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "a valid admin bearer token is required",
-        )
-        .into_response();
+/// Every admin API request: authenticates the bearer token (the bootstrap token unless
+/// disabled, or a personal token; 401 otherwise) and checks the route's permission in
+/// [`authz::API_ROUTES`] (403 naming it, audited) before the body is read. The principal is
+/// handed to the handler (an extension) and is the audit actor of what it records.
+async fn authorize(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let principal = match authz::authenticate_bearer(&state, request.headers()).await {
+        Ok(p) => p,
+        Err(authz::BearerError::Unauthorized) => {
+            return ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a valid admin bearer token is required",
+            )
+            .into_response();
+        }
+        Err(authz::BearerError::Store(e)) => return ApiError::from(e).into_response(),
+    };
+    let route = route_of(&request);
+    let door = format!("{} {route}", request.method());
+    match authz::need(authz::API_ROUTES, request.method(), &route) {
+        Some(authz::Need::Permission(p)) => {
+            if let Err(refused) = authz::require(&state, &principal, p, &door).await {
+                return refused.into_response();
+            }
+        }
+        Some(authz::Need::CommandKind | authz::Need::Open) => {}
+        None => {
+            let refused = authz::refuse(&state, &principal, authz::UNLISTED, &door).await;
+            return refused
+                .err()
+                .map(IntoResponse::into_response)
+                .unwrap_or_default();
+        }
     }
-    next.run(request).await
+    request.extensions_mut().insert(principal.clone());
+    authz::with_actor(principal.actor(), next.run(request)).await
+}
+
+/// The route the request matched (`/api/v1/devices/{id}`), as the permission tables name it.
+fn route_of(request: &Request) -> String {
+    let matched = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| request.uri().path(), |m| m.as_str());
+    if matched.starts_with("/api/v1") {
+        matched.to_owned()
+    } else {
+        format!("/api/v1{matched}")
+    }
+}
+
+/// Checks, in a handler, the permission of the command kind in a request body (routes marked
+/// [`authz::Need::CommandKind`]).
+pub async fn require_kind(
+    state: &AppState,
+    principal: &authz::Principal,
+    request: &impl serde::Serialize,
+    door: &str,
+) -> Result<(), ApiError> {
+    let kind = serde_json::to_value(request)
+        .ok()
+        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
+        .unwrap_or_default();
+    authz::require(state, principal, authz::command_permission(&kind), door)
+        .await
+        .map_err(ApiError::from)
 }
 
 /// An API error: HTTP status, a stable code and a human reason.
@@ -63,6 +131,8 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     reason: String,
+    /// For a 403: the permission the principal lacks.
+    missing_permission: Option<&'static str>,
 }
 
 impl ApiError {
@@ -71,6 +141,18 @@ impl ApiError {
             status,
             code,
             reason: reason.into(),
+            missing_permission: None,
+        }
+    }
+}
+
+impl From<authz::Forbidden> for ApiError {
+    fn from(f: authz::Forbidden) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            reason: f.reason(),
+            missing_permission: Some(f.missing_permission),
         }
     }
 }
@@ -89,25 +171,26 @@ impl<E: Faulty> From<E> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({ "error": self.code, "reason": self.reason })),
-        )
-            .into_response()
+        let body = match self.missing_permission {
+            Some(missing) => {
+                json!({ "error": self.code, "reason": self.reason, "missing_permission": missing })
+            }
+            None => json!({ "error": self.code, "reason": self.reason }),
+        };
+        (self.status, Json(body)).into_response()
     }
 }
 
-/// The actor recorded in the audit log for admin-token requests.
-pub const ADMIN_ACTOR: &str = "admin-token";
-
-/// Appends an audit entry as the admin token ([`crate::services::audit::record`]).
+/// Appends an audit entry as the request's principal (the bootstrap token's `admin-token`, a
+/// personal token's `token:<name>`; [`crate::services::audit::record`]).
 pub async fn audit(
     state: &AppState,
     action: &str,
     target: Option<&str>,
     detail: serde_json::Value,
 ) {
-    crate::services::audit::record(state, ADMIN_ACTOR, action, target, detail).await;
+    let actor = crate::authz::current_actor();
+    crate::services::audit::record(state, &actor, action, target, detail).await;
 }
 
 /// 404 for an unknown id.

@@ -108,9 +108,12 @@ pub(super) async fn issue(
             .collect(),
         enrolled_at: to_ms(now),
     };
+    // The device.enrolled event is written in the enrollment's own transaction.
+    let event =
+        crate::services::events::device_enrolled(state, &device_id, &user.upn, platform.as_str());
     state
         .store
-        .record_enrollment(&device, &new_certificate(&issued, to_ms(now)))
+        .record_enrollment_with_event(&device, &new_certificate(&issued, to_ms(now)), &event)
         .await
         .map_err(Failure::internal)?;
     tracing::info!(device = %device_id, upn = %user.upn, platform = platform.as_str(), serial = %issued.serial_hex, "device enrolled");

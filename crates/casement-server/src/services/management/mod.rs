@@ -219,6 +219,7 @@ async fn handle_once(
         state.config.push_interval_ms,
     );
     state.store.apply_message(&changes).await?;
+    crate::services::events::after_message(state, &changes).await;
     state.metrics.message(session_row.context, &step.effects);
     for effect in &step.effects {
         if let Effect::CommandSent { class, .. } = effect {
@@ -269,5 +270,7 @@ async fn abandon(
             changes.commands.push(retry(&command.0, None));
         }
     }
-    state.store.apply_message(&changes).await
+    state.store.apply_message(&changes).await?;
+    crate::services::events::after_message(state, &changes).await;
+    Ok(())
 }

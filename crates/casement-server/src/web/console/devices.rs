@@ -95,6 +95,7 @@ pub async fn list(
     let selected = |v: &Option<String>, option: &str| v.as_deref() == Some(option);
     let body = html! {
         h1 { "Devices" }
+        p { a.button #download-csv href="/console/devices.csv" download="devices.csv" { "Download CSV" } }
         form.filters.card method="get" action="/console/devices" role="search" {
             div {
                 label for="q" { "Search" }
@@ -504,6 +505,14 @@ pub async fn queue(
         confirm: Option<String>,
     }
     let form: Form = auth::read_form(&state, request).await?;
+    // The console's half of authz's `Need::CommandKind`: the kind decides the permission.
+    crate::authz::require(
+        &state,
+        &session.principal(),
+        crate::authz::command_permission(&form.kind),
+        "POST /console/devices/{id}/commands",
+    )
+    .await?;
     let request = match form.kind.as_str() {
         "inventory" => {
             let sets: Vec<&str> = form
@@ -646,4 +655,24 @@ async fn refuse(
         Some((StatusCode::UNPROCESSABLE_ENTITY, message.to_owned())),
     )
     .await
+}
+
+/// `GET /console/devices.csv`: the "Download CSV" button (every device, retired ones too).
+pub async fn csv(
+    State(state): State<AppState>,
+    _session: ConsoleSession,
+) -> Result<Response, WebError> {
+    let body = crate::services::reports::devices_csv(&state).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"devices.csv\"",
+            ),
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response())
 }

@@ -200,10 +200,10 @@ async fn users_page(
             p { button type="submit" { "Add user" } }
         }
         h2 { "Administrators" }
-        p.muted { "Console accounts. The API keeps using the admin token." }
+        p.muted { "Console accounts, each with a role. Roles and personal API tokens: " a href="/console/team" { "Team" } "." }
         div.table-wrap { table {
-            thead { tr { th scope="col" { "Name" } th scope="col" { "Display name" } th scope="col" { "Added" } } }
-            tbody { @for a in &admins { tr { td { (a.username) } td { (a.display_name) } td { (time(a.created_at)) } } } }
+            thead { tr { th scope="col" { "Name" } th scope="col" { "Display name" } th scope="col" { "Role" } th scope="col" { "Added" } } }
+            tbody { @for a in &admins { tr { td { (a.username) } td { (a.display_name) } td { (a.role.as_str()) } td { (time(a.created_at)) } } } }
         } }
         h3 { "Add an administrator" }
         form.card method="post" action="/console/admins" {
@@ -212,6 +212,10 @@ async fn users_page(
             input #username type="text" name="username" autocomplete="off" required;
             label for="admin-password" { "Password (at least 12 characters)" }
             input #admin-password type="password" name="password" autocomplete="new-password" required minlength="12";
+            label for="admin-role" { "Role" }
+            select #admin-role name="role" {
+                @for role in casement_store::Role::ALL { option value=(role.as_str()) { (role.as_str()) } }
+            }
             p { button type="submit" { "Add administrator" } }
         }
     };
@@ -269,9 +273,15 @@ pub async fn add_admin(
     struct Form {
         username: String,
         password: String,
+        role: Option<String>,
     }
     let form: Form = auth::read_form(&state, request).await?;
-    match create_admin(&state, &form.username, &form.password, None).await {
+    let role = form
+        .role
+        .as_deref()
+        .and_then(casement_store::Role::from_name)
+        .unwrap_or(casement_store::Role::Administrator);
+    match create_admin(&state, &form.username, &form.password, None, role).await {
         Ok(admin) => {
             audit(
                 &state,

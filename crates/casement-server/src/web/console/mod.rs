@@ -1,12 +1,15 @@
 //! The administrators' console (`/console`): sign in with an administrator account, then the
 //! dashboard, devices (list, device page with its queue, sessions, channel and actions), a
-//! session's SyncML side by side, the app catalog, users and administrators, the audit log.
+//! session's SyncML side by side, the app catalog, users and administrators, the audit log,
+//! the team (roles, accounts, personal API tokens). What each route needs is in
+//! `crate::authz::CONSOLE_ROUTES`, checked when the `ConsoleSession` is extracted.
 //! Every action is written to the audit log as `admin:<name>`.
 
 mod chart;
 mod devices;
 mod directory;
 mod sessions;
+mod team;
 
 use axum::Router;
 use axum::extract::{Query, Request, State};
@@ -38,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/login", get(login_page).post(login))
         .route("/console/logout", post(logout))
         .route("/console/devices", get(devices::list))
+        .route("/console/devices.csv", get(devices::csv))
         .route("/console/devices/{id}", get(devices::show))
         .route("/console/devices/{id}/commands", post(devices::queue))
         .route("/console/devices/{id}/installs", post(devices::install))
@@ -53,6 +57,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/console/admins", post(directory::add_admin))
         .route("/console/audit", get(directory::audit_log))
+        .route("/console/team", get(team::show))
+        .route("/console/team/tokens", post(team::create_token))
+        .route("/console/team/tokens/{id}/revoke", post(team::revoke_token))
+        .route("/console/team/admins/{id}/role", post(team::set_role))
 }
 
 /// A console page for the signed-in administrator.
