@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::ApiError;
-use crate::services::admins::{CreateAdminError, create_admin};
+use crate::services::admins::create_admin;
 use crate::state::AppState;
 use casement_store::Role;
 
@@ -33,19 +33,7 @@ pub async fn create(
         body.display_name.as_deref(),
         body.role.unwrap_or(Role::Administrator),
     )
-    .await
-    .map_err(|e| match e {
-        CreateAdminError::Invalid(reason) => {
-            ApiError::new(StatusCode::BAD_REQUEST, "bad-request", reason)
-        }
-        CreateAdminError::Exists(_) => {
-            ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
-        }
-        CreateAdminError::Store(e) => e.into(),
-        CreateAdminError::Busy(e) => {
-            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", e.to_string())
-        }
-    })?;
+    .await?;
     tracing::info!(username = %admin.username, "admin: console account created");
     super::audit(
         &state,

@@ -103,15 +103,7 @@ pub async fn install(
             InstallError::Queue(QueueError::UnknownDevice) => {
                 not_found(format!("no device {device_id}"))
             }
-            InstallError::Queue(QueueError::Retired) => ApiError::new(
-                StatusCode::CONFLICT,
-                "retired",
-                format!("device {device_id} is retired"),
-            ),
-            InstallError::NoPayload(_) | InstallError::Queue(QueueError::Refused(_)) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", e.to_string())
-            }
-            InstallError::Queue(QueueError::Store(s)) | InstallError::Store(s) => s.into(),
+            other => other.into(),
         })?;
     audit(
         &state,

@@ -154,15 +154,7 @@ pub async fn create(
     .await
     .map_err(|e| match e {
         QueueError::UnknownDevice => not_found(format!("no device {device_id}")),
-        QueueError::Retired => ApiError::new(
-            StatusCode::CONFLICT,
-            "retired",
-            format!("device {device_id} is retired"),
-        ),
-        QueueError::Refused(reason) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", reason)
-        }
-        QueueError::Store(e) => e.into(),
+        other => other.into(),
     })?;
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     audit(
@@ -205,18 +197,7 @@ pub async fn create_bulk(
         body.expires_in_seconds,
         "admin",
     )
-    .await
-    .map_err(|e| match e {
-        QueueError::Refused(reason) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", reason)
-        }
-        QueueError::Store(e) => e.into(),
-        other => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "refused",
-            other.to_string(),
-        ),
-    })?;
+    .await?;
     let selection = match &body.devices {
         BulkDevices::Ids(ids) => json!({ "ids": ids.len() }),
         other => json!(other),

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::ApiError;
-use crate::services::users::{CreateUserError, create_user};
+use crate::services::users::create_user;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -29,21 +29,7 @@ pub async fn create(
         &body.password,
         body.display_name.as_deref(),
     )
-    .await
-    .map_err(|e| match e {
-        CreateUserError::Invalid(reason) => {
-            ApiError::new(StatusCode::BAD_REQUEST, "bad-request", reason)
-        }
-        CreateUserError::Exists(upn) => ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            format!("a user with UPN {upn} exists already"),
-        ),
-        CreateUserError::Store(e) => e.into(),
-        CreateUserError::Busy(e) => {
-            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", e.to_string())
-        }
-    })?;
+    .await?;
     tracing::info!(upn = %user.upn, "admin: user created");
     super::audit(
         &state,
