@@ -6,6 +6,8 @@
 //! Every action is written to the audit log as `admin:<name>`.
 
 mod chart;
+mod device;
+mod device_forms;
 mod devices;
 mod directory;
 mod sessions;
@@ -42,10 +44,13 @@ pub fn router() -> Router<AppState> {
         .route("/console/logout", post(logout))
         .route("/console/devices", get(devices::list))
         .route("/console/devices.csv", get(devices::csv))
-        .route("/console/devices/{id}", get(devices::show))
-        .route("/console/devices/{id}/commands", post(devices::queue))
-        .route("/console/devices/{id}/installs", post(devices::install))
-        .route("/console/commands/{id}/cancel", post(devices::cancel))
+        .route("/console/devices/{id}", get(device::show))
+        .route("/console/devices/{id}/commands", post(device_forms::queue))
+        .route(
+            "/console/devices/{id}/installs",
+            post(device_forms::install),
+        )
+        .route("/console/commands/{id}/cancel", post(device_forms::cancel))
         .route("/console/sessions/{id}", get(sessions::show))
         .route(
             "/console/apps",
