@@ -1,9 +1,9 @@
 //! The page shell every portal and console page shares, and the error a web handler returns
 //! (its status code and a page a person can read; internal details are logged, not shown).
 
+use crate::fault::{Fault, Faulty};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use casement_store::StoreError;
 use maud::{DOCTYPE, Markup, html};
 
 use super::assets;
@@ -167,16 +167,13 @@ impl From<crate::authz::Forbidden> for WebError {
     }
 }
 
-impl From<StoreError> for WebError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound(_) => Self::not_found("such item"),
-            StoreError::Conflict(what) => Self {
-                status: StatusCode::CONFLICT,
-                message: what,
-            },
-            other => {
-                tracing::error!(error = %other, "web: storage failure");
+/// Any service error, answered as its fault says (`crate::fault`), in words for a person.
+impl<E: Faulty> From<E> for WebError {
+    fn from(e: E) -> Self {
+        match e.fault() {
+            Fault::NotFound => Self::not_found("such item"),
+            Fault::Unavailable => {
+                tracing::error!(error = %e, "web: storage failure");
                 Self {
                     status: StatusCode::SERVICE_UNAVAILABLE,
                     message:
@@ -184,6 +181,10 @@ impl From<StoreError> for WebError {
                             .into(),
                 }
             }
+            fault => Self {
+                status: fault.status(),
+                message: e.reason(),
+            },
         }
     }
 }
