@@ -1,12 +1,12 @@
 //! The page shell every portal and console page shares, and the error a web handler returns
 //! (its status code and a page a person can read; internal details are logged, not shown).
 
-use crate::fault::{Fault, Faulty};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 
 use super::assets;
+use crate::fault::{Fault, Faulty};
 
 /// Which site a page belongs to (its header and navigation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
