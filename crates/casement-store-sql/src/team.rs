@@ -109,7 +109,7 @@ fn all<T>(rows: &[AnyRow], f: impl Fn(&AnyRow) -> Result<T, sqlx::Error>) -> Sto
 
 /// Appends an event and queues its webhook deliveries inside a transaction; `None` when its
 /// dedupe key was recorded already.
-async fn append_in(
+pub(crate) async fn append_in(
     tx: &mut Transaction<'_, Any>,
     backend: Backend,
     e: &NewEvent,

@@ -16,6 +16,7 @@ use casement_store::{MessageChanges, StoreError, StoreResult};
 use sqlx::AnyPool;
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc, oneshot};
 
+use crate::Backend;
 use crate::management::apply_changes;
 use crate::map_err;
 
@@ -131,7 +132,7 @@ async fn commit_group(pool: &AnyPool, jobs: &[Job]) -> StoreResult<Vec<StoreResu
         if checked > 1 {
             // Nested begin: a SAVEPOINT, released on commit, rolled back to on conflict.
             let mut savepoint = sqlx::Acquire::begin(&mut *tx).await.map_err(map_err)?;
-            match apply_changes(&mut savepoint, &job.changes).await {
+            match apply_changes(&mut savepoint, Backend::Sqlite, &job.changes).await {
                 Ok(()) => {
                     savepoint.commit().await.map_err(map_err)?;
                     results.push(Ok(()));
@@ -145,7 +146,7 @@ async fn commit_group(pool: &AnyPool, jobs: &[Job]) -> StoreResult<Vec<StoreResu
         } else {
             // At most one checked write, and it comes first: a conflict there left nothing of
             // this message written, so no savepoint is needed.
-            match apply_changes(&mut tx, &job.changes).await {
+            match apply_changes(&mut tx, Backend::Sqlite, &job.changes).await {
                 Ok(()) => results.push(Ok(())),
                 Err((e @ StoreError::Conflict(_), false)) => results.push(Err(e)),
                 Err((e, _)) => return Err(e),
@@ -158,6 +159,8 @@ async fn commit_group(pool: &AnyPool, jobs: &[Job]) -> StoreResult<Vec<StoreResu
 
 async fn alone(pool: &AnyPool, changes: &MessageChanges) -> StoreResult<()> {
     let mut tx = pool.begin().await.map_err(map_err)?;
-    apply_changes(&mut tx, changes).await.map_err(|(e, _)| e)?;
+    apply_changes(&mut tx, Backend::Sqlite, changes)
+        .await
+        .map_err(|(e, _)| e)?;
     tx.commit().await.map_err(map_err)
 }

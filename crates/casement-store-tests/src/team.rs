@@ -34,6 +34,56 @@ pub async fn story(store: &dyn Store) {
     roles_and_tokens(store).await;
     events_and_webhooks(store).await;
     enrollment_with_its_event(store).await;
+    message_with_its_events(store).await;
+}
+
+/// A management message's events are written in its transaction: with it, or not at all.
+async fn message_with_its_events(store: &dyn Store) {
+    let before = store.events_after(0, 10_000).await.unwrap().len();
+    let mut event = new_event("msg-1", "device.retired", 9_500, Some("retired:T-PC"));
+    event.device_id = Some("T-PC".into());
+    store
+        .apply_message(&MessageChanges {
+            device_id: "T-PC".into(),
+            now: 9_500,
+            retire: Some("unenrolled".into()),
+            events: vec![event.clone()],
+            ..MessageChanges::default()
+        })
+        .await
+        .unwrap();
+    let events = store.events_after(0, 10_000).await.unwrap();
+    assert_eq!(events.len(), before + 1);
+    assert_eq!(events.last().unwrap().id, "msg-1");
+    assert!(
+        store
+            .device("T-PC")
+            .await
+            .unwrap()
+            .unwrap()
+            .retired_at
+            .is_some()
+    );
+    // A message whose checked write conflicts writes neither its change nor its events.
+    let conflicting = MessageChanges {
+        device_id: "T-PC".into(),
+        now: 9_600,
+        commands: vec![CommandTransition {
+            id: "no-such-command".into(),
+            from: CommandState::Pending,
+            to: CommandState::Sent,
+            status_code: None,
+            original_error: None,
+            results: None,
+            count_attempt: true,
+            retry: false,
+        }],
+        events: vec![new_event("msg-2", "command.failed", 9_600, None)],
+        ..MessageChanges::default()
+    };
+    assert!(store.apply_message(&conflicting).await.is_err());
+    let after = store.events_after(0, 10_000).await.unwrap();
+    assert_eq!(after.len(), before + 1, "no event without its change");
 }
 
 /// An enrollment and its event are written together.

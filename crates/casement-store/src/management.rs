@@ -458,6 +458,9 @@ pub struct MessageChanges {
     pub push: Option<(String, String, i64)>,
     /// Audit entries.
     pub audit: Vec<AuditEntry>,
+    /// Events the message implies, recorded in its transaction with their webhook deliveries
+    /// (an event is never lost to a crash after the change it reports).
+    pub events: Vec<crate::NewEvent>,
 }
 
 /// An app in the catalog.

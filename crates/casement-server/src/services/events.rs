@@ -3,13 +3,12 @@
 //! transaction, a delivery queued for every webhook that wants its kind ([`super::webhooks`]).
 //!
 //! **When an event is written.** `device.enrolled` is written in the enrollment's own
-//! transaction. The management message's changes (a device retired, a command failed, an
-//! install ended, a channel revoked) are written in one transaction by storage code being
-//! refactored at the same time as this was written, so their events are appended *right after*
-//! that transaction commits ([`after_message`]); a process killed between the two loses the
-//! event (never the change). Those events carry a dedupe key, so the append is idempotent;
-//! moving them into the transaction is one field of `MessageChanges` away. `signin.throttled`
-//! is a refusal, not a change: it is appended when the refusal is decided.
+//! transaction. A management message's device retired, commands failed and channel revoked
+//! are written in the message's own transaction (`MessageChanges::events`, [`apply_message`]):
+//! never lost to a crash after the change. An install that came to an end is derived from the
+//! stored commands, so its event is appended right after the commit, with a dedupe key (a crash
+//! in between loses that event, never the install's status). `signin.throttled` is a refusal,
+//! not a change: it is appended when the refusal is decided.
 //!
 //! **Adding a kind** is one variant of [`EventKind`] (and its name); the webhook filter, the API
 //! and the documents list [`EventKind::ALL`].
@@ -87,7 +86,14 @@ pub struct Event<'a> {
 /// Appends an event (and queues its webhook deliveries). A storage failure is logged and never
 /// fails what caused the event.
 pub async fn record(state: &AppState, event: Event<'_>) {
-    let new = NewEvent {
+    let new = new_event(state, event);
+    if let Err(e) = state.store.append_event(&new).await {
+        tracing::error!(error = %e, kind = %new.kind, "recording an event failed");
+    }
+}
+
+fn new_event(state: &AppState, event: Event<'_>) -> NewEvent {
+    NewEvent {
         id: uuid::Uuid::new_v4().to_string(),
         kind: event.kind.name().to_owned(),
         at: state.clock.now_ms(),
@@ -95,18 +101,38 @@ pub async fn record(state: &AppState, event: Event<'_>) {
         subject: event.subject.map(str::to_owned),
         data: event.data.to_string(),
         dedupe_key: event.dedupe_key,
-    };
-    if let Err(e) = state.store.append_event(&new).await {
-        tracing::error!(error = %e, kind = %new.kind, "recording an event failed");
     }
 }
 
-/// The events a handled device message implies, once it is committed: the device retired, its
-/// commands failed, installs that came to an end, the channel revoked.
-pub async fn after_message(state: &AppState, changes: &MessageChanges) {
+/// Applies a handled device message's changes together with the events they imply — the device
+/// retired, its commands failed, the channel revoked — in the same transaction, so an event is
+/// never lost to a crash after the change it reports. Installs that came to an end are derived
+/// from the stored commands, so their events are recorded right after the commit (deduplicated;
+/// a crash in between loses that event, not the install's status).
+pub async fn apply_message(
+    state: &AppState,
+    mut changes: MessageChanges,
+) -> Result<(), casement_store::StoreError> {
+    changes.events = implied(state, &changes);
+    state.store.apply_message(&changes).await?;
+    let ended: Vec<&str> = changes
+        .commands
+        .iter()
+        .filter(|t| matches!(t.to, CommandState::Done | CommandState::Failed))
+        .map(|t| t.id.as_str())
+        .collect();
+    if !ended.is_empty() {
+        installs_ended(state, &changes.device_id, &ended).await;
+    }
+    Ok(())
+}
+
+/// The events `changes` implies that need nothing but the changes themselves.
+fn implied(state: &AppState, changes: &MessageChanges) -> Vec<NewEvent> {
     let device = changes.device_id.as_str();
+    let mut events = Vec::new();
     if let Some(reason) = &changes.retire {
-        record(
+        events.push(new_event(
             state,
             Event {
                 kind: EventKind::DeviceRetired,
@@ -115,15 +141,14 @@ pub async fn after_message(state: &AppState, changes: &MessageChanges) {
                 data: json!({ "reason": reason }),
                 dedupe_key: Some(format!("device.retired:{device}:{}", changes.now)),
             },
-        )
-        .await;
+        ));
     }
     for t in changes
         .commands
         .iter()
         .filter(|t| t.to == CommandState::Failed)
     {
-        record(
+        events.push(new_event(
             state,
             Event {
                 kind: EventKind::CommandFailed,
@@ -136,24 +161,14 @@ pub async fn after_message(state: &AppState, changes: &MessageChanges) {
                 }),
                 dedupe_key: Some(format!("command.failed:{}", t.id)),
             },
-        )
-        .await;
-    }
-    let ended: Vec<&str> = changes
-        .commands
-        .iter()
-        .filter(|t| matches!(t.to, CommandState::Done | CommandState::Failed))
-        .map(|t| t.id.as_str())
-        .collect();
-    if !ended.is_empty() {
-        installs_ended(state, device, &ended).await;
+        ));
     }
     if let Some(channel) = changes
         .channel
         .as_ref()
         .filter(|c| c.state == casement_store::ChannelState::Revoked)
     {
-        record(
+        events.push(new_event(
             state,
             Event {
                 kind: EventKind::ChannelRevoked,
@@ -162,9 +177,9 @@ pub async fn after_message(state: &AppState, changes: &MessageChanges) {
                 data: json!({ "reason": channel.reason }),
                 dedupe_key: Some(format!("channel.revoked:{device}:{}", channel.updated_at)),
             },
-        )
-        .await;
+        ));
     }
+    events
 }
 
 /// `install.done` / `install.failed` for each of the device's installs that one of the `ended`

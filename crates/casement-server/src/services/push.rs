@@ -177,7 +177,6 @@ async fn set_channel(
         channel: Some(channel),
         ..MessageChanges::default()
     };
-    state.store.apply_message(&changes).await?;
-    crate::services::events::after_message(state, &changes).await;
+    crate::services::events::apply_message(state, changes).await?;
     Ok(())
 }

@@ -6,7 +6,7 @@ use sqlx::{Any, AssertSqlSafe, Transaction};
 
 use super::placeholders::{Placeholders, insert_commands, multi_row_insert};
 use super::rows::{SESSION_COLUMNS, conflict, warnings_to_column};
-use crate::map_err;
+use crate::{Backend, map_err};
 
 /// Moves commands from their expected state to the next, all in one statement; returns how
 /// many moved (fewer than given means some were no longer in the state expected: the caller
@@ -65,6 +65,7 @@ async fn transition_commands(
 /// was written before (the batch writer then knows if a savepoint was needed).
 pub(crate) async fn apply_changes(
     tx: &mut Transaction<'_, Any>,
+    backend: Backend,
     c: &MessageChanges,
 ) -> Result<(), (StoreError, bool)> {
     // The checked writes come first (session versions, then command states): a conflict on the
@@ -220,6 +221,13 @@ pub(crate) async fn apply_changes(
     }
     for a in &c.audit {
         insert_audit(tx, a).await.map_err(|e| (e, written))?;
+        written = true;
+    }
+    for e in &c.events {
+        crate::team::append_in(tx, backend, e)
+            .await
+            .map_err(|e| (e, written))?;
+        written = true;
     }
     Ok(())
 }

@@ -223,7 +223,9 @@ impl SessionStore for SqlStore {
             return writes.apply(c.clone()).await;
         }
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        apply_changes(&mut tx, c).await.map_err(|(e, _)| e)?;
+        apply_changes(&mut tx, self.backend, c)
+            .await
+            .map_err(|(e, _)| e)?;
         tx.commit().await.map_err(map_err)
     }
 

@@ -218,8 +218,7 @@ async fn handle_once(
         now,
         state.config.push_interval_ms,
     );
-    state.store.apply_message(&changes).await?;
-    crate::services::events::after_message(state, &changes).await;
+    crate::services::events::apply_message(state, changes).await?;
     state.metrics.message(session_row.context, &step.effects);
     for effect in &step.effects {
         if let Effect::CommandSent { class, .. } = effect {
@@ -270,7 +269,6 @@ async fn abandon(
             changes.commands.push(retry(&command.0, None));
         }
     }
-    state.store.apply_message(&changes).await?;
-    crate::services::events::after_message(state, &changes).await;
+    crate::services::events::apply_message(state, changes).await?;
     Ok(())
 }
