@@ -161,7 +161,7 @@ pub async fn create(
         &state,
         "command.queue",
         Some(&device_id),
-        json!({ "commands": ids, "kind": rows.first().map(|r| r.kind.clone()) }),
+        json!({ "commands": ids, "kind": rows.first().map(|r| r.kind) }),
     )
     .await;
     let commands: Vec<CommandView> = rows.into_iter().map(view).collect();

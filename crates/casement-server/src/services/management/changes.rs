@@ -31,7 +31,7 @@ pub(super) fn changes_for(
     let mut outcome = None;
     for effect in &step.effects {
         match effect {
-            Effect::SessionStarted { .. } => changes.last_context = Some(row.context.clone()),
+            Effect::SessionStarted { .. } => changes.last_context = Some(row.context),
             Effect::DeviceInfo { items } => {
                 let kept = crate::services::package1::keep(items, &device_id);
                 if !kept.warnings.is_empty() {
