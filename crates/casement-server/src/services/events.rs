@@ -26,6 +26,8 @@ pub enum EventKind {
     DeviceEnrolled,
     /// A device was retired (unenrolled): its certificates no longer work.
     DeviceRetired,
+    /// A device acknowledged a wipe (it is retired too: `device.retired` follows).
+    DeviceWiped,
     /// A command failed on the device (or ran out of attempts).
     CommandFailed,
     /// An app install was confirmed on the device.
@@ -40,9 +42,10 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 8] = [
         Self::DeviceEnrolled,
         Self::DeviceRetired,
+        Self::DeviceWiped,
         Self::CommandFailed,
         Self::InstallDone,
         Self::InstallFailed,
@@ -55,6 +58,7 @@ impl EventKind {
         match self {
             Self::DeviceEnrolled => "device.enrolled",
             Self::DeviceRetired => "device.retired",
+            Self::DeviceWiped => "device.wiped",
             Self::CommandFailed => "command.failed",
             Self::InstallDone => "install.done",
             Self::InstallFailed => "install.failed",
@@ -106,6 +110,19 @@ pub async fn record(state: &AppState, event: Event<'_>) {
 pub async fn after_message(state: &AppState, changes: &MessageChanges) {
     let device = changes.device_id.as_str();
     if let Some(reason) = &changes.retire {
+        if reason == casement_dm::server::WIPE_ACKNOWLEDGED {
+            record(
+                state,
+                Event {
+                    kind: EventKind::DeviceWiped,
+                    device_id: Some(device),
+                    subject: None,
+                    data: json!({ "reason": reason }),
+                    dedupe_key: Some(format!("device.wiped:{device}:{}", changes.now)),
+                },
+            )
+            .await;
+        }
         record(
             state,
             Event {
