@@ -122,15 +122,6 @@ pub async fn after_message(state: &AppState, changes: &MessageChanges) {
                 },
             )
             .await;
-            // The outcome of the wipe, next to its request and approval in the audit log.
-            crate::services::audit::record(
-                state,
-                &format!("device:{device}"),
-                "device.wiped",
-                Some(device),
-                json!({ "reason": reason }),
-            )
-            .await;
         }
         record(
             state,
