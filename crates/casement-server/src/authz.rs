@@ -279,6 +279,18 @@ pub const CONSOLE_ROUTES: &[Rule] = &[
     by_kind("POST", "/console/devices/{id}/commands"),
     rule("POST", "/console/devices/{id}/installs", P::InstallsCreate),
     rule("POST", "/console/commands/{id}/cancel", P::CommandsCancel),
+    rule("GET", "/console/devices/{id}/actions", P::DevicesRead),
+    by_kind("POST", "/console/devices/{id}/actions"),
+    rule(
+        "POST",
+        "/console/action-requests/{id}/approve",
+        P::DeviceWipe,
+    ),
+    rule(
+        "POST",
+        "/console/action-requests/{id}/reject",
+        P::DeviceWipe,
+    ),
     rule("GET", "/console/sessions/{id}", P::DevicesRead),
     rule("GET", "/console/apps", P::AppsRead),
     rule("POST", "/console/apps", P::AppsManage),

@@ -426,3 +426,156 @@ async fn issue_15_reboot_and_lock_on_windows_10_are_done_in_a_session_without_a_
     );
     h.server.shutdown().await;
 }
+
+/// A console session for a new administrator: the cookie pair and the CSRF token.
+async fn console_admin(state: &casement_server::AppState, name: &str) -> (String, String) {
+    let admin = state
+        .store
+        .create_admin(&casement_store::NewAdmin {
+            id: format!("a-{name}"),
+            username: name.into(),
+            display_name: name.into(),
+            password_hash: "$argon2id$unused".into(),
+            role: casement_store::Role::Administrator,
+            created_at: 1,
+        })
+        .await
+        .unwrap();
+    let set = casement_server::web::auth::sign_in(
+        state,
+        casement_store::WebSessionKind::Console,
+        &admin.id,
+    )
+    .await
+    .unwrap();
+    let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
+    let token = pair.split_once('=').unwrap().1;
+    let csrf = state
+        .store
+        .web_session(
+            &casement_server::web::auth::token_hash(token),
+            casement_server::clock::now_ms(),
+        )
+        .await
+        .unwrap()
+        .expect("the session just made")
+        .csrf_token;
+    (pair, csrf)
+}
+
+async fn console_call(
+    state: &casement_server::AppState,
+    method: &str,
+    path: &str,
+    session: &(String, String),
+    form: Option<&str>,
+) -> (u16, String) {
+    use tower::ServiceExt;
+    let request = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("cookie", session.0.as_str())
+        .header("x-csrf-token", session.1.as_str())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            form.map(|f| axum::body::Body::from(f.to_owned()))
+                .unwrap_or_else(axum::body::Body::empty),
+        )
+        .unwrap();
+    let response = casement_server::http::app(state.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
+        .await
+        .unwrap();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The console's device actions page: the administrator types the device's name to confirm a
+/// wipe; with approval on, another administrator approves it from the same page.
+#[tokio::test]
+async fn issue_15_the_console_wipe_needs_the_typed_name_and_a_second_administrator() {
+    let h = start(RawConfig {
+        wipe_approval: true,
+        ..RawConfig::default()
+    })
+    .await;
+    h.enroll("W6").await;
+    let state = h.server.state.clone();
+    let alice = console_admin(&state, "alice").await;
+    let bob = console_admin(&state, "bob").await;
+
+    let (status, device_page) =
+        console_call(&state, "GET", "/console/devices/W6", &alice, None).await;
+    assert_eq!(status, 200);
+    assert!(
+        device_page.contains("/console/devices/W6/actions"),
+        "the link"
+    );
+    let (status, page) =
+        console_call(&state, "GET", "/console/devices/W6/actions", &alice, None).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("wipe-confirm") && page.contains(NAME),
+        "{page}"
+    );
+
+    let (status, page) = console_call(
+        &state,
+        "POST",
+        "/console/devices/W6/actions",
+        &alice,
+        Some("kind=wipe&method=doWipeProtected&confirm=WRONG-PC"),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("a wipe names the device it wipes"), "{page}");
+
+    let (status, page) = console_call(
+        &state,
+        "POST",
+        "/console/devices/W6/actions",
+        &alice,
+        Some(&format!("kind=wipe&method=doWipeProtected&confirm={NAME}")),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Wipe requested"), "{page}");
+    assert!(page.contains("waits for another administrator"), "{page}");
+    let request = state.store.list_action_requests(10).await.unwrap()[0]
+        .id
+        .clone();
+    // Alice cannot approve her own request; Bob can.
+    let (status, _) = console_call(
+        &state,
+        "POST",
+        &format!("/console/action-requests/{request}/approve"),
+        &alice,
+        Some("x=1"),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(commands(&h, "W6").await.is_empty());
+    let (status, _) = console_call(
+        &state,
+        "POST",
+        &format!("/console/action-requests/{request}/approve"),
+        &bob,
+        Some("x=1"),
+    )
+    .await;
+    assert_eq!(status, 303);
+    let listed = commands(&h, "W6").await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["class"], "wipe");
+    assert_eq!(listed[0]["created_by"], "admin:alice");
+    let (_, page) = console_call(&state, "GET", "/console/devices/W6/actions", &bob, None).await;
+    assert!(
+        page.contains("Wipe the device (RemoteWipe doWipeProtected)"),
+        "{page}"
+    );
+    assert!(page.contains("waits for the next session"), "{page}");
+    h.server.shutdown().await;
+}

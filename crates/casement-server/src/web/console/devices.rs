@@ -311,6 +311,7 @@ async fn device_page(
         @if device.retired_at.is_none() {
             section aria-labelledby="actions-h" {
                 h2 #actions-h { "Actions" }
+                p { a #device-actions-link href=(format!("{}/actions", device_href(&device.id))) { "Lock, reboot or wipe this device" } }
                 (actions(session, &device, &apps))
             }
         }

@@ -5,6 +5,7 @@
 //! `crate::authz::CONSOLE_ROUTES`, checked when the `ConsoleSession` is extracted.
 //! Every action is written to the audit log as `admin:<name>`.
 
+mod actions;
 mod chart;
 mod devices;
 mod directory;
@@ -46,6 +47,18 @@ pub fn router() -> Router<AppState> {
         .route("/console/devices/{id}/commands", post(devices::queue))
         .route("/console/devices/{id}/installs", post(devices::install))
         .route("/console/commands/{id}/cancel", post(devices::cancel))
+        .route(
+            "/console/devices/{id}/actions",
+            get(actions::show).post(actions::create),
+        )
+        .route(
+            "/console/action-requests/{id}/approve",
+            post(actions::approve),
+        )
+        .route(
+            "/console/action-requests/{id}/reject",
+            post(actions::reject),
+        )
         .route("/console/sessions/{id}", get(sessions::show))
         .route(
             "/console/apps",
