@@ -246,12 +246,9 @@ fn every_catalog_command_succeeds_in_every_context_that_may_carry_it() {
         // In every other context, the commands it may carry, in order, on a fresh device.
         for context in [Context::Machine, Context::Apps] {
             let mut state = fixtures::state(&device);
-            for spec in specs
-                .iter()
-                .filter(|s| {
-                    ContextPolicy::for_platform(platform.protocol()).allows(s.class, context)
-                })
-            {
+            for spec in specs.iter().filter(|s| {
+                ContextPolicy::for_platform(platform.protocol()).allows(s.class, context)
+            }) {
                 run_ok(&device, &mut state, access_in(context), spec);
             }
         }

@@ -84,7 +84,7 @@ async fn page(
                         h3 { "Lock" }
                         (csrf_field(session))
                         input type="hidden" name="kind" value="lock";
-                        p.muted { (WaitsFor { contexts: policy.contexts_for(casement_dm::CommandClass::Lock) }) }
+                        p.muted { "Once queued, it " (WaitsFor { contexts: policy.contexts_for(casement_dm::CommandClass::Lock) }) "." }
                         p { button type="submit" { "Lock the device" } }
                     }
                 }
