@@ -58,7 +58,7 @@ fn summary(s: casement_store::SessionRow) -> serde_json::Value {
         "id": s.id,
         "device_id": s.device_id,
         "session_id": s.session_id,
-        "context": s.context,
+        "context": s.context.as_str(),
         "determined_by": s.reason,
         "evidence": serde_json::from_str::<serde_json::Value>(&s.evidence).unwrap_or_default(),
         "started_at": s.started_at,
