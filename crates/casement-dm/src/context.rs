@@ -9,6 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::device::Platform;
+
 /// The context a management session runs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -69,17 +71,27 @@ pub enum CommandClass {
     AppManagement,
     /// Everything else: `MDM_EASPolicy`, `MDM_ConfigSetting`, CSP policies, …
     Settings,
+    /// Wipe the device: Windows 10/11 RemoteWipe CSP `doWipe*` (issue 15 part 1). An
+    /// acknowledged wipe retires the device.
+    Wipe,
+    /// Reboot the device: Windows 10/11 Reboot CSP `RebootNow`, `Schedule/Single`.
+    Reboot,
+    /// Lock the device: Windows 8.1 `MDM_Client.LockWorkstation`, Windows 10/11 RemoteLock CSP.
+    Lock,
 }
 
 impl CommandClass {
     /// Every class, in table order.
-    pub const ALL: [CommandClass; 6] = [
+    pub const ALL: [CommandClass; 9] = [
         CommandClass::Inventory,
         CommandClass::PasswordReset,
         CommandClass::Unenrollment,
         CommandClass::PushConfiguration,
         CommandClass::AppManagement,
         CommandClass::Settings,
+        CommandClass::Wipe,
+        CommandClass::Reboot,
+        CommandClass::Lock,
     ];
 
     /// The name used in the API.
@@ -91,7 +103,16 @@ impl CommandClass {
             Self::PushConfiguration => "push-configuration",
             Self::AppManagement => "app-management",
             Self::Settings => "settings",
+            Self::Wipe => "wipe",
+            Self::Reboot => "reboot",
+            Self::Lock => "lock",
         }
+    }
+
+    /// True for the device actions (wipe, reboot, lock): device-scoped work of a class of its own
+    /// (docs/product.md §2, "The table is per platform").
+    pub const fn is_device_action(self) -> bool {
+        matches!(self, Self::Wipe | Self::Reboot | Self::Lock)
     }
 
     /// True for the classes whose commands MDMAgent.exe runs impersonating the enrolled user on
@@ -117,16 +138,19 @@ impl std::fmt::Display for CommandClass {
     }
 }
 
-/// Which command classes each context may carry: one table, used by the session core to select
-/// commands and by the UI to say what a pending command waits for.
+/// Which command classes each context may carry: one table per platform, used by the session
+/// core to select commands and by the UI to say what a pending command waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContextPolicy {
     /// `allowed[class][context]`, indexed in [`CommandClass::ALL`] × [`Context::ALL`] order.
-    allowed: [[bool; 3]; 6],
+    allowed: [[bool; 3]; 9],
 }
 
 impl ContextPolicy {
-    /// The product's table (docs/product.md §2, from the MDMAgent.exe blog):
+    /// The Windows 8.1 table: MDMAgent.exe's rule (docs/product.md §2, from the MDMAgent.exe blog).
+    /// Machine carries only inventory, password reset and unenrollment; the device actions are
+    /// not among them (a lock needs the enrolled user's session to lock; wipe and reboot have no
+    /// 8.1 method and are refused by the catalog, their row only says where they would go).
     ///
     /// | class | Machine | Maintenance | Apps |
     /// |---|---|---|---|
@@ -136,7 +160,8 @@ impl ContextPolicy {
     /// | push configuration | no | yes | no |
     /// | app management | no | yes | yes |
     /// | settings and policies | no | yes | no |
-    pub const WINDOWS: ContextPolicy = ContextPolicy {
+    /// | wipe, reboot, lock | no | yes | no |
+    pub const WINDOWS_81: ContextPolicy = ContextPolicy {
         allowed: [
             // Machine, Maintenance, Apps
             [true, true, true],   // inventory
@@ -145,8 +170,53 @@ impl ContextPolicy {
             [false, true, false], // push configuration
             [false, true, true],  // app management
             [false, true, false], // settings
+            [false, true, false], // wipe
+            [false, true, false], // reboot
+            [false, true, false], // lock
         ],
     };
+
+    /// The Windows 10/11 table. The DM client always runs as SYSTEM, so the device actions
+    /// (wipe, reboot, lock: device-scoped nodes of the RemoteWipe, Reboot and RemoteLock CSPs)
+    /// may go in any session, a session without a user included. The other classes keep the
+    /// 8.1 rows: a settings or app-management command may address `./User/...` nodes, which need
+    /// the enrolled user, and its class does not say which scope it addresses.
+    ///
+    /// | class | Machine | Maintenance | Apps |
+    /// |---|---|---|---|
+    /// | inventory | yes | yes | yes |
+    /// | password reset | yes | yes | no |
+    /// | unenrollment | yes | yes | no |
+    /// | push configuration | no | yes | no |
+    /// | app management | no | yes | yes |
+    /// | settings and policies | no | yes | no |
+    /// | wipe, reboot, lock | yes | yes | yes |
+    pub const WINDOWS_10: ContextPolicy = ContextPolicy {
+        allowed: [
+            // Machine, Maintenance, Apps
+            [true, true, true],   // inventory
+            [true, true, false],  // password reset
+            [true, true, false],  // unenrollment
+            [false, true, false], // push configuration
+            [false, true, true],  // app management
+            [false, true, false], // settings
+            [true, true, true],   // wipe
+            [true, true, true],   // reboot
+            [true, true, true],   // lock
+        ],
+    };
+
+    /// The Windows 8.1 table, the strictest of the two; where the platform is known use
+    /// [`Self::for_platform`].
+    pub const WINDOWS: ContextPolicy = Self::WINDOWS_81;
+
+    /// The table of a platform.
+    pub const fn for_platform(platform: Platform) -> ContextPolicy {
+        match platform {
+            Platform::Windows81 => Self::WINDOWS_81,
+            Platform::Windows10 => Self::WINDOWS_10,
+        }
+    }
 
     /// May a session in `context` carry a command of `class`?
     pub const fn allows(&self, class: CommandClass, context: Context) -> bool {
@@ -190,6 +260,9 @@ impl std::fmt::Display for WaitsFor {
     /// "waits for a Maintenance session", "waits for a Maintenance or Apps session".
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<&str> = self.contexts.iter().map(|c| c.as_str()).collect();
+        if self.contexts.len() == Context::ALL.len() {
+            return f.write_str("waits for the next session");
+        }
         match names.as_slice() {
             [] => f.write_str("waits for a session no context allows"),
             [one] => write!(f, "waits for a {one} session"),
@@ -226,15 +299,106 @@ mod tests {
             (Settings, Machine, false),
             (Settings, Maintenance, true),
             (Settings, Apps, false),
+            (Wipe, Machine, false),
+            (Wipe, Maintenance, true),
+            (Wipe, Apps, false),
+            (Reboot, Machine, false),
+            (Reboot, Maintenance, true),
+            (Reboot, Apps, false),
+            (Lock, Machine, false),
+            (Lock, Maintenance, true),
+            (Lock, Apps, false),
         ];
         assert_eq!(expected.len(), CommandClass::ALL.len() * Context::ALL.len());
         for (class, context, allowed) in expected {
             assert_eq!(
-                ContextPolicy::WINDOWS.allows(class, context),
+                ContextPolicy::WINDOWS_81.allows(class, context),
                 allowed,
                 "{class} in {context}"
             );
         }
+    }
+
+    /// The Windows 10/11 table, every pair written out: the device actions go in any session,
+    /// every other class keeps its 8.1 row.
+    #[test]
+    fn the_windows_10_table_holds_for_every_class_and_context() {
+        let expected = [
+            (Inventory, Machine, true),
+            (Inventory, Maintenance, true),
+            (Inventory, Apps, true),
+            (PasswordReset, Machine, true),
+            (PasswordReset, Maintenance, true),
+            (PasswordReset, Apps, false),
+            (Unenrollment, Machine, true),
+            (Unenrollment, Maintenance, true),
+            (Unenrollment, Apps, false),
+            (PushConfiguration, Machine, false),
+            (PushConfiguration, Maintenance, true),
+            (PushConfiguration, Apps, false),
+            (AppManagement, Machine, false),
+            (AppManagement, Maintenance, true),
+            (AppManagement, Apps, true),
+            (Settings, Machine, false),
+            (Settings, Maintenance, true),
+            (Settings, Apps, false),
+            (Wipe, Machine, true),
+            (Wipe, Maintenance, true),
+            (Wipe, Apps, true),
+            (Reboot, Machine, true),
+            (Reboot, Maintenance, true),
+            (Reboot, Apps, true),
+            (Lock, Machine, true),
+            (Lock, Maintenance, true),
+            (Lock, Apps, true),
+        ];
+        assert_eq!(expected.len(), CommandClass::ALL.len() * Context::ALL.len());
+        for (class, context, allowed) in expected {
+            assert_eq!(
+                ContextPolicy::WINDOWS_10.allows(class, context),
+                allowed,
+                "{class} in {context}"
+            );
+        }
+        for class in CommandClass::ALL
+            .into_iter()
+            .filter(|c| !c.is_device_action())
+        {
+            for context in Context::ALL {
+                assert_eq!(
+                    ContextPolicy::WINDOWS_10.allows(class, context),
+                    ContextPolicy::WINDOWS_81.allows(class, context),
+                    "{class} in {context}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_policy_is_chosen_by_platform() {
+        assert_eq!(
+            ContextPolicy::for_platform(Platform::Windows81),
+            ContextPolicy::WINDOWS_81
+        );
+        assert_eq!(
+            ContextPolicy::for_platform(Platform::Windows10),
+            ContextPolicy::WINDOWS_10
+        );
+        assert_eq!(ContextPolicy::WINDOWS_10.waits_for(Wipe, Machine), None);
+        assert_eq!(
+            ContextPolicy::WINDOWS_81
+                .waits_for(Wipe, Machine)
+                .unwrap()
+                .to_string(),
+            "waits for a Maintenance session"
+        );
+        assert_eq!(
+            WaitsFor {
+                contexts: ContextPolicy::WINDOWS_10.contexts_for(Lock)
+            }
+            .to_string(),
+            "waits for the next session"
+        );
     }
 
     #[test]
@@ -256,11 +420,10 @@ mod tests {
 
     #[test]
     fn every_class_has_some_context_that_carries_it() {
-        for class in CommandClass::ALL {
-            assert!(
-                !ContextPolicy::WINDOWS.contexts_for(class).is_empty(),
-                "{class}"
-            );
+        for policy in [ContextPolicy::WINDOWS_81, ContextPolicy::WINDOWS_10] {
+            for class in CommandClass::ALL {
+                assert!(!policy.contexts_for(class).is_empty(), "{class}");
+            }
         }
     }
 

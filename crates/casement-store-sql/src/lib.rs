@@ -4,6 +4,7 @@
 //! Portability rules (sqlx `Any` carries only integers, floats, text and blobs): times are BIGINT
 //! unix milliseconds, ids and JSON are TEXT, flags are nullable timestamps.
 
+mod actions;
 mod admins;
 mod apps;
 mod devices;

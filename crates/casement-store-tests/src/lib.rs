@@ -7,7 +7,7 @@ mod web;
 
 mod story;
 
-use story::{apps, directory, fleet, push, queue};
+use story::{actions, apps, directory, fleet, push, queue};
 
 use casement_store::*;
 
@@ -129,5 +129,6 @@ pub async fn story(store: &dyn Store) {
     fleet::audit(store).await;
     web::story(store).await;
     team::story(store).await;
+    actions::requests(store).await;
     queue::every_class_and_kind(store).await;
 }

@@ -4,12 +4,14 @@
 //!
 //! Times are unix milliseconds (`i64`). Ids are text.
 
+mod actions;
 mod error;
 mod management;
 mod team;
 mod types;
 mod web;
 
+pub use actions::*;
 /// The typed vocabulary rows carry (defined by the session core, stored by name at the edge).
 pub use casement_dm::catalog::CommandKind;
 pub use casement_dm::channel::ChannelState;
@@ -217,6 +219,7 @@ pub trait Store:
     + BrowseStore
     + ApiTokenStore
     + EventStore
+    + ActionRequestStore
 {
 }
 
@@ -235,5 +238,6 @@ impl<T> Store for T where
         + BrowseStore
         + ApiTokenStore
         + EventStore
+        + ActionRequestStore
 {
 }

@@ -18,18 +18,27 @@ pub enum CommandKind {
     PushConfig,
     /// Install an application.
     AppInstall,
+    /// Wipe the device.
+    Wipe,
+    /// Reboot the device.
+    Reboot,
+    /// Lock the device.
+    Lock,
     /// Commands written by hand.
     Raw,
 }
 
 impl CommandKind {
     /// Every kind.
-    pub const ALL: [CommandKind; 6] = [
+    pub const ALL: [CommandKind; 9] = [
         CommandKind::Inventory,
         CommandKind::ResetPassword,
         CommandKind::Unenroll,
         CommandKind::PushConfig,
         CommandKind::AppInstall,
+        CommandKind::Wipe,
+        CommandKind::Reboot,
+        CommandKind::Lock,
         CommandKind::Raw,
     ];
 
@@ -41,6 +50,9 @@ impl CommandKind {
             Self::Unenroll => "unenroll",
             Self::PushConfig => "push-config",
             Self::AppInstall => "app-install",
+            Self::Wipe => "wipe",
+            Self::Reboot => "reboot",
+            Self::Lock => "lock",
             Self::Raw => "raw",
         }
     }
@@ -68,6 +80,6 @@ mod tests {
             let json = serde_json::to_value(kind).unwrap();
             assert_eq!(json, kind.as_str());
         }
-        assert_eq!(CommandKind::from_name("wipe"), None);
+        assert_eq!(CommandKind::from_name("erase"), None);
     }
 }

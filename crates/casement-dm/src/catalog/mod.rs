@@ -29,11 +29,15 @@
 //! | `push-config` | Exec `./cimv2/MDM_WNSConfiguration/MDM_WNSConfiguration.AppId=%22<app>%22/Exec=UpdateConfiguration`, Data `ConfigString=<app>;<pfn>`; Get `…/ConfigurationStatus`; Get `./cimv2/MDM_WNSChannel/MDM_WNSChannel.AppId=%22<app>%22/{Channel,ExpirationTime,ChannelStatus,LastError}` | Sequence(Add, Replace) `./Vendor/MSFT/DMClient/Provider/<prov>/Push/PFN`; Get `…/Push/ChannelURI` + `…/Push/Status` | push configuration |
 //! | `app-install` | Exec `./cimv2/MDM_AppInstallJob/Exec=CreateJob`, Data `JobData=<admin's JobData>` | Add + Exec `./{User,Device}/Vendor/MSFT/EnterpriseModernAppManagement/AppInstallation/<pfn>/{StoreInstall,HostedInstall}`, or Add + Exec `./{User,Device}/Vendor/MSFT/EnterpriseDesktopAppManagement/MSI/%7B<guid>%7D/DownloadInstall` with `<MsiInstallJob>` | app management |
 //! | (after each `app-install`) | Get `./cimv2/MDM_Application/MDM_Application.PackageFullName=%22<name>%22/PackageVersion` (when the app names its package) | Get `…/AppInstallation/<pfn>/Status` or `…/MSI/%7B<guid>%7D/Status`: see `install_check.rs` | app management |
+//! | `wipe` | refused: no wipe method in the 8.1 WMI bridge | Exec `./Device/Vendor/MSFT/RemoteWipe/{doWipe,doWipeProtected,doWipePersistProvisionedData,doWipePersistUserData}` (default `doWipeProtected`) | wipe |
+//! | `reboot` | refused: no reboot method in the 8.1 WMI bridge | Exec `./Device/Vendor/MSFT/Reboot/RebootNow`, or Replace `…/Reboot/Schedule/Single` with an ISO 8601 date and time | reboot |
+//! | `lock` | Exec `…/MDM_Client.DeviceClientID=%22<id>%22/Exec=LockWorkstation` | Exec `./Device/Vendor/MSFT/RemoteLock/Lock` | lock |
 //! | `raw` | the administrator's commands, parsed and checked | same | declared |
 //!
 //! Sources per command are in the module that builds it: [`uri`] (addressing), `inventory.rs`,
-//! `client.rs`, `push.rs`, `apps.rs`, `raw.rs`.
+//! `client.rs`, `push.rs`, `apps.rs`, `actions.rs`, `raw.rs`.
 
+mod actions;
 mod apps;
 mod client;
 mod install_check;
@@ -51,6 +55,10 @@ use serde::{Deserialize, Serialize};
 use crate::context::CommandClass;
 use crate::device::Platform;
 
+pub use actions::{
+    LOCK_WORKSTATION_METHOD, REBOOT_NOW, REBOOT_SCHEDULE_SINGLE, REMOTE_LOCK, REMOTE_WIPE_ROOT,
+    WipeMethod,
+};
 pub use apps::{AppPayload, AppScope};
 pub use install_check::{APPLICATION_KEY, InstallProgress, is_install_check, judge_install_check};
 pub use inventory::{
@@ -65,7 +73,8 @@ pub use raw::carries_secret;
 pub use uri::*;
 
 /// What an administrator asks for (`POST /api/v1/devices/{id}/commands`, docs/product.md §4), tagged by
-/// `kind`: `inventory`, `reset-password`, `unenroll`, `push-config`, `app-install`, `raw`.
+/// `kind`: `inventory`, `reset-password`, `unenroll`, `push-config`, `app-install`, `wipe`,
+/// `reboot`, `lock`, `raw`.
 ///
 /// `Debug` never shows the password.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +104,28 @@ pub enum CommandRequest {
         /// What to install and how.
         app: AppPayload,
     },
+    /// Wipe the device (Windows 10/11 RemoteWipe CSP). The safeguards are the server's: the
+    /// single-device API refuses a wipe whose `confirm` is not the device's name (or id when it
+    /// has none), a bulk request one without `bulk: true`.
+    Wipe {
+        /// Which RemoteWipe node (default `doWipeProtected`).
+        #[serde(default)]
+        method: WipeMethod,
+        /// The name of the device being wiped, typed by the administrator.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        confirm: Option<String>,
+        /// Set to wipe several devices with one request.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        bulk: bool,
+    },
+    /// Reboot the device now, or once at `at` (Windows 10/11 Reboot CSP).
+    Reboot {
+        /// An ISO 8601 date and time for a scheduled reboot; now when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<String>,
+    },
+    /// Lock the device (8.1 `MDM_Client.LockWorkstation`, 10/11 RemoteLock CSP).
+    Lock,
     /// Commands written by hand, with the class the administrator declares (never guessed).
     Raw {
         /// The declared class.
@@ -114,6 +145,9 @@ impl CommandRequest {
             Self::Unenroll => CommandKind::Unenroll,
             Self::PushConfig => CommandKind::PushConfig,
             Self::AppInstall { .. } => CommandKind::AppInstall,
+            Self::Wipe { .. } => CommandKind::Wipe,
+            Self::Reboot { .. } => CommandKind::Reboot,
+            Self::Lock => CommandKind::Lock,
             Self::Raw { .. } => CommandKind::Raw,
         }
     }
@@ -131,6 +165,18 @@ impl std::fmt::Debug for CommandRequest {
             Self::Unenroll => f.write_str("Unenroll"),
             Self::PushConfig => f.write_str("PushConfig"),
             Self::AppInstall { app } => f.debug_struct("AppInstall").field("app", app).finish(),
+            Self::Wipe {
+                method,
+                confirm,
+                bulk,
+            } => f
+                .debug_struct("Wipe")
+                .field("method", method)
+                .field("confirm", confirm)
+                .field("bulk", bulk)
+                .finish(),
+            Self::Reboot { at } => f.debug_struct("Reboot").field("at", at).finish(),
+            Self::Lock => f.write_str("Lock"),
             Self::Raw { class, syncml } => f
                 .debug_struct("Raw")
                 .field("class", class)
@@ -267,6 +313,9 @@ pub fn build(
         CommandRequest::Unenroll => client::unenroll(ctx).map(|spec| vec![spec]),
         CommandRequest::PushConfig => push::build(ctx),
         CommandRequest::AppInstall { app } => apps::build(app, ctx),
+        CommandRequest::Wipe { method, .. } => actions::wipe(*method, ctx).map(|spec| vec![spec]),
+        CommandRequest::Reboot { at } => actions::reboot(at.as_deref(), ctx).map(|spec| vec![spec]),
+        CommandRequest::Lock => actions::lock(ctx).map(|spec| vec![spec]),
         CommandRequest::Raw { class, syncml } => raw::build(*class, syncml),
     }
 }

@@ -37,7 +37,7 @@ pub use inbound::UNENROLL_ALERT_TYPE;
 pub use outbound::Budget;
 pub use outcome::{ItemFailure, ItemOutcomes, SessionWarning, in_words};
 pub use upkeep::ChannelUpkeep;
-pub use verdict::{ChannelObservation, Verdict};
+pub use verdict::{ChannelObservation, Verdict, WIPE_ACKNOWLEDGED};
 
 /// What the server core needs to know besides the messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,7 +13,8 @@
 //! Besides: Results that describe the push channel (8.1 `MDM_WNSChannel`, 10/11 DMClient `Push/*`)
 //! observe the channel, and a channel able to take pushes while installs wait wakes the device; a
 //! push configuration the device refused marks the channel failed; an acknowledged unenrollment
-//! retires the device; a push configuration sent marks the channel as being configured.
+//! retires the device, and so does an acknowledged wipe ([`WIPE_ACKNOWLEDGED`]: "wipe acknowledged —
+//! the PC is resetting"; reboot and lock done are just done); a push configuration sent marks the channel as being configured.
 
 use casement_syncml::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,10 @@ use crate::catalog::{InstallProgress, judge_install_check};
 use crate::channel::{ChannelReport, ChannelState};
 use crate::command::ResultItem;
 use crate::context::CommandClass;
+
+/// Why a device whose wipe was acknowledged is retired (the status administrators read; the
+/// server also records a `device.wiped` event for it).
+pub const WIPE_ACKNOWLEDGED: &str = "wipe acknowledged — the PC is resetting";
 
 /// Where a reported command goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +124,10 @@ pub(super) fn judge(answer: &Answer<'_>, now: i64, installs_waiting: bool) -> Ju
             )),
         });
     }
+    if success && answer.class == CommandClass::Wipe {
+        // The PC resets itself: it will not come back with this enrollment (issue 15 part 1).
+        judged.retire = Some(WIPE_ACKNOWLEDGED.into());
+    }
     if success && answer.class == CommandClass::Unenrollment {
         judged.retire =
             Some("unenrolled by the server (the device acknowledged the command)".into());
@@ -198,6 +207,28 @@ mod tests {
             false,
         );
         assert!(judged.retire.is_none());
+    }
+
+    #[test]
+    fn issue_15_an_acknowledged_wipe_is_done_and_retires_the_device() {
+        let judged = judge(&answer(CommandClass::Wipe, StatusCode::Ok, &[]), 0, false);
+        assert_eq!(judged.verdict, Verdict::Done(None));
+        assert_eq!(
+            judged.retire.as_deref(),
+            Some("wipe acknowledged — the PC is resetting")
+        );
+        let judged = judge(
+            &answer(CommandClass::Wipe, StatusCode::CommandFailed, &[]),
+            0,
+            false,
+        );
+        assert_eq!(judged.verdict, Verdict::Failed(None));
+        assert!(judged.retire.is_none());
+        for class in [CommandClass::Reboot, CommandClass::Lock] {
+            let judged = judge(&answer(class, StatusCode::Ok, &[]), 0, false);
+            assert_eq!(judged.verdict, Verdict::Done(None));
+            assert!(judged.retire.is_none());
+        }
     }
 
     #[test]

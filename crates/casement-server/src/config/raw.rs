@@ -112,6 +112,9 @@ pub struct RawConfig {
     /// Refuse the bootstrap token of the data directory (`admin-token`) on the API once personal
     /// tokens exist (`CASEMENT_DISABLE_BOOTSTRAP_TOKEN=true`).
     pub disable_bootstrap_token: bool,
+    /// A wipe needs a second administrator's approval: it is recorded as a request and queued
+    /// only when a different administrator or token approves it (issue 15 part 1).
+    pub wipe_approval: bool,
     /// Allow webhook URLs that resolve to loopback, private, link-local or metadata addresses
     /// (tests; an internal receiver on a private network). Off by default.
     pub webhook_allow_private: bool,
@@ -167,6 +170,7 @@ impl Default for RawConfig {
             metrics_listen: None,
             wns_simulator: None,
             disable_bootstrap_token: false,
+            wipe_approval: false,
             webhook_allow_private: false,
             webhook_ca_file: None,
             webhook_retry_base_ms: 10_000,

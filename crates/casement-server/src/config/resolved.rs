@@ -44,6 +44,8 @@ pub struct Config {
     pub push_interval_ms: i64,
     /// The bootstrap token is refused.
     pub disable_bootstrap_token: bool,
+    /// Wipes wait for a second administrator's approval.
+    pub wipe_approval: bool,
     /// Where and how webhooks are delivered.
     pub webhooks: WebhookPolicy,
     /// Timeouts and the connection limit of the HTTPS listener.

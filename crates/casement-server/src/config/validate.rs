@@ -101,6 +101,7 @@ impl RawConfig {
             trusted_proxies: self.trusted_proxies,
             auto_push_config: self.auto_push_config,
             disable_bootstrap_token: self.disable_bootstrap_token,
+            wipe_approval: self.wipe_approval,
             webhooks,
             push_interval_ms: i64::from(self.push_interval_seconds) * 1000,
             network: NetworkLimits {

@@ -31,6 +31,10 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/webhooks", &["get", "post"]),
     ("/api/v1/webhooks/{id}", &["delete"]),
     ("/api/v1/webhooks/{id}/deliveries", &["get"]),
+    ("/api/v1/devices/{id}/actions", &["post"]),
+    ("/api/v1/action-requests", &["get"]),
+    ("/api/v1/action-requests/{id}/approve", &["post"]),
+    ("/api/v1/action-requests/{id}/reject", &["post"]),
 ];
 
 fn ok(description: &str, schema: Value) -> Value {
@@ -75,6 +79,9 @@ pub fn document() -> Value {
     if let (Some(paths), Value::Object(team)) = (doc["paths"].as_object_mut(), team_paths()) {
         paths.extend(team);
     }
+    if let (Some(paths), Value::Object(actions)) = (doc["paths"].as_object_mut(), action_paths()) {
+        paths.extend(actions);
+    }
     if let (Some(schemas), Value::Object(team)) =
         (doc["components"]["schemas"].as_object_mut(), team_schemas())
     {
@@ -100,6 +107,46 @@ pub fn document() -> Value {
         }
     }
     doc
+}
+
+/// Device actions and their approval (issue 15 part 1).
+fn action_paths() -> Value {
+    let request = json!({ "type": "object", "required": ["id", "device_id", "action", "requested_by", "requested_at", "state"], "properties": {
+        "id": { "type": "string" }, "device_id": { "type": "string" }, "action": { "type": "string", "enum": ["wipe", "reboot", "lock"] },
+        "request": { "type": ["object", "null"] }, "requested_by": { "type": "string" }, "requested_at": { "type": "integer" },
+        "decided_by": { "type": ["string", "null"] }, "decided_at": { "type": ["integer", "null"] },
+        "state": { "type": "string", "enum": ["pending", "approved", "rejected"] } } });
+    let commands = json!({ "type": "array", "items": reference("Command") });
+    json!({
+        "/api/v1/devices/{id}/actions": { "post": {
+            "summary": "Wipe, reboot or lock the device. A wipe names the device it wipes (confirm: the device's name, or its id when it has none; otherwise 422). With wipe_approval on, a wipe is recorded as a request (202) and queued when a different administrator approves it.",
+            "parameters": id_parameter("Device ID"),
+            "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["kind"], "properties": {
+                "kind": { "type": "string", "enum": ["wipe", "reboot", "lock"] },
+                "confirm": { "type": "string", "description": "wipe: the device's name (its id when it has none)" },
+                "method": { "type": "string", "enum": ["doWipe", "doWipeProtected", "doWipePersistProvisionedData", "doWipePersistUserData"], "description": "wipe: the RemoteWipe node, default doWipeProtected" },
+                "at": { "type": "string", "description": "reboot: an ISO 8601 date and time for a scheduled reboot (Reboot/Schedule/Single); absent: now" }
+            } } } } },
+            "responses": merge(json!({
+                "201": ok("The queued commands", json!({ "type": "object", "required": ["commands"], "properties": { "commands": commands } })),
+                "202": ok("The wipe request, waiting for a second administrator", json!({ "type": "object", "required": ["request"], "properties": { "request": request, "summary": { "type": "string" } } }))
+            }), errors(&["400", "401", "404", "409", "422"]))
+        }},
+        "/api/v1/action-requests": { "get": {
+            "summary": "Action requests (wipes waiting for or past a second administrator's approval), newest first",
+            "responses": merge(json!({ "200": ok("Requests", json!({ "type": "object", "required": ["requests"], "properties": { "requests": { "type": "array", "items": request } } })) }), errors(&["401"]))
+        }},
+        "/api/v1/action-requests/{id}/approve": { "post": {
+            "summary": "Approve a pending request: it must be a different administrator or token than the requester (403 otherwise); the action is queued",
+            "parameters": id_parameter("Request id"),
+            "responses": merge(json!({ "200": ok("The request and the queued commands", json!({ "type": "object", "required": ["request", "commands"], "properties": { "request": request, "commands": commands } })) }), errors(&["401", "404", "409", "422"]))
+        }},
+        "/api/v1/action-requests/{id}/reject": { "post": {
+            "summary": "Reject a pending request: nothing is queued",
+            "parameters": id_parameter("Request id"),
+            "responses": merge(json!({ "200": ok("The request", json!({ "type": "object", "required": ["request", "commands"], "properties": { "request": request, "commands": commands } })) }), errors(&["401", "404", "409"]))
+        }}
+    })
 }
 
 /// Roles and tokens, events and webhooks, the CSV export (issue 15).
@@ -408,7 +455,7 @@ fn schemas() -> Value {
         "CommandRequest": {
             "type": "object",
             "required": ["kind"],
-            "description": "kind inventory: {sets: [...]}; reset-password: {user, password}; unenroll: {}; push-config: {}; app-install: {app: {...}}; raw: {class, syncml}. expires_in_seconds is optional for all.",
+            "description": "kind inventory: {sets: [...]}; reset-password: {user, password}; unenroll: {}; push-config: {}; app-install: {app: {...}}; wipe: {confirm: <the device's name>, method, bulk (true to wipe several devices with POST /api/v1/commands)}; reboot: {at}; lock: {}; raw: {class, syncml}. expires_in_seconds is optional for all.",
             "properties": {
                 "kind": { "type": "string", "enum": kinds },
                 "sets": { "type": "array", "items": { "type": "string" } },
@@ -417,6 +464,10 @@ fn schemas() -> Value {
                 "app": { "type": "object" },
                 "class": { "type": "string", "enum": classes },
                 "syncml": { "type": "string", "description": "SyncML command elements (Get, Add, Replace, Delete, Exec, Atomic, Sequence)" },
+                "confirm": { "type": "string", "description": "wipe: the device's name (its id when it has none)" },
+                "method": { "type": "string", "enum": ["doWipe", "doWipeProtected", "doWipePersistProvisionedData", "doWipePersistUserData"] },
+                "bulk": { "type": "boolean", "description": "wipe: required to wipe several devices at once" },
+                "at": { "type": "string", "description": "reboot: ISO 8601 date and time" },
                 "expires_in_seconds": { "type": "integer", "minimum": 1 }
             }
         },

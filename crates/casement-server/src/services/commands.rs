@@ -91,6 +91,19 @@ pub async fn queue(
     if device.retired_at.is_some() {
         return Err(QueueError::Retired);
     }
+    // A wipe names the device it wipes, and waits for approval where that is configured.
+    super::actions::guard(state, &device, request)?;
+    enqueue_for(state, &device, request, expires_in_seconds, created_by).await
+}
+
+/// Queues what `request` builds for `device` (known, not retired, its safeguards passed).
+pub(crate) async fn enqueue_for(
+    state: &AppState,
+    device: &casement_store::Device,
+    request: &CommandRequest,
+    expires_in_seconds: Option<u64>,
+    created_by: &str,
+) -> Result<Vec<CommandRow>, QueueError> {
     let context = CatalogContext {
         platform: device.platform,
         device_id: device.id.clone(),
@@ -111,9 +124,16 @@ pub async fn queue(
     }
     .rows(specs)?;
     state.store.enqueue_commands(&commands).await?;
-    if matches!(request, CommandRequest::AppInstall { .. }) {
+    if matches!(
+        request,
+        CommandRequest::AppInstall { .. }
+            | CommandRequest::Wipe { .. }
+            | CommandRequest::Reboot { .. }
+            | CommandRequest::Lock
+    ) {
         // Wake the device so that it comes back in an Apps session (docs/product.md §3 flow 5); if no
-        // push gets through, the next session whose context allows it delivers the install.
+        // push gets through, the next session whose context allows it delivers the install. A
+        // device action wakes the device too (issue 15: "woken by push where a channel exists").
         if let Some(first) = commands.first() {
             state
                 .store
@@ -195,6 +215,8 @@ pub async fn queue_bulk(
     expires_in_seconds: Option<u64>,
     created_by: &str,
 ) -> Result<BulkOutcome, QueueError> {
+    // Wiping more than one device at once needs an explicit flag.
+    super::actions::guard_bulk(state, request)?;
     let now = state.clock.now_ms();
     let expires_at = expires_in_seconds
         .map(|s| now + i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX / 2));

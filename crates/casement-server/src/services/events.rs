@@ -25,6 +25,8 @@ pub enum EventKind {
     DeviceEnrolled,
     /// A device was retired (unenrolled): its certificates no longer work.
     DeviceRetired,
+    /// A device acknowledged a wipe (it is retired too: `device.retired` follows).
+    DeviceWiped,
     /// A command failed on the device (or ran out of attempts).
     CommandFailed,
     /// An app install was confirmed on the device.
@@ -39,9 +41,10 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 8] = [
         Self::DeviceEnrolled,
         Self::DeviceRetired,
+        Self::DeviceWiped,
         Self::CommandFailed,
         Self::InstallDone,
         Self::InstallFailed,
@@ -54,6 +57,7 @@ impl EventKind {
         match self {
             Self::DeviceEnrolled => "device.enrolled",
             Self::DeviceRetired => "device.retired",
+            Self::DeviceWiped => "device.wiped",
             Self::CommandFailed => "command.failed",
             Self::InstallDone => "install.done",
             Self::InstallFailed => "install.failed",
@@ -132,6 +136,18 @@ fn implied(state: &AppState, changes: &MessageChanges) -> Vec<NewEvent> {
     let device = changes.device_id.as_str();
     let mut events = Vec::new();
     if let Some(reason) = &changes.retire {
+        if reason == casement_dm::server::WIPE_ACKNOWLEDGED {
+            events.push(new_event(
+                state,
+                Event {
+                    kind: EventKind::DeviceWiped,
+                    device_id: Some(device),
+                    subject: None,
+                    data: json!({ "reason": reason }),
+                    dedupe_key: Some(format!("device.wiped:{device}:{}", changes.now)),
+                },
+            ));
+        }
         events.push(new_event(
             state,
             Event {

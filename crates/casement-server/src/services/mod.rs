@@ -1,5 +1,6 @@
 //! Services: the code that drives the protocol cores against storage. Handlers call these.
 
+pub mod actions;
 pub mod admins;
 pub mod audit;
 pub mod commands;

@@ -86,6 +86,19 @@ fn requests(platform: WindowsRelease) -> Vec<CommandRequest> {
             });
         }
     }
+    // Issue 15: the device actions the platform has (8.1: lock only).
+    list.push(CommandRequest::Lock);
+    if platform != WindowsRelease::Windows81 {
+        list.push(CommandRequest::Reboot { at: None });
+        list.push(CommandRequest::Reboot {
+            at: Some("2026-12-07T02:00:00".into()),
+        });
+        list.push(CommandRequest::Wipe {
+            method: Default::default(),
+            confirm: None,
+            bulk: false,
+        });
+    }
     list.push(CommandRequest::Unenroll);
     list
 }
@@ -233,10 +246,9 @@ fn every_catalog_command_succeeds_in_every_context_that_may_carry_it() {
         // In every other context, the commands it may carry, in order, on a fresh device.
         for context in [Context::Machine, Context::Apps] {
             let mut state = fixtures::state(&device);
-            for spec in specs
-                .iter()
-                .filter(|s| ContextPolicy::WINDOWS.allows(s.class, context))
-            {
+            for spec in specs.iter().filter(|s| {
+                ContextPolicy::for_platform(platform.protocol()).allows(s.class, context)
+            }) {
                 run_ok(&device, &mut state, access_in(context), spec);
             }
         }

@@ -14,6 +14,7 @@
 //! | app installs ([`apps`]) | status, inventory | create the install node | 405 | remove / uninstall | install |
 //! | other known CSPs (BitLocker, Firewall, WiFi, …) | stored value / children | 200, 418 if set | 200 | 200 / 404 | 405 |
 //! | `RemoteWipe/doWipe*`, `Reboot/RebootNow`, `RemoteLock/Lock` | 405 | 405 | 405 | 405 | 200 (recorded) |
+//! | `Reboot/Schedule/Single` | the latest value (404 before) | 200 (recorded) | 200 (recorded) | 405 | 405 |
 //!
 //! A ProviderID other than the device's, an unknown CSP or node is 404. Every `./User/…` node
 //! answers 500 when the run cannot act as the enrolled user (logged off, or a command-prompt run):
@@ -431,6 +432,41 @@ fn action(
                 data: data.map(|d| d.as_str().to_owned()),
             });
             Ok(None)
+        }
+        // The Reboot CSP's single scheduled reboot (windows-itpro-docs reboot-csp.md:
+        // `Schedule/Single`, an ISO 8601 date and time, Add/Replace/Get/Delete): the value is
+        // recorded like an action, and read back as the latest one.
+        [schedule, single]
+            if name == "Reboot" && eq("Schedule", schedule) && eq("Single", single) =>
+        {
+            let uri = "./Vendor/MSFT/Reboot/Schedule/Single";
+            let latest = || {
+                state
+                    .tree
+                    .executed
+                    .iter()
+                    .rev()
+                    .find(|e| e.uri == uri)
+                    .and_then(|e| e.data.clone())
+            };
+            match op {
+                Op::Get => latest().map(|v| Some(chr(v))).ok_or(StatusCode::NotFound),
+                Op::Add(data) | Op::Replace(data) => {
+                    let value = data
+                        .map(|d| d.as_str().trim().to_owned())
+                        .unwrap_or_default();
+                    if value.is_empty() {
+                        return Err(StatusCode::BadRequest);
+                    }
+                    state.tree.executed.push(Executed {
+                        at: env.now,
+                        uri: uri.into(),
+                        data: Some(value),
+                    });
+                    Ok(None)
+                }
+                Op::Delete | Op::Exec(_) => Err(StatusCode::CommandNotAllowed),
+            }
         }
         _ => Err(StatusCode::NotFound),
     }

@@ -544,3 +544,115 @@ async fn a_scenario_runs_over_https_on(env: Env) {
     let saved = Agent::load(&env.dir.path().join("ann")).unwrap();
     assert!(saved.channel().is_some());
 }
+
+/// Issue 15 part 1 with the simulated agent: on Windows 11 lock, reboot and a wipe go in a
+/// session without a user (Machine, LoginStatus none), the agent runs them, and the
+/// acknowledged wipe retires the device; on Windows 8.1 wipe and reboot are refused with the
+/// reason and the lock waits for a Maintenance session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_15_device_actions_with_the_simulated_agent() {
+    let Some(env) = start(
+        Backend::Sqlite,
+        "issue_15_device_actions_with_the_simulated_agent",
+    )
+    .await
+    else {
+        return;
+    };
+    let (mut agent, _dir) = env.enroll("w11", WindowsRelease::Windows11).await;
+    let id = agent.device().device_id.clone();
+    let t0 = agent.state().clock;
+    let device = env.get(&format!("/devices/{id}")).await;
+    let name = device["name"].as_str().unwrap_or(&id).to_owned();
+    let mut queued = Vec::new();
+    for body in [
+        json!({ "kind": "lock" }),
+        json!({ "kind": "reboot" }),
+        json!({ "kind": "wipe", "confirm": name }),
+    ] {
+        let (status, answer) = env.post(&format!("/devices/{id}/actions"), body).await;
+        assert_eq!(status, 201, "{answer}");
+        queued.push(answer["commands"][0]["id"].as_str().unwrap().to_owned());
+    }
+    let entry = agent.event(Event::Reboot, t0).await;
+    let session = completed(&entry);
+    assert_eq!(
+        (
+            session.mode.as_str(),
+            session.login_status.map(|l| l.as_str())
+        ),
+        ("Machine", Some("none"))
+    );
+    assert_eq!(
+        env.states(&id, &queued).await,
+        [done(200), done(200), done(200)]
+    );
+    let executed: Vec<&str> = agent
+        .state()
+        .tree
+        .executed
+        .iter()
+        .map(|e| e.uri.as_str())
+        .collect();
+    assert_eq!(
+        executed,
+        [
+            "./Vendor/MSFT/RemoteLock/Lock",
+            "./Vendor/MSFT/Reboot/RebootNow",
+            "./Vendor/MSFT/RemoteWipe/doWipeProtected"
+        ]
+    );
+    let device = env.get(&format!("/devices/{id}")).await;
+    assert_eq!(
+        device["retired_reason"], "wipe acknowledged — the PC is resetting",
+        "{device}"
+    );
+    assert!(device["certificate"]["revoked_at"].is_i64(), "{device}");
+
+    let (mut old, _dir81) = env.enroll("w81", WindowsRelease::Windows81).await;
+    let id81 = old.device().device_id.clone();
+    let device81 = env.get(&format!("/devices/{id81}")).await;
+    let name81 = device81["name"].as_str().unwrap_or(&id81).to_owned();
+    let (status, answer) = env
+        .post(
+            &format!("/devices/{id81}/actions"),
+            json!({ "kind": "wipe", "confirm": name81 }),
+        )
+        .await;
+    assert_eq!(status, 422, "{answer}");
+    assert!(
+        answer
+            .to_string()
+            .contains("the Windows 8.1 WMI bridge has no wipe method"),
+        "{answer}"
+    );
+    let (status, answer) = env
+        .post(
+            &format!("/devices/{id81}/actions"),
+            json!({ "kind": "lock" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(
+        answer["commands"][0]["waits_for"],
+        "waits for a Maintenance session"
+    );
+    let lock = vec![answer["commands"][0]["id"].as_str().unwrap().to_owned()];
+    let t1 = old.state().clock;
+    completed(&old.event(Event::Reboot, t1).await);
+    assert_eq!(env.states(&id81, &lock).await[0].0, "pending");
+    completed(
+        &old.event(Event::Logon, t1 + time::Duration::minutes(5))
+            .await,
+    );
+    assert_eq!(env.states(&id81, &lock).await, [done(200)]);
+    assert!(
+        old.state()
+            .tree
+            .executed
+            .iter()
+            .any(|e| e.uri.ends_with("/Exec=LockWorkstation")),
+        "{:?}",
+        old.state().tree.executed
+    );
+}

@@ -1,5 +1,6 @@
 //! The storage story, in chapters (one module per area).
 
+pub(crate) mod actions;
 pub(crate) mod apps;
 pub(crate) mod directory;
 pub(crate) mod fleet;

@@ -165,6 +165,30 @@ enum Devices {
     Show { id: String },
     /// Every device as CSV (to stdout).
     Csv,
+    /// Wipe a Windows 10/11 device (RemoteWipe). The device's name must be typed again.
+    Wipe {
+        id: String,
+        /// The device's name (its id when it has none): a wipe names the device it wipes.
+        #[arg(long)]
+        confirm: String,
+        /// doWipe, doWipeProtected (default), doWipePersistProvisionedData, doWipePersistUserData.
+        #[arg(long)]
+        method: Option<String>,
+    },
+    /// Reboot a Windows 10/11 device now, or once at an ISO 8601 date and time.
+    Reboot {
+        id: String,
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Lock a device (8.1 LockWorkstation, 10/11 RemoteLock).
+    Lock { id: String },
+    /// Action requests waiting for (or past) a second administrator's approval.
+    Requests,
+    /// Approve an action request (you must not be the one who asked): the action is queued.
+    Approve { request: String },
+    /// Reject an action request: nothing is queued.
+    Reject { request: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -340,6 +364,48 @@ async fn dispatch(api: &Api, command: AdminCommand) -> anyhow::Result<Value> {
         }
         AdminCommand::Devices(Devices::Show { id }) => {
             api.get(&format!("/devices/{}", encode(&id))).await
+        }
+        AdminCommand::Devices(Devices::Wipe {
+            id,
+            confirm,
+            method,
+        }) => {
+            let mut body = json!({ "kind": "wipe", "confirm": confirm });
+            if let Some(method) = method {
+                body["method"] = Value::String(method);
+            }
+            api.post(&format!("/devices/{}/actions", encode(&id)), body)
+                .await
+        }
+        AdminCommand::Devices(Devices::Reboot { id, at }) => {
+            let mut body = json!({ "kind": "reboot" });
+            if let Some(at) = at {
+                body["at"] = Value::String(at);
+            }
+            api.post(&format!("/devices/{}/actions", encode(&id)), body)
+                .await
+        }
+        AdminCommand::Devices(Devices::Lock { id }) => {
+            api.post(
+                &format!("/devices/{}/actions", encode(&id)),
+                json!({ "kind": "lock" }),
+            )
+            .await
+        }
+        AdminCommand::Devices(Devices::Requests) => api.get("/action-requests").await,
+        AdminCommand::Devices(Devices::Approve { request }) => {
+            api.post(
+                &format!("/action-requests/{}/approve", encode(&request)),
+                json!({}),
+            )
+            .await
+        }
+        AdminCommand::Devices(Devices::Reject { request }) => {
+            api.post(
+                &format!("/action-requests/{}/reject", encode(&request)),
+                json!({}),
+            )
+            .await
         }
         AdminCommand::Commands(Commands::Queue { device, request }) => {
             let body: Value = serde_json::from_str(&request)

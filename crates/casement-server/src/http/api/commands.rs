@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use casement_dm::ContextPolicy;
 use casement_dm::catalog::CommandRequest;
-use casement_store::{CommandRow, CommandState, StoreError};
+use casement_store::{CommandRow, CommandState, Platform, StoreError};
 use serde::Serialize;
 use serde_json::json;
 
@@ -42,10 +42,11 @@ pub struct CommandView {
     created_by: String,
 }
 
-/// The API view of a stored command.
-pub fn view(c: CommandRow) -> CommandView {
-    let contexts =
-        (c.state == CommandState::Pending).then(|| ContextPolicy::WINDOWS.contexts_for(c.class));
+/// The API view of a stored command of a device of `platform` (what a pending command waits
+/// for is that platform's policy table).
+pub fn view(c: CommandRow, platform: Platform) -> CommandView {
+    let contexts = (c.state == CommandState::Pending)
+        .then(|| ContextPolicy::for_platform(platform).contexts_for(c.class));
     let waits_for = contexts.as_ref().map(|contexts| {
         casement_dm::WaitsFor {
             contexts: contexts.clone(),
@@ -93,7 +94,7 @@ pub async fn list(
     State(state): State<AppState>,
     Path(device_id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    state
+    let device = state
         .store
         .device(&device_id)
         .await?
@@ -103,7 +104,7 @@ pub async fn list(
         .commands_of_device(&device_id, 1000)
         .await?
         .into_iter()
-        .map(view)
+        .map(|c| view(c, device.platform))
         .collect();
     Ok(Json(json!({ "commands": commands })))
 }
@@ -117,7 +118,8 @@ pub async fn get(
         .command(&id)
         .await?
         .ok_or_else(|| not_found(format!("no command {id}")))?;
-    Ok(Json(view(command)))
+    let platform = platform_of(&state, &command.device_id).await?;
+    Ok(Json(view(command, platform)))
 }
 
 /// Body of `POST /devices/{id}/commands`: the request of the catalog plus an optional expiry.
@@ -164,8 +166,19 @@ pub async fn create(
         json!({ "commands": ids, "kind": rows.first().map(|r| r.kind) }),
     )
     .await;
-    let commands: Vec<CommandView> = rows.into_iter().map(view).collect();
+    let platform = platform_of(&state, &device_id).await?;
+    let commands: Vec<CommandView> = rows.into_iter().map(|c| view(c, platform)).collect();
     Ok((StatusCode::CREATED, Json(json!({ "commands": commands }))))
+}
+
+/// The platform of a device (its commands' views need its policy table).
+pub async fn platform_of(state: &AppState, device_id: &str) -> Result<Platform, ApiError> {
+    Ok(state
+        .store
+        .device(device_id)
+        .await?
+        .ok_or_else(|| not_found(format!("no device {device_id}")))?
+        .platform)
 }
 
 /// Body of `POST /commands`: a device selection and one command request for all of them.
@@ -226,5 +239,6 @@ pub async fn cancel(
             }
             other => other.into(),
         })?;
-    Ok(Json(view(row)))
+    let platform = platform_of(&state, &row.device_id).await?;
+    Ok(Json(view(row, platform)))
 }

@@ -1,5 +1,6 @@
 //! The admin REST API (`/api/v1`, JSON, `Authorization: Bearer <admin token>`).
 
+mod actions;
 mod admins;
 mod apps;
 mod commands;
@@ -54,6 +55,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/webhooks/{id}", delete(events::delete_webhook))
         .route("/webhooks/{id}/deliveries", get(events::deliveries))
+        .route("/devices/{id}/actions", post(actions::create))
+        .route("/action-requests", get(actions::list))
+        .route("/action-requests/{id}/approve", post(actions::approve))
+        .route("/action-requests/{id}/reject", post(actions::reject))
         .layer(middleware::from_fn_with_state(state, authorize))
 }
 

@@ -120,7 +120,20 @@ pub(super) fn changes_for(
                     ..channel_row(&device_id, channel.state, None, channel.reason.clone(), now)
                 });
             }
-            Effect::DeviceRetired { reason } => changes.retire = Some(reason.clone()),
+            Effect::DeviceRetired { reason } => {
+                changes.retire = Some(reason.clone());
+                if reason == casement_dm::server::WIPE_ACKNOWLEDGED {
+                    // The outcome of a wipe, next to its request and approval in the audit log.
+                    changes.audit.push(AuditEntry {
+                        id: uuid::Uuid::new_v4().to_string(),
+                        at: now,
+                        actor: format!("device:{device_id}"),
+                        action: "device.wiped".into(),
+                        target: Some(device_id.clone()),
+                        detail: serde_json::json!({ "reason": reason }).to_string(),
+                    });
+                }
+            }
             Effect::WakeDevice { why } => {
                 // One push per message is enough; it is sent no sooner than the push interval.
                 if changes.push.is_none() {

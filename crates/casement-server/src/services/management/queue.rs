@@ -14,7 +14,7 @@ use crate::state::AppState;
 /// push-notification-windows-mdm.md).
 const CHANNEL_REFRESH_MS: i64 = 24 * 3_600_000;
 
-/// The core's configuration for this device: the policy table and budget, and the channel's
+/// The core's configuration for this device: its platform's policy table, the budget, and the channel's
 /// upkeep when WNS is configured and automatic push configuration is on.
 pub(super) fn core_config(state: &AppState, snapshot: &ManagementSnapshot) -> ServerConfig {
     let channel_upkeep = match (&state.config.wns, state.config.auto_push_config) {
@@ -31,6 +31,8 @@ pub(super) fn core_config(state: &AppState, snapshot: &ManagementSnapshot) -> Se
         _ => None,
     };
     ServerConfig {
+        // The table of the device's platform (docs/product.md §2, "The table is per platform").
+        policy: casement_dm::ContextPolicy::for_platform(snapshot.device.platform),
         channel_upkeep,
         ..ServerConfig::default()
     }

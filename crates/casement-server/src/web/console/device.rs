@@ -141,6 +141,7 @@ pub(super) async fn device_page(
         @if device.retired_at.is_none() {
             section aria-labelledby="actions-h" {
                 h2 #actions-h { "Actions" }
+                p { a #device-actions-link href=(format!("{}/actions", device_href(&device.id))) { "Lock, reboot or wipe this device" } }
                 (actions(session, &device, &apps))
             }
         }
@@ -152,7 +153,7 @@ pub(super) async fn device_page(
                         th scope="col" { "Command" } th scope="col" { "Class" } th scope="col" { "State" }
                         th scope="col" { "Device said" } th scope="col" { "Queued" } th scope="col" { span.sr-only { "Action" } }
                     } }
-                    tbody { @for c in &commands { (command_row(session, c)) } }
+                    tbody { @for c in &commands { (command_row(session, device.platform, c)) } }
                 } }
             }
         }
@@ -273,12 +274,13 @@ fn actions(session: &ConsoleSession, device: &Device, apps: &[casement_store::Ap
     }
 }
 
-fn command_row(session: &ConsoleSession, c: &CommandRow) -> Markup {
+/// One command; a pending one says what it waits for under its device's platform's table.
+fn command_row(session: &ConsoleSession, platform: Platform, c: &CommandRow) -> Markup {
     let waits_for = (c.state == CommandState::Pending)
         .then_some(c.class)
         .map(|class| {
             WaitsFor {
-                contexts: ContextPolicy::WINDOWS.contexts_for(class),
+                contexts: ContextPolicy::for_platform(platform).contexts_for(class),
             }
             .to_string()
         });

@@ -5,6 +5,7 @@
 //! `crate::authz::CONSOLE_ROUTES`, checked when the `ConsoleSession` is extracted.
 //! Every action is written to the audit log as `admin:<name>`.
 
+mod actions;
 mod chart;
 mod device;
 mod device_forms;
@@ -51,6 +52,18 @@ pub fn router() -> Router<AppState> {
             post(device_forms::install),
         )
         .route("/console/commands/{id}/cancel", post(device_forms::cancel))
+        .route(
+            "/console/devices/{id}/actions",
+            get(actions::show).post(actions::create),
+        )
+        .route(
+            "/console/action-requests/{id}/approve",
+            post(actions::approve),
+        )
+        .route(
+            "/console/action-requests/{id}/reject",
+            post(actions::reject),
+        )
         .route("/console/sessions/{id}", get(sessions::show))
         .route(
             "/console/apps",

@@ -352,14 +352,27 @@ fn other_csps_store_values_and_actions_are_recorded() {
             405
         );
         assert_eq!(code(t.exec("./Vendor/MSFT/WiFi", None)), 405);
+        // Issue 15: the scheduled reboot is a value, recorded like an action.
+        let single = "./Device/Vendor/MSFT/Reboot/Schedule/Single";
+        assert_eq!(get(t, single), Err(404));
+        assert_eq!(
+            code(t.replace(single, text("2026-12-07T02:00:00").as_ref())),
+            200
+        );
+        assert_eq!(value(t, single), "2026-12-07T02:00:00");
+        assert_eq!(code(t.exec(single, None)), 405);
         assert_eq!(get(t, "./Vendor/MSFT/Policy/Config/X/Y/Z"), Err(404));
         assert_eq!(get(t, "./Vendor/Other/Policy"), Err(404));
         assert_eq!(get(t, "./Something"), Err(404));
     });
-    assert_eq!(state.tree.executed.len(), 1);
+    assert_eq!(state.tree.executed.len(), 2);
     assert_eq!(
         state.tree.executed[0].uri,
         "./Vendor/MSFT/RemoteWipe/doWipe"
+    );
+    assert_eq!(
+        state.tree.executed[1].uri,
+        "./Vendor/MSFT/Reboot/Schedule/Single"
     );
 }
 
