@@ -6,7 +6,7 @@
 use axum::http::StatusCode;
 use casement_store::StoreError;
 
-use crate::services::admins::CreateAdminError;
+use crate::services::admins::{CreateAdminError, SetRoleError};
 use crate::services::commands::QueueError;
 use crate::services::installs::InstallError;
 use crate::services::users::CreateUserError;
@@ -144,6 +144,23 @@ impl Faulty for CreateAdminError {
             CreateAdminError::Exists(_) => Fault::Conflict,
             CreateAdminError::Store(e) => e.fault(),
             CreateAdminError::Busy(_) => Fault::Busy,
+        }
+    }
+}
+
+impl Faulty for SetRoleError {
+    fn fault(&self) -> Fault {
+        match self {
+            SetRoleError::Unknown(_) => Fault::NotFound,
+            SetRoleError::LastAdministrator(_) => Fault::Conflict,
+            SetRoleError::Store(e) => e.fault(),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            SetRoleError::LastAdministrator(_) => "last-administrator",
+            other => other.fault().code(),
         }
     }
 }

@@ -872,3 +872,34 @@ async fn issue_15_a_failed_command_and_a_retired_device_are_events() {
     assert_eq!(kinds[0].0, "device.enrolled");
     h.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn issue_15_the_last_administrator_account_keeps_its_role() {
+    let h = start(RawConfig::default()).await;
+    let account =
+        |name: &str| json!({ "username": name, "password": "correct horse battery staple" });
+    let (status, ada) = h.api_post("/admins", account("ada")).await;
+    assert_eq!(status, 201, "{ada}");
+    let ada = ada["id"].as_str().unwrap().to_owned();
+    let demote = json!({ "role": "auditor" });
+
+    let (status, body) = h
+        .api_post(&format!("/admins/{ada}/role"), demote.clone())
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"], "last-administrator", "{body}");
+
+    let (status, grace) = h.api_post("/admins", account("grace")).await;
+    assert_eq!(status, 201, "{grace}");
+    let (status, body) = h.api_post(&format!("/admins/{ada}/role"), demote).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["role"], "auditor", "{body}");
+    let grace = grace["id"].as_str().unwrap();
+    let (status, body) = h
+        .api_post(
+            &format!("/admins/{grace}/role"),
+            json!({ "role": "operator" }),
+        )
+        .await;
+    assert_eq!(status, 409, "grace is now the last administrator: {body}");
+}

@@ -23,6 +23,48 @@ pub enum CreateAdminError {
     Busy(#[from] crate::password::PoolBusy),
 }
 
+/// Why a role could not be changed.
+#[derive(Debug, thiserror::Error)]
+pub enum SetRoleError {
+    /// No such account.
+    #[error("no administrator account {0}")]
+    Unknown(String),
+    /// It is the last account with the administrator role: taking it would leave nobody who can
+    /// manage accounts, tokens or approve a wipe from the console.
+    #[error(
+        "{0} is the last administrator account; give another account the administrator role first"
+    )]
+    LastAdministrator(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Gives an account a role, for the API and the console alike. The last account with the
+/// administrator role keeps it (two concurrent demotions of the last two can still pass each
+/// other's check; the bootstrap token, unless disabled, remains an administrator either way).
+pub async fn set_role(state: &AppState, id: &str, role: Role) -> Result<Admin, SetRoleError> {
+    let admin = state
+        .store
+        .admin_by_id(id)
+        .await?
+        .ok_or_else(|| SetRoleError::Unknown(id.to_owned()))?;
+    if admin.role == Role::Administrator && role != Role::Administrator {
+        let administrators = state
+            .store
+            .list_admins()
+            .await?
+            .iter()
+            .filter(|a| a.role == Role::Administrator)
+            .count();
+        if administrators <= 1 {
+            return Err(SetRoleError::LastAdministrator(admin.username));
+        }
+    }
+    state.store.set_admin_role(id, role).await?;
+    Ok(Admin { role, ..admin })
+}
+
 /// Creates an administrator with an argon2id-hashed password. Names are 1 to 64 characters
 /// without spaces or control characters; passwords 12 to 1024 characters (an administrator can
 /// do everything, so a longer minimum than end users').

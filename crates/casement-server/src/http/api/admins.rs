@@ -63,7 +63,7 @@ pub async fn set_role(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let Json(body) =
         body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-request", e.body_text()))?;
-    state.store.set_admin_role(&id, body.role).await?;
+    let admin = crate::services::admins::set_role(&state, &id, body.role).await?;
     super::audit(
         &state,
         "admin.role",
@@ -71,10 +71,5 @@ pub async fn set_role(
         json!({ "role": body.role.as_str() }),
     )
     .await;
-    let admin = state
-        .store
-        .admin_by_id(&id)
-        .await?
-        .ok_or_else(|| super::not_found(format!("no administrator {id}")))?;
     Ok(Json(json!(admin)))
 }

@@ -208,7 +208,15 @@ pub async fn set_role(
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(response);
     }
-    state.store.set_admin_role(&id, role).await?;
+    match crate::services::admins::set_role(&state, &id, role).await {
+        Ok(_) => {}
+        Err(e @ crate::services::admins::SetRoleError::LastAdministrator(_)) => {
+            let mut response = page(&state, &session, None, Some(&e.to_string())).await?;
+            *response.status_mut() = StatusCode::CONFLICT;
+            return Ok(response);
+        }
+        Err(e) => return Err(e.into()),
+    }
     audit(
         &state,
         &session.actor(),
