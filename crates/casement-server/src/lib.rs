@@ -105,8 +105,7 @@ impl Server {
             ca: boot.ca,
             admin_token: boot.admin_token.into(),
             metrics: Arc::default(),
-            device_locks: Arc::default(),
-            verified_credentials: Arc::default(),
+            services: Arc::default(),
             hash_pool: Arc::new(password::HashPool::new(config.password_pool)),
             clock,
         };

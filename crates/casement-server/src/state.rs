@@ -20,10 +20,8 @@ pub struct AppState {
     pub admin_token: Arc<str>,
     /// Metrics.
     pub metrics: Arc<crate::metrics::Metrics>,
-    /// Per-device serialization of management messages.
-    pub device_locks: Arc<crate::services::management::DeviceLocks>,
-    /// Recently verified passwords (one argon2 hash per OnPremise enrollment, not two).
-    pub verified_credentials: Arc<crate::services::users::VerifiedCredentials>,
+    /// What the services keep between requests (private to them).
+    pub services: Arc<crate::services::ServiceState>,
     /// The only place passwords are hashed and verified (bounded threads and queue).
     pub hash_pool: Arc<crate::password::HashPool>,
     /// Where every request reads the time ([`crate::clock::SystemClock`] unless a test sets it).

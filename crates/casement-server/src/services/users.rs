@@ -80,14 +80,14 @@ pub async fn authenticate(
 ) -> Result<Option<User>, SignInError> {
     let user = state.store.user_by_upn(upn.trim()).await?;
     if let Some(u) = &user
-        && state.verified_credentials.contains(u, password)
+        && state.services.verified_credentials.contains(u, password)
     {
         return Ok(user);
     }
     let stored = user.as_ref().map(|u| u.password_hash.as_str());
     let ok = signin::check(state, Account::User(upn), address, password, stored).await?;
     if let (true, Some(u)) = (ok, &user) {
-        state.verified_credentials.remember(u, password);
+        state.services.verified_credentials.remember(u, password);
     }
     Ok(user.filter(|_| ok))
 }

@@ -125,7 +125,12 @@ pub async fn handle_message(
         );
     }
     let serial = device.serial_hex().to_lowercase();
-    let _serial = state.device_locks.stripe(device.device_id()).lock().await;
+    let _serial = state
+        .services
+        .device_locks
+        .stripe(device.device_id())
+        .lock()
+        .await;
     for _ in 0..WRITE_ATTEMPTS {
         match handle_once(state, device, &serial, facts, &message, body).await {
             Ok(reply) => return reply,
