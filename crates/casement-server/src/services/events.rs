@@ -113,20 +113,19 @@ fn new_event(state: &AppState, event: Event<'_>) -> NewEvent {
 /// never lost to a crash after the change it reports. Installs that came to an end are derived
 /// from the stored commands, so their events are recorded right after the commit (deduplicated;
 /// a crash in between loses that event, not the install's status).
+///
+/// `app_commands_ended` are the app-management commands the message reported done or failed:
+/// only those can end an install, so a message without any (nearly every session) costs no
+/// further read.
 pub async fn apply_message(
     state: &AppState,
     mut changes: MessageChanges,
+    app_commands_ended: &[&str],
 ) -> Result<(), casement_store::StoreError> {
     changes.events = implied(state, &changes);
     state.store.apply_message(&changes).await?;
-    let ended: Vec<&str> = changes
-        .commands
-        .iter()
-        .filter(|t| matches!(t.to, CommandState::Done | CommandState::Failed))
-        .map(|t| t.id.as_str())
-        .collect();
-    if !ended.is_empty() {
-        installs_ended(state, &changes.device_id, &ended).await;
+    if !app_commands_ended.is_empty() {
+        installs_ended(state, &changes.device_id, app_commands_ended).await;
     }
     Ok(())
 }

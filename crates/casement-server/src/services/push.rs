@@ -177,6 +177,6 @@ async fn set_channel(
         channel: Some(channel),
         ..MessageChanges::default()
     };
-    crate::services::events::apply_message(state, changes).await?;
+    crate::services::events::apply_message(state, changes, &[]).await?;
     Ok(())
 }

@@ -8,8 +8,9 @@
 //! conflicting write is retried from a new snapshot.
 
 use casement_ca::VerifiedDevice;
+use casement_dm::CommandClass;
 use casement_dm::ModeParam;
-use casement_dm::server::{self, ActiveSession, Effect, SessionOutcome};
+use casement_dm::server::{self, ActiveSession, Effect, SessionOutcome, Verdict};
 use casement_store::*;
 use casement_syncml::SyncMl;
 
@@ -185,11 +186,11 @@ async fn handle_once(
     if snapshot.device.retired_at.is_some() {
         return Ok(ManagementReply::refuse(403, "the device is retired"));
     }
-    let config = core_config(state, &snapshot);
     let continuing = snapshot
         .active_session
         .as_ref()
         .filter(|s| s.session_id == message.header.session_id);
+    let config = core_config(state, &snapshot, continuing.is_none());
     if let (None, Some(stale)) = (continuing, &snapshot.active_session) {
         // A new session replaces one that never ended (lost reply, aborted run): its unanswered
         // commands go back to pending first, then the new session starts from a fresh snapshot.
@@ -223,7 +224,20 @@ async fn handle_once(
         now,
         state.config.push_interval_ms,
     );
-    crate::services::events::apply_message(state, changes).await?;
+    let app_commands_ended: Vec<&str> = step
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::CommandReported {
+                command,
+                class: CommandClass::AppManagement,
+                verdict: Verdict::Done(_) | Verdict::Failed(_),
+                ..
+            } => Some(command.0.as_str()),
+            _ => None,
+        })
+        .collect();
+    crate::services::events::apply_message(state, changes, &app_commands_ended).await?;
     state.metrics.message(session_row.context, &step.effects);
     for effect in &step.effects {
         if let Effect::CommandSent { class, .. } = effect {
@@ -274,6 +288,6 @@ async fn abandon(
             changes.commands.push(retry(&command.0, None));
         }
     }
-    crate::services::events::apply_message(state, changes).await?;
+    crate::services::events::apply_message(state, changes, &[]).await?;
     Ok(())
 }

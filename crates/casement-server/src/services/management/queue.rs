@@ -15,10 +15,15 @@ use crate::state::AppState;
 const CHANNEL_REFRESH_MS: i64 = 24 * 3_600_000;
 
 /// The core's configuration for this device: its platform's policy table, the budget, and the channel's
-/// upkeep when WNS is configured and automatic push configuration is on.
-pub(super) fn core_config(state: &AppState, snapshot: &ManagementSnapshot) -> ServerConfig {
+/// upkeep when WNS is configured and automatic push configuration is on. The upkeep is decided
+/// at package 1 only, so later messages of a session do not build it.
+pub(super) fn core_config(
+    state: &AppState,
+    snapshot: &ManagementSnapshot,
+    package1: bool,
+) -> ServerConfig {
     let channel_upkeep = match (&state.config.wns, state.config.auto_push_config) {
-        (Some(wns), true) => Some(ChannelUpkeep {
+        (Some(wns), true) if package1 => Some(ChannelUpkeep {
             catalog: CatalogContext {
                 platform: snapshot.device.platform,
                 device_id: snapshot.device.id.clone(),
