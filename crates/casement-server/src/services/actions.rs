@@ -134,8 +134,11 @@ pub async fn ask(
         return Ok(Asked::Queued(rows));
     }
     // Refuse now what the catalog would refuse at approval (e.g. a wipe on Windows 8.1).
-    casement_dm::catalog::build(request, &catalog_context(state, &device))
-        .map_err(|e| QueueError::Refused(e.to_string()))?;
+    casement_dm::catalog::build(
+        request,
+        &super::commands::catalog_context(state, device.platform, &device.id),
+    )
+    .map_err(|e| QueueError::Refused(e.to_string()))?;
     let record = ActionRequest {
         id: uuid::Uuid::new_v4().to_string(),
         device_id: device.id.clone(),
@@ -268,14 +271,5 @@ pub async fn decide(
     match failure {
         Some(e) => Err(DecideError::Queue(e)),
         None => Ok((decided, rows)),
-    }
-}
-
-fn catalog_context(state: &AppState, device: &Device) -> casement_dm::catalog::CatalogContext {
-    casement_dm::catalog::CatalogContext {
-        platform: device.platform,
-        device_id: device.id.clone(),
-        provider_id: state.config.provider_id.clone(),
-        wns: state.config.wns.clone(),
     }
 }

@@ -104,12 +104,7 @@ pub(crate) async fn enqueue_for(
     expires_in_seconds: Option<u64>,
     created_by: &str,
 ) -> Result<Vec<CommandRow>, QueueError> {
-    let context = CatalogContext {
-        platform: device.platform,
-        device_id: device.id.clone(),
-        provider_id: state.config.provider_id.clone(),
-        wns: state.config.wns.clone(),
-    };
+    let context = catalog_context(state, device.platform, &device.id);
     let specs =
         catalog::build(request, &context).map_err(|e| QueueError::Refused(e.to_string()))?;
     let now = state.clock.now_ms();
@@ -440,7 +435,12 @@ async fn queue_listed(
     Ok(outcome)
 }
 
-fn catalog_context(state: &AppState, platform: Platform, device_id: &str) -> CatalogContext {
+/// What the catalog needs to build commands for a device: the one place it is put together.
+pub(crate) fn catalog_context(
+    state: &AppState,
+    platform: Platform,
+    device_id: &str,
+) -> CatalogContext {
     CatalogContext {
         platform,
         device_id: device_id.to_owned(),

@@ -1,12 +1,12 @@
 //! What the session core is given besides the message: the device's queue as the core sees it,
 //! and what it needs to keep the push channel up. The core decides what to do with them.
 
-use casement_dm::catalog::CatalogContext;
 use casement_dm::server::{ChannelUpkeep, ServerConfig};
 use casement_dm::{CommandRef, PendingCommand};
 use casement_store::*;
 use casement_syncml::Command;
 
+use crate::services::commands::catalog_context;
 use crate::state::AppState;
 
 /// How old a channel report may get before a Maintenance session reads it again (Windows 10
@@ -23,13 +23,8 @@ pub(super) fn core_config(
     package1: bool,
 ) -> ServerConfig {
     let channel_upkeep = match (&state.config.wns, state.config.auto_push_config) {
-        (Some(wns), true) if package1 => Some(ChannelUpkeep {
-            catalog: CatalogContext {
-                platform: snapshot.device.platform,
-                device_id: snapshot.device.id.clone(),
-                provider_id: state.config.provider_id.clone(),
-                wns: Some(wns.clone()),
-            },
+        (Some(_), true) if package1 => Some(ChannelUpkeep {
+            catalog: catalog_context(state, snapshot.device.platform, &snapshot.device.id),
             channel: snapshot.channel.as_ref().map(|c| (c.state, c.updated_at)),
             refresh_after_ms: CHANNEL_REFRESH_MS,
         }),
