@@ -14,6 +14,7 @@ pub mod command;
 pub mod context;
 pub mod device;
 pub mod evidence;
+pub mod profiles;
 pub mod server;
 
 pub use command::{CommandRef, PendingCommand, ResultItem};
