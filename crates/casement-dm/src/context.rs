@@ -69,8 +69,12 @@ pub enum CommandClass {
     /// App install jobs and application inventory (`MDM_AppInstallJob`, `MDM_Application`,
     /// EnterpriseModernAppManagement, EnterpriseDesktopAppManagement).
     AppManagement,
-    /// Everything else: `MDM_EASPolicy`, `MDM_ConfigSetting`, CSP policies, …
+    /// Everything else that configures the device: `MDM_EASPolicy`, `MDM_ConfigSetting`,
+    /// device-scoped CSP policies (`./Device/…`, `./Vendor/…`), device profiles.
     Settings,
+    /// Settings of the enrolled user: `./User/…` CSP nodes, user profiles (issue 14). On
+    /// Windows 10/11 they need the enrolled user signed in: a Maintenance session.
+    UserSettings,
     /// Wipe the device: Windows 10/11 RemoteWipe CSP `doWipe*` (issue 15 part 1). An
     /// acknowledged wipe retires the device.
     Wipe,
@@ -82,13 +86,14 @@ pub enum CommandClass {
 
 impl CommandClass {
     /// Every class, in table order.
-    pub const ALL: [CommandClass; 9] = [
+    pub const ALL: [CommandClass; 10] = [
         CommandClass::Inventory,
         CommandClass::PasswordReset,
         CommandClass::Unenrollment,
         CommandClass::PushConfiguration,
         CommandClass::AppManagement,
         CommandClass::Settings,
+        CommandClass::UserSettings,
         CommandClass::Wipe,
         CommandClass::Reboot,
         CommandClass::Lock,
@@ -103,6 +108,7 @@ impl CommandClass {
             Self::PushConfiguration => "push-configuration",
             Self::AppManagement => "app-management",
             Self::Settings => "settings",
+            Self::UserSettings => "user-settings",
             Self::Wipe => "wipe",
             Self::Reboot => "reboot",
             Self::Lock => "lock",
@@ -143,7 +149,7 @@ impl std::fmt::Display for CommandClass {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContextPolicy {
     /// `allowed[class][context]`, indexed in [`CommandClass::ALL`] × [`Context::ALL`] order.
-    allowed: [[bool; 3]; 9],
+    allowed: [[bool; 3]; 10],
 }
 
 impl ContextPolicy {
@@ -160,6 +166,7 @@ impl ContextPolicy {
     /// | push configuration | no | yes | no |
     /// | app management | no | yes | yes |
     /// | settings and policies | no | yes | no |
+    /// | user settings | no | yes | no |
     /// | wipe, reboot, lock | no | yes | no |
     pub const WINDOWS_81: ContextPolicy = ContextPolicy {
         allowed: [
@@ -170,26 +177,31 @@ impl ContextPolicy {
             [false, true, false], // push configuration
             [false, true, true],  // app management
             [false, true, false], // settings
+            [false, true, false], // user settings
             [false, true, false], // wipe
             [false, true, false], // reboot
             [false, true, false], // lock
         ],
     };
 
-    /// The Windows 10/11 table. The DM client always runs as SYSTEM, so the device actions
-    /// (wipe, reboot, lock: device-scoped nodes of the RemoteWipe, Reboot and RemoteLock CSPs)
-    /// may go in any session, a session without a user included. The other classes keep the
-    /// 8.1 rows: a settings or app-management command may address `./User/...` nodes, which need
-    /// the enrolled user, and its class does not say which scope it addresses.
+    /// The Windows 10/11 table. The DM client always runs as SYSTEM, so device-scoped work —
+    /// device settings and profiles (`./Device/…`, `./Vendor/…`), push configuration (DMClient
+    /// `Push/*`, a device node) and the device actions (RemoteWipe, Reboot, RemoteLock) — may go
+    /// in any session, a session without a user included. User-scoped settings (`./User/…`) need
+    /// the enrolled user: a `Maintenance` session, which on 10/11 means LoginStatus `user`
+    /// (LoginStatus `others`/`none` makes the session Machine, [`crate::evidence`]). App
+    /// management keeps the 8.1 row: an install's class does not yet say whether it targets
+    /// `./User` or `./Device` (docs/product.md §2).
     ///
     /// | class | Machine | Maintenance | Apps |
     /// |---|---|---|---|
     /// | inventory | yes | yes | yes |
     /// | password reset | yes | yes | no |
     /// | unenrollment | yes | yes | no |
-    /// | push configuration | no | yes | no |
+    /// | push configuration | yes | yes | yes |
     /// | app management | no | yes | yes |
-    /// | settings and policies | no | yes | no |
+    /// | settings and policies (device) | yes | yes | yes |
+    /// | user settings | no | yes | no |
     /// | wipe, reboot, lock | yes | yes | yes |
     pub const WINDOWS_10: ContextPolicy = ContextPolicy {
         allowed: [
@@ -197,9 +209,10 @@ impl ContextPolicy {
             [true, true, true],   // inventory
             [true, true, false],  // password reset
             [true, true, false],  // unenrollment
-            [false, true, false], // push configuration
+            [true, true, true],   // push configuration
             [false, true, true],  // app management
-            [false, true, false], // settings
+            [true, true, true],   // settings
+            [false, true, false], // user settings
             [true, true, true],   // wipe
             [true, true, true],   // reboot
             [true, true, true],   // lock
@@ -299,6 +312,9 @@ mod tests {
             (Settings, Machine, false),
             (Settings, Maintenance, true),
             (Settings, Apps, false),
+            (UserSettings, Machine, false),
+            (UserSettings, Maintenance, true),
+            (UserSettings, Apps, false),
             (Wipe, Machine, false),
             (Wipe, Maintenance, true),
             (Wipe, Apps, false),
@@ -319,8 +335,9 @@ mod tests {
         }
     }
 
-    /// The Windows 10/11 table, every pair written out: the device actions go in any session,
-    /// every other class keeps its 8.1 row.
+    /// The Windows 10/11 table, every pair written out: device-scoped work (device settings,
+    /// push configuration, the device actions) goes in any session, user settings need a
+    /// Maintenance session, the rest keeps its 8.1 row.
     #[test]
     fn the_windows_10_table_holds_for_every_class_and_context() {
         let expected = [
@@ -333,15 +350,18 @@ mod tests {
             (Unenrollment, Machine, true),
             (Unenrollment, Maintenance, true),
             (Unenrollment, Apps, false),
-            (PushConfiguration, Machine, false),
+            (PushConfiguration, Machine, true),
             (PushConfiguration, Maintenance, true),
-            (PushConfiguration, Apps, false),
+            (PushConfiguration, Apps, true),
             (AppManagement, Machine, false),
             (AppManagement, Maintenance, true),
             (AppManagement, Apps, true),
-            (Settings, Machine, false),
+            (Settings, Machine, true),
             (Settings, Maintenance, true),
-            (Settings, Apps, false),
+            (Settings, Apps, true),
+            (UserSettings, Machine, false),
+            (UserSettings, Maintenance, true),
+            (UserSettings, Apps, false),
             (Wipe, Machine, true),
             (Wipe, Maintenance, true),
             (Wipe, Apps, true),
@@ -360,10 +380,14 @@ mod tests {
                 "{class} in {context}"
             );
         }
-        for class in CommandClass::ALL
-            .into_iter()
-            .filter(|c| !c.is_device_action())
-        {
+        // What stays as on 8.1: work that may need the enrolled user.
+        for class in [
+            Inventory,
+            PasswordReset,
+            Unenrollment,
+            AppManagement,
+            UserSettings,
+        ] {
             for context in Context::ALL {
                 assert_eq!(
                     ContextPolicy::WINDOWS_10.allows(class, context),

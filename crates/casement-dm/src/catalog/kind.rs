@@ -26,11 +26,13 @@ pub enum CommandKind {
     Lock,
     /// Commands written by hand.
     Raw,
+    /// A configuration profile's write, read-back or removal, queued by the core (issue 14).
+    Profile,
 }
 
 impl CommandKind {
     /// Every kind.
-    pub const ALL: [CommandKind; 9] = [
+    pub const ALL: [CommandKind; 10] = [
         CommandKind::Inventory,
         CommandKind::ResetPassword,
         CommandKind::Unenroll,
@@ -40,6 +42,7 @@ impl CommandKind {
         CommandKind::Reboot,
         CommandKind::Lock,
         CommandKind::Raw,
+        CommandKind::Profile,
     ];
 
     /// The name in the API and in storage.
@@ -54,6 +57,7 @@ impl CommandKind {
             Self::Reboot => "reboot",
             Self::Lock => "lock",
             Self::Raw => "raw",
+            Self::Profile => "profile",
         }
     }
 

@@ -87,16 +87,25 @@ impl ActiveSession {
         // Inventory read in two steps (Windows 8.1 WMI classes: the instance list, then the
         // instances' properties): the second step goes out first, in this same session.
         let follow_ups = super::upkeep::inventory_follow_ups(&effects);
+        // A profile's next step (read-back, fallback, re-apply) also goes out in this session.
+        let profile_steps = if self.profiles.is_empty() {
+            super::profiles::ProfileSteps::default()
+        } else {
+            super::profiles::follow_ups(&mut self, &effects, now)
+        };
         let with_follow_ups: Vec<PendingCommand>;
-        let pending = if follow_ups.is_empty() {
+        let pending = if follow_ups.is_empty() && profile_steps.candidates.is_empty() {
+            effects.extend(profile_steps.effects);
             pending
         } else {
             with_follow_ups = follow_ups
                 .iter()
                 .map(|q| q.pending.clone())
+                .chain(profile_steps.candidates)
                 .chain(pending.iter().cloned())
                 .collect();
             effects.extend(follow_ups.into_iter().map(|q| q.effect));
+            effects.extend(profile_steps.effects);
             &with_follow_ups
         };
         reply.body.is_final = true;

@@ -23,6 +23,7 @@
 mod inbound;
 mod outbound;
 mod outcome;
+mod profiles;
 mod upkeep;
 mod verdict;
 
@@ -49,6 +50,10 @@ pub struct ServerConfig {
     /// Keep the device's push channel up ([`upkeep`]); `None`: WNS is not configured or
     /// automatic push configuration is off.
     pub channel_upkeep: Option<ChannelUpkeep>,
+    /// The device's configuration profiles that need work ([`crate::profiles::work`]): read at
+    /// package 1 only; the session keeps those it works on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<crate::profiles::work::DeviceProfile>,
 }
 
 impl Default for ServerConfig {
@@ -57,6 +62,7 @@ impl Default for ServerConfig {
             policy: ContextPolicy::WINDOWS,
             budget: Budget::default(),
             channel_upkeep: None,
+            profiles: Vec::new(),
         }
     }
 }
@@ -88,6 +94,10 @@ pub struct ActiveSession {
     pub sent: Vec<CommandRef>,
     /// Our last reply, compact XML, replayed if the device sends the same message again.
     pub last_reply: String,
+    /// The configuration profiles with a command in flight in this session, followed as the
+    /// device answers ([`crate::profiles::work`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<crate::profiles::work::DeviceProfile>,
 }
 
 /// A command sent and not yet answered.
@@ -194,6 +204,20 @@ pub enum Effect {
         target: Option<String>,
         /// How its Items fared, when the device answered them one by one.
         items: ItemOutcomes,
+    },
+    /// A device × profile moved on ([`crate::profiles::work`]): its nodes as they are now, the
+    /// status they give, and the drift found (to count and record).
+    ProfileProgress {
+        /// The profile's id.
+        profile: String,
+        /// The profile revision the nodes are of.
+        revision: i64,
+        /// The status the nodes give.
+        status: crate::profiles::work::ProfileStatus,
+        /// Every node's state.
+        nodes: Vec<crate::profiles::work::NodeRecord>,
+        /// Nodes a drift check found changed on the device (re-applied).
+        drift: Vec<crate::profiles::work::DriftFound>,
     },
     /// A command sent but never answered (lost reply, aborted or abandoned session): it goes
     /// back to pending, keeping its identity.
@@ -313,26 +337,33 @@ pub fn start_decided(
         in_flight: Vec::new(),
         sent: Vec::new(),
         last_reply: String::new(),
+        profiles: Vec::new(),
     };
     let mut effects = vec![Effect::SessionStarted {
         decision: decision.clone(),
     }];
+    let mut session = session;
+    let planned = profiles::plan(&mut session, config, decision.context, now);
     let upkeep = upkeep::channel_upkeep(
         config.channel_upkeep.as_ref(),
+        &config.policy,
         decision.context,
         pending,
         &session.device_id,
         now,
     );
-    let mut step = if upkeep.is_empty() {
+    let mut step = if upkeep.is_empty() && planned.candidates.is_empty() {
+        effects.extend(planned.effects);
         session.handle(now, message, pending, config)
     } else {
         let candidates: Vec<PendingCommand> = upkeep
             .iter()
             .map(|q| q.pending.clone())
+            .chain(planned.candidates)
             .chain(pending.iter().cloned())
             .collect();
         effects.extend(upkeep.into_iter().map(|q| q.effect));
+        effects.extend(planned.effects);
         session.handle(now, message, &candidates, config)
     };
     effects.append(&mut step.effects);

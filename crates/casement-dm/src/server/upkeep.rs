@@ -18,7 +18,7 @@ use super::Effect;
 use crate::catalog::{self, CatalogContext, CommandKind, CommandRequest, QueuedSpec};
 use crate::channel::ChannelState;
 use crate::command::{CommandRef, PendingCommand};
-use crate::context::{CommandClass, Context};
+use crate::context::{CommandClass, Context, ContextPolicy};
 
 /// The namespace of the ids the core gives the commands it queues.
 const OWN_COMMANDS: uuid::Uuid = uuid::Uuid::from_u128(0x6a1f_3c2e_8b4d_4e0a_9c55_2d7e_41b3_c0de);
@@ -42,7 +42,7 @@ pub(super) struct Queued {
     pub(super) effect: Effect,
 }
 
-fn queued(id: CommandRef, kind: CommandKind, spec: QueuedSpec) -> Queued {
+pub(super) fn queued(id: CommandRef, kind: CommandKind, spec: QueuedSpec) -> Queued {
     Queued {
         pending: PendingCommand {
             id: id.clone(),
@@ -84,11 +84,13 @@ pub(super) fn inventory_follow_ups(effects: &[Effect]) -> Vec<Queued> {
     out
 }
 
-/// Push configuration a session starting in `context` should carry; nothing outside
-/// `Maintenance` (the only context that may carry it, docs/product.md §2), when push
-/// configuration is already pending, or when the channel is recent or being repaired elsewhere.
+/// Push configuration a session starting in `context` should carry; nothing in a context the
+/// device's table does not let carry it (Windows 8.1: only `Maintenance`, docs/product.md §2),
+/// when push configuration is already pending, or when the channel is recent or being repaired
+/// elsewhere.
 pub(super) fn channel_upkeep(
     upkeep: Option<&ChannelUpkeep>,
+    policy: &ContextPolicy,
     context: Context,
     pending: &[PendingCommand],
     device_id: &str,
@@ -97,7 +99,7 @@ pub(super) fn channel_upkeep(
     let Some(upkeep) = upkeep else {
         return Vec::new();
     };
-    if context != Context::Maintenance
+    if !policy.allows(CommandClass::PushConfiguration, context)
         || pending
             .iter()
             .any(|p| p.class == CommandClass::PushConfiguration)
@@ -141,6 +143,7 @@ mod tests {
     use crate::device::Platform;
 
     const DAY: i64 = 24 * 3_600_000;
+    const W81: ContextPolicy = ContextPolicy::WINDOWS_81;
 
     fn upkeep(channel: Option<(ChannelState, i64)>) -> ChannelUpkeep {
         ChannelUpkeep {
@@ -166,24 +169,24 @@ mod tests {
     #[test]
     fn a_device_without_a_channel_gets_all_of_push_configuration_in_maintenance_only() {
         let u = upkeep(None);
-        let all = channel_upkeep(Some(&u), Context::Maintenance, &[], "D1", 10 * DAY);
+        let all = channel_upkeep(Some(&u), &W81, Context::Maintenance, &[], "D1", 10 * DAY);
         assert!(all.len() >= 2, "configuration and reads");
         assert!(
             all.iter()
                 .all(|q| q.pending.class == CommandClass::PushConfiguration)
         );
         for context in [Context::Machine, Context::Apps] {
-            assert!(channel_upkeep(Some(&u), context, &[], "D1", 10 * DAY).is_empty());
+            assert!(channel_upkeep(Some(&u), &W81, context, &[], "D1", 10 * DAY).is_empty());
         }
-        assert!(channel_upkeep(None, Context::Maintenance, &[], "D1", 10 * DAY).is_empty());
+        assert!(channel_upkeep(None, &W81, Context::Maintenance, &[], "D1", 10 * DAY).is_empty());
     }
 
     #[test]
     fn a_stale_channel_is_read_again_a_recent_or_revoked_one_is_left_alone() {
         let now = 10 * DAY;
-        let full = channel_upkeep(Some(&upkeep(None)), Context::Maintenance, &[], "D1", now);
+        let full = channel_upkeep(Some(&upkeep(None)), &W81, Context::Maintenance, &[], "D1", now);
         let stale = upkeep(Some((ChannelState::Active, now - DAY - 1)));
-        let reads = channel_upkeep(Some(&stale), Context::Maintenance, &[], "D1", now);
+        let reads = channel_upkeep(Some(&stale), &W81, Context::Maintenance, &[], "D1", now);
         assert_eq!(reads.len(), full.len() - 1, "the reads only");
         assert!(
             labels(&reads)
@@ -199,7 +202,7 @@ mod tests {
         ] {
             let u = upkeep(Some(channel));
             assert!(
-                channel_upkeep(Some(&u), Context::Maintenance, &[], "D1", now).is_empty(),
+                channel_upkeep(Some(&u), &W81, Context::Maintenance, &[], "D1", now).is_empty(),
                 "{channel:?}"
             );
         }
@@ -208,17 +211,17 @@ mod tests {
     #[test]
     fn nothing_is_added_while_push_configuration_is_pending_and_ids_are_derived() {
         let u = upkeep(None);
-        let first = channel_upkeep(Some(&u), Context::Maintenance, &[], "D1", 5);
+        let first = channel_upkeep(Some(&u), &W81, Context::Maintenance, &[], "D1", 5);
         let pending = vec![first[0].pending.clone()];
-        assert!(channel_upkeep(Some(&u), Context::Maintenance, &pending, "D1", 5).is_empty());
-        let again = channel_upkeep(Some(&u), Context::Maintenance, &[], "D1", 5);
+        assert!(channel_upkeep(Some(&u), &W81, Context::Maintenance, &pending, "D1", 5).is_empty());
+        let again = channel_upkeep(Some(&u), &W81, Context::Maintenance, &[], "D1", 5);
         let ids = |q: &[Queued]| q.iter().map(|q| q.pending.id.clone()).collect::<Vec<_>>();
         assert_eq!(
             ids(&first),
             ids(&again),
             "the same message queues the same ids"
         );
-        let other = channel_upkeep(Some(&u), Context::Maintenance, &[], "D2", 5);
+        let other = channel_upkeep(Some(&u), &W81, Context::Maintenance, &[], "D2", 5);
         assert!(ids(&first).iter().all(|id| !ids(&other).contains(id)));
     }
 }
