@@ -10,6 +10,7 @@ mod apps;
 mod devices;
 mod management;
 mod names;
+mod profiles;
 mod push;
 mod seed;
 mod team;

@@ -7,6 +7,7 @@
 mod actions;
 mod error;
 mod management;
+mod profiles;
 mod team;
 mod types;
 mod web;
@@ -18,6 +19,7 @@ pub use casement_dm::channel::ChannelState;
 pub use casement_dm::{CommandClass, Context};
 pub use error::StoreError;
 pub use management::*;
+pub use profiles::*;
 pub use team::*;
 pub use types::*;
 pub use web::*;
@@ -220,6 +222,7 @@ pub trait Store:
     + ApiTokenStore
     + EventStore
     + ActionRequestStore
+    + ProfileStore
 {
 }
 
@@ -239,5 +242,6 @@ impl<T> Store for T where
         + ApiTokenStore
         + EventStore
         + ActionRequestStore
+        + ProfileStore
 {
 }

@@ -461,6 +461,8 @@ pub struct MessageChanges {
     /// Events the message implies, recorded in its transaction with their webhook deliveries
     /// (an event is never lost to a crash after the change it reports).
     pub events: Vec<crate::NewEvent>,
+    /// Device × profile states the message moved (issue 14).
+    pub profiles: Vec<crate::ProfileProgressRow>,
 }
 
 /// An app in the catalog.

@@ -74,6 +74,9 @@ pub struct RawConfig {
     pub wns_trust_pem: Option<PathBuf>,
     /// Least time between two pushes to one device, in seconds (a rate limit per channel).
     pub push_interval_seconds: u32,
+    /// How often a device's verified profile settings are read again for drift, in seconds
+    /// (`profile_check_interval`, default 8 hours; docs/profiles.md).
+    pub profile_check_interval_seconds: u32,
     /// Seconds a client has to send a complete request head, counted from the moment the
     /// server waits for it: after the TLS handshake, and after each response on a kept-alive
     /// connection. It is therefore also the idle timeout: an idle connection is closed after it.
@@ -157,6 +160,7 @@ impl Default for RawConfig {
             wns_local_hosts: Vec::new(),
             wns_trust_pem: None,
             push_interval_seconds: 10,
+            profile_check_interval_seconds: 8 * 3600,
             header_timeout_seconds: 30,
             body_timeout_seconds: 60,
             max_connections: 10_000,

@@ -42,6 +42,8 @@ pub struct Config {
     pub wns_client: Option<casement_push::WnsConfig>,
     /// Least time between two pushes to one device.
     pub push_interval_ms: i64,
+    /// How often verified profile settings are read again for drift.
+    pub profile_check_interval_ms: i64,
     /// The bootstrap token is refused.
     pub disable_bootstrap_token: bool,
     /// Wipes wait for a second administrator's approval.

@@ -104,6 +104,7 @@ impl RawConfig {
             wipe_approval: self.wipe_approval,
             webhooks,
             push_interval_ms: i64::from(self.push_interval_seconds) * 1000,
+            profile_check_interval_ms: i64::from(self.profile_check_interval_seconds.max(1)) * 1000,
             network: NetworkLimits {
                 header_timeout: seconds(self.header_timeout_seconds, "header_timeout_seconds")?,
                 body_timeout: seconds(self.body_timeout_seconds, "body_timeout_seconds")?,

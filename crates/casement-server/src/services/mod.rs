@@ -9,6 +9,7 @@ pub mod events;
 pub mod installs;
 pub mod management;
 pub mod package1;
+pub mod profiles;
 pub mod push;
 pub mod reports;
 pub mod signin;

@@ -229,6 +229,11 @@ pub(crate) async fn apply_changes(
             .map_err(|e| (e, written))?;
         written = true;
     }
+    if !c.profiles.is_empty() {
+        crate::profiles::apply_progress(tx, &c.device_id, c.now, &c.profiles)
+            .await
+            .map_err(|e| (e, written))?;
+    }
     Ok(())
 }
 

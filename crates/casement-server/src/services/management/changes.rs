@@ -18,6 +18,7 @@ pub(super) fn changes_for(
     step: &Step,
     now: i64,
     push_interval_ms: i64,
+    profile_check_interval_ms: i64,
 ) -> MessageChanges {
     let device_id = snapshot.device.id.clone();
     let mut changes = MessageChanges {
@@ -110,6 +111,31 @@ pub(super) fn changes_for(
                     });
                 }
             }
+            Effect::ProfileProgress {
+                profile,
+                revision,
+                status,
+                nodes,
+                drift,
+            } => match serde_json::to_string(nodes) {
+                Ok(nodes_json) => {
+                    let in_flight = nodes.iter().any(|n| n.command.is_some());
+                    changes.profiles.push(ProfileProgressRow {
+                        profile_id: profile.clone(),
+                        revision: *revision,
+                        status: status.as_str().to_owned(),
+                        nodes: nodes_json,
+                        due_at: crate::services::profiles::due_at(
+                            *status,
+                            in_flight,
+                            now,
+                            profile_check_interval_ms,
+                        ),
+                        drift_found: drift.len() as i64,
+                    });
+                }
+                Err(e) => tracing::error!(device = %device_id, "profile progress not stored: {e}"),
+            },
             Effect::ChannelObserved { channel } => {
                 let report = channel.report.clone().unwrap_or_default();
                 changes.channel = Some(ChannelRow {

@@ -190,7 +190,11 @@ async fn handle_once(
         .active_session
         .as_ref()
         .filter(|s| s.session_id == message.header.session_id);
-    let config = core_config(state, &snapshot, continuing.is_none());
+    let mut config = core_config(state, &snapshot, continuing.is_none());
+    if continuing.is_none() {
+        // The device's profiles that need work: one indexed read, at package 1 only.
+        config.profiles = crate::services::profiles::work_for(state, &snapshot.device, now).await?;
+    }
     if let (None, Some(stale)) = (continuing, &snapshot.active_session) {
         // A new session replaces one that never ended (lost reply, aborted run): its unanswered
         // commands go back to pending first, then the new session starts from a fresh snapshot.
@@ -223,6 +227,7 @@ async fn handle_once(
         &step,
         now,
         state.config.push_interval_ms,
+        state.config.profile_check_interval_ms,
     );
     let app_commands_ended: Vec<&str> = step
         .effects

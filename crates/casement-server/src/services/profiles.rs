@@ -1,0 +1,638 @@
+//! Configuration profiles (issue 14, docs/profiles.md): creating and changing profiles and
+//! groups, assigning them (with the conflict check), working out which devices a profile
+//! applies to, and what the session core is given at a check-in. The API, the console and
+//! `casement apply` all come through here.
+
+use std::collections::HashSet;
+
+use casement_dm::profiles::compare::same_value;
+use casement_dm::profiles::validate::{Invalid, validate_profile};
+use casement_dm::profiles::variables::{DeviceVariables, expand};
+use casement_dm::profiles::work::{DeviceProfile, NodeRecord, ProfileStatus};
+use casement_dm::profiles::{ProfileScope, Setting, syncml_body};
+use casement_dm::{CommandClass, Context, ContextPolicy};
+use casement_store::*;
+
+use crate::fault::{Fault, Faulty};
+use crate::state::AppState;
+
+/// What a profile is made of, as an administrator gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileInput {
+    /// Name.
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+    /// Platforms.
+    pub platforms: Vec<Platform>,
+    /// Scope.
+    pub scope: ProfileScope,
+    /// The settings, unless given as a SyncML body.
+    pub settings: Vec<Setting>,
+    /// A SyncML body of `Add`/`Replace` items the settings are derived from.
+    pub syncml: Option<String>,
+}
+
+/// Why a profile, group or assignment change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// The profile or group is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// No such profile or group.
+    #[error("{0}")]
+    NotFound(String),
+    /// The name is taken.
+    #[error("{0}")]
+    Exists(String),
+    /// Two profiles would set one node to different values on the same devices.
+    #[error(
+        "profiles {first:?} and {second:?} set {node} to different values ({first_value:?} and {second_value:?}) on {devices} device(s) they share"
+    )]
+    Conflict {
+        /// The profile being assigned or changed.
+        first: String,
+        /// The profile already there.
+        second: String,
+        /// The node.
+        node: String,
+        /// Its value in `first`.
+        first_value: String,
+        /// Its value in `second`.
+        second_value: String,
+        /// How many devices both apply to.
+        devices: usize,
+    },
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Faulty for ProfileError {
+    fn fault(&self) -> Fault {
+        match self {
+            Self::Invalid(_) => Fault::Refused,
+            Self::NotFound(_) => Fault::NotFound,
+            Self::Exists(_) | Self::Conflict { .. } => Fault::Conflict,
+            Self::Store(e) => e.fault(),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "invalid-profile",
+            Self::Conflict { .. } => "profile-conflict",
+            other => other.fault().code(),
+        }
+    }
+}
+
+impl From<Invalid> for ProfileError {
+    fn from(e: Invalid) -> Self {
+        Self::Invalid(e.message())
+    }
+}
+
+/// The settings of a stored profile.
+pub fn settings_of(profile: &ProfileRow) -> Result<Vec<Setting>, StoreError> {
+    serde_json::from_str(&profile.settings)
+        .map_err(|e| StoreError::Corrupt(format!("profile {}: {e}", profile.id)))
+}
+
+/// The scope of a stored profile.
+pub fn scope_of(profile: &ProfileRow) -> ProfileScope {
+    ProfileScope::from_name(&profile.scope).unwrap_or(ProfileScope::Device)
+}
+
+fn checked(input: &ProfileInput) -> Result<Vec<Setting>, ProfileError> {
+    let settings = match &input.syncml {
+        Some(body) if input.settings.is_empty() => syncml_body::settings_from_syncml(body)?,
+        Some(_) => {
+            return Err(ProfileError::Invalid(
+                "give settings or a SyncML body, not both".into(),
+            ));
+        }
+        None => input.settings.clone(),
+    };
+    validate_profile(&input.name, &input.platforms, input.scope, &settings)?;
+    if input.description.chars().count() > 1024 {
+        return Err(ProfileError::Invalid(
+            "the description is longer than 1024 characters".into(),
+        ));
+    }
+    Ok(settings)
+}
+
+fn name_taken(e: StoreError, what: &str, name: &str) -> ProfileError {
+    match e {
+        StoreError::Conflict(_) => ProfileError::Exists(format!("a {what} named {name:?} exists already")),
+        other => ProfileError::Store(other),
+    }
+}
+
+/// Creates a profile (assigned to nothing yet).
+pub async fn create_profile(
+    state: &AppState,
+    input: &ProfileInput,
+) -> Result<ProfileRow, ProfileError> {
+    let settings = checked(input)?;
+    let now = state.clock.now_ms();
+    let row = ProfileRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: input.name.trim().to_owned(),
+        description: input.description.clone(),
+        platforms: input.platforms.clone(),
+        scope: input.scope.as_str().to_owned(),
+        settings: serde_json::to_string(&settings).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        source_syncml: input.syncml.clone(),
+        revision: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    state
+        .store
+        .create_profile(&row)
+        .await
+        .map_err(|e| name_taken(e, "profile", &row.name))?;
+    Ok(row)
+}
+
+/// Changes a profile: its devices get the new revision (only what differs is sent). Refused
+/// when the new values would conflict with another profile on devices they share.
+pub async fn update_profile(
+    state: &AppState,
+    id: &str,
+    input: &ProfileInput,
+) -> Result<(ProfileRow, Reconciled), ProfileError> {
+    let old = find_profile(state, id).await?;
+    let settings = checked(input)?;
+    let now = state.clock.now_ms();
+    let row = ProfileRow {
+        name: input.name.trim().to_owned(),
+        description: input.description.clone(),
+        platforms: input.platforms.clone(),
+        scope: input.scope.as_str().to_owned(),
+        settings: serde_json::to_string(&settings).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        source_syncml: input.syncml.clone(),
+        revision: old.revision + 1,
+        updated_at: now,
+        ..old.clone()
+    };
+    let groups = groups_of(state, &row).await?;
+    let devices = devices_of_groups(state, &groups, &row.platforms).await?;
+    check_conflicts(state, &row, &settings, &devices).await?;
+    state
+        .store
+        .update_profile(&row)
+        .await
+        .map_err(|e| name_taken(e, "profile", &row.name))?;
+    let reconciled = state
+        .store
+        .set_profile_devices(&row.id, row.revision, &devices, now)
+        .await?;
+    Ok((row, reconciled))
+}
+
+/// Deletes a profile: it is removed from every device it was on.
+pub async fn delete_profile(state: &AppState, id: &str) -> Result<u64, ProfileError> {
+    let profile = find_profile(state, id).await?;
+    Ok(state
+        .store
+        .delete_profile(&profile.id, state.clock.now_ms())
+        .await?)
+}
+
+/// A profile by id or name.
+pub async fn find_profile(state: &AppState, id: &str) -> Result<ProfileRow, ProfileError> {
+    state
+        .store
+        .profile(id)
+        .await?
+        .ok_or_else(|| ProfileError::NotFound(format!("no profile {id}")))
+}
+
+/// A group by id or name.
+pub async fn find_group(state: &AppState, id: &str) -> Result<GroupRow, ProfileError> {
+    state
+        .store
+        .group(id)
+        .await?
+        .ok_or_else(|| ProfileError::NotFound(format!("no group {id}")))
+}
+
+async fn groups_of(state: &AppState, profile: &ProfileRow) -> Result<Vec<GroupRow>, StoreError> {
+    let mut groups = Vec::new();
+    for id in state.store.assignments_of(&profile.id).await? {
+        if let Some(g) = state.store.group(&id).await? {
+            groups.push(g);
+        }
+    }
+    Ok(groups)
+}
+
+async fn devices_of_groups(
+    state: &AppState,
+    groups: &[GroupRow],
+    platforms: &[Platform],
+) -> Result<Vec<String>, StoreError> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for g in groups {
+        for id in state.store.group_device_ids(g, Some(platforms)).await? {
+            if seen.insert(id.clone()) {
+                out.push(id);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Refuses `profile` (with `settings`) on `devices` when another profile on any of them sets
+/// one of its nodes to a different value (compared as the device would: normalised by format).
+async fn check_conflicts(
+    state: &AppState,
+    profile: &ProfileRow,
+    settings: &[Setting],
+    devices: &[String],
+) -> Result<(), ProfileError> {
+    if devices.is_empty() {
+        return Ok(());
+    }
+    let others = state.store.profiles_on_devices(devices, &profile.id).await?;
+    for other in others {
+        let theirs = settings_of(&other)?;
+        for mine in settings {
+            let Some(their) = theirs
+                .iter()
+                .find(|t| t.loc_uri.eq_ignore_ascii_case(&mine.loc_uri))
+            else {
+                continue;
+            };
+            if !same_value(mine.format, &mine.value, &their.value) || mine.format != their.format
+            {
+                let shared = shared_devices(state, &other, devices).await?;
+                return Err(ProfileError::Conflict {
+                    first: profile.name.clone(),
+                    second: other.name.clone(),
+                    node: mine.loc_uri.clone(),
+                    first_value: mine.value.clone(),
+                    second_value: their.value.clone(),
+                    devices: shared,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn shared_devices(
+    state: &AppState,
+    other: &ProfileRow,
+    devices: &[String],
+) -> Result<usize, StoreError> {
+    let wanted: HashSet<&str> = devices.iter().map(String::as_str).collect();
+    Ok(state
+        .store
+        .devices_of_profile(&other.id, None, u32::MAX)
+        .await?
+        .iter()
+        .filter(|(row, _)| row.assigned && wanted.contains(row.device_id.as_str()))
+        .count())
+}
+
+/// Assigns a profile to a group: refused (409) when it would conflict with a profile already
+/// on some of the group's devices; otherwise every device of the group not yet having it gets
+/// it, pending.
+pub async fn assign(
+    state: &AppState,
+    profile_id: &str,
+    group_id: &str,
+) -> Result<(ProfileRow, GroupRow, Reconciled), ProfileError> {
+    let profile = find_profile(state, profile_id).await?;
+    let group = find_group(state, group_id).await?;
+    let mut groups = groups_of(state, &profile).await?;
+    if !groups.iter().any(|g| g.id == group.id) {
+        groups.push(group.clone());
+    }
+    let devices = devices_of_groups(state, &groups, &profile.platforms).await?;
+    check_conflicts(state, &profile, &settings_of(&profile)?, &devices).await?;
+    let now = state.clock.now_ms();
+    state
+        .store
+        .add_assignment(&profile.id, &group.id, now)
+        .await?;
+    let reconciled = state
+        .store
+        .set_profile_devices(&profile.id, profile.revision, &devices, now)
+        .await?;
+    Ok((profile, group, reconciled))
+}
+
+/// Unassigns a profile from a group: devices no other assigned group covers have it removed.
+pub async fn unassign(
+    state: &AppState,
+    profile_id: &str,
+    group_id: &str,
+) -> Result<Reconciled, ProfileError> {
+    let profile = find_profile(state, profile_id).await?;
+    let group = find_group(state, group_id).await?;
+    state
+        .store
+        .remove_assignment(&profile.id, &group.id)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(_) => ProfileError::NotFound(format!(
+                "profile {:?} is not assigned to group {:?}",
+                profile.name, group.name
+            )),
+            other => other.into(),
+        })?;
+    Ok(reconcile_profile(state, &profile).await?)
+}
+
+/// Makes a profile's devices the members of its groups now (after a group changed, a device
+/// enrolled or its inventory changed).
+pub async fn reconcile_profile(
+    state: &AppState,
+    profile: &ProfileRow,
+) -> Result<Reconciled, StoreError> {
+    let groups = groups_of(state, profile).await?;
+    let devices = devices_of_groups(state, &groups, &profile.platforms).await?;
+    state
+        .store
+        .set_profile_devices(&profile.id, profile.revision, &devices, state.clock.now_ms())
+        .await
+}
+
+/// Reconciles every profile assigned to a group (after the group changed or was deleted).
+pub async fn reconcile_group(state: &AppState, group_id: &str) -> Result<(), StoreError> {
+    let assignments = state.store.all_assignments().await?;
+    let mut done = HashSet::new();
+    for profile in state.store.list_profiles().await? {
+        let assigned_here = assignments
+            .iter()
+            .any(|(p, g)| p == &profile.id && g == group_id);
+        if (assigned_here || !assignments.iter().any(|(p, _)| p == &profile.id))
+            && done.insert(profile.id.clone())
+        {
+            reconcile_profile(state, &profile).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Reconciles every profile (periodically: filter groups follow inventory changes).
+pub async fn reconcile_all(state: &AppState) -> Result<(), StoreError> {
+    for profile in state.store.list_profiles().await? {
+        reconcile_profile(state, &profile).await?;
+    }
+    Ok(())
+}
+
+/// Gives a newly enrolled device the profiles of the groups it is in.
+pub async fn reconcile_device(state: &AppState, device_id: &str) -> Result<(), StoreError> {
+    let Some(device) = state.store.device(device_id).await? else {
+        return Ok(());
+    };
+    let assignments = state.store.all_assignments().await?;
+    if assignments.is_empty() {
+        return Ok(());
+    }
+    let mut profiles = Vec::new();
+    for profile in state.store.list_profiles().await? {
+        if !profile.platforms.contains(&device.platform) {
+            continue;
+        }
+        for (_, group_id) in assignments.iter().filter(|(p, _)| p == &profile.id) {
+            if let Some(group) = state.store.group(group_id).await?
+                && group.contains(&device)
+            {
+                profiles.push((profile.id.clone(), profile.revision));
+                break;
+            }
+        }
+    }
+    state
+        .store
+        .add_device_profiles(device_id, &profiles, state.clock.now_ms())
+        .await
+}
+
+/// Creates a group.
+pub async fn create_group(
+    state: &AppState,
+    name: &str,
+    description: &str,
+    members: GroupMembers,
+) -> Result<GroupRow, ProfileError> {
+    let name = checked_group(name, &members)?;
+    let row = GroupRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: name.clone(),
+        description: description.to_owned(),
+        members,
+        created_at: state.clock.now_ms(),
+    };
+    state
+        .store
+        .create_group(&row)
+        .await
+        .map_err(|e| name_taken(e, "group", &name))?;
+    Ok(row)
+}
+
+/// Changes a group; its profiles follow its new members.
+pub async fn update_group(
+    state: &AppState,
+    id: &str,
+    name: &str,
+    description: &str,
+    members: GroupMembers,
+) -> Result<GroupRow, ProfileError> {
+    let old = find_group(state, id).await?;
+    if old.id == ALL_DEVICES_GROUP {
+        return Err(ProfileError::Invalid(
+            "the built-in group of all devices cannot be changed".into(),
+        ));
+    }
+    let name = checked_group(name, &members)?;
+    let row = GroupRow {
+        name: name.clone(),
+        description: description.to_owned(),
+        members,
+        ..old
+    };
+    state
+        .store
+        .update_group(&row)
+        .await
+        .map_err(|e| name_taken(e, "group", &name))?;
+    reconcile_group(state, &row.id).await?;
+    Ok(row)
+}
+
+/// Deletes a group; profiles assigned through it leave its devices (unless another group
+/// covers them).
+pub async fn delete_group(state: &AppState, id: &str) -> Result<(), ProfileError> {
+    let group = find_group(state, id).await?;
+    if group.id == ALL_DEVICES_GROUP {
+        return Err(ProfileError::Invalid(
+            "the built-in group of all devices cannot be deleted".into(),
+        ));
+    }
+    let assigned: Vec<String> = state
+        .store
+        .all_assignments()
+        .await?
+        .into_iter()
+        .filter(|(_, g)| g == &group.id)
+        .map(|(p, _)| p)
+        .collect();
+    state.store.delete_group(&group.id).await?;
+    for profile_id in assigned {
+        if let Some(profile) = state.store.profile(&profile_id).await? {
+            reconcile_profile(state, &profile).await?;
+        }
+    }
+    Ok(())
+}
+
+fn checked_group(name: &str, members: &GroupMembers) -> Result<String, ProfileError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 128 || name.chars().any(char::is_control) {
+        return Err(ProfileError::Invalid(
+            "a group needs a name of 1 to 128 characters without control characters".into(),
+        ));
+    }
+    match members {
+        GroupMembers::All => Err(ProfileError::Invalid(
+            "\"all devices\" is built in: assign the group all-devices".into(),
+        )),
+        GroupMembers::Static { devices } if devices.len() > 100_000 => Err(ProfileError::Invalid(
+            "a fixed group lists at most 100,000 devices".into(),
+        )),
+        GroupMembers::Filter { filter } if filter == &GroupFilter::default() => {
+            Err(ProfileError::Invalid(
+                "a filter group needs at least one of platform, os_version, model, user".into(),
+            ))
+        }
+        _ => Ok(name.to_owned()),
+    }
+}
+
+/// When a device × profile in `status` should next be loaded at a check-in: now while it has
+/// work (or a command in flight whose answer must be followed), after the check interval
+/// once settled on the device (drift checks; failed nodes are retried then), never once removed.
+pub fn due_at(status: ProfileStatus, in_flight: bool, now: i64, check_interval_ms: i64) -> Option<i64> {
+    if status.has_work() || in_flight {
+        Some(now)
+    } else if matches!(status, ProfileStatus::Removed | ProfileStatus::LeftOnDevice) {
+        None
+    } else {
+        Some(now + check_interval_ms)
+    }
+}
+
+/// The due device × profiles of `device` as the session core takes them: variables expanded
+/// with the device's values, nodes as last stored.
+pub async fn work_for(
+    state: &AppState,
+    device: &Device,
+    now: i64,
+) -> Result<Vec<DeviceProfile>, StoreError> {
+    let rows = state.store.due_profiles(&device.id, now).await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let vars = DeviceVariables {
+        device_id: device.id.clone(),
+        device_name: device.name.clone(),
+        upn: device.upn.clone(),
+        user_sid: device.user_sid.clone(),
+    };
+    rows.into_iter()
+        .map(|(row, profile)| {
+            let settings = settings_of(&profile)?
+                .into_iter()
+                .map(|s| Setting {
+                    value: expand(&s.value, &vars),
+                    ..s
+                })
+                .collect();
+            let nodes: Vec<NodeRecord> = serde_json::from_str(&row.nodes).map_err(|e| {
+                StoreError::Corrupt(format!("device profile {}/{}: {e}", row.device_id, row.profile_id))
+            })?;
+            let status = ProfileStatus::from_name(&row.status).unwrap_or(ProfileStatus::Pending);
+            Ok(DeviceProfile {
+                profile_id: profile.id.clone(),
+                profile_name: profile.name.clone(),
+                revision: row.revision,
+                scope: scope_of(&profile),
+                assigned: row.assigned,
+                settings,
+                nodes,
+                check_due: !status.has_work(),
+            })
+        })
+        .collect()
+}
+
+/// What a device × profile that has work waits for, in words ("waits for a Maintenance
+/// session", "waits for alice@contoso.com to sign in on WIN-…"), `None` when the device's last
+/// session could carry it (or it has no work).
+pub fn waits_for(device: &Device, scope: ProfileScope, status: ProfileStatus) -> Option<String> {
+    if !matches!(status, ProfileStatus::Pending | ProfileStatus::Sending | ProfileStatus::Removing) {
+        return None;
+    }
+    let class = match scope {
+        ProfileScope::Device => CommandClass::Settings,
+        ProfileScope::User => CommandClass::UserSettings,
+    };
+    let policy = ContextPolicy::for_platform(device.platform);
+    let last = device.last_context.unwrap_or(Context::Machine);
+    if policy.allows(class, last) && device.last_session_at.is_some() {
+        return Some("waits for the device's next check-in".into());
+    }
+    if scope == ProfileScope::User && device.platform == Platform::Windows10 {
+        let name = device.name.as_deref().unwrap_or(&device.id);
+        return Some(format!("waits for {} to sign in on {name}", device.upn));
+    }
+    policy
+        .waits_for(class, last)
+        .map(|w| w.to_string())
+        .or_else(|| Some("waits for the device's next check-in".into()))
+}
+
+/// The summary of a profile's counts for a list: "950 verified · 40 pending — wait for a
+/// Maintenance session · 10 failed".
+pub fn summary(profile: &ProfileRow, counts: &[(String, u64)]) -> String {
+    let scope = scope_of(profile);
+    let pending_reason = if profile.platforms == [Platform::Windows81] {
+        "wait for a Maintenance session"
+    } else if scope == ProfileScope::User {
+        "wait for their users to sign in"
+    } else {
+        "wait for the next check-in"
+    };
+    let mut parts = Vec::new();
+    for status in ProfileStatus::ALL {
+        let n: u64 = counts
+            .iter()
+            .filter(|(s, _)| s == status.as_str())
+            .map(|(_, n)| *n)
+            .sum();
+        if n == 0 {
+            continue;
+        }
+        if status == ProfileStatus::Pending {
+            parts.push(format!("{n} pending — {pending_reason}"));
+        } else {
+            parts.push(format!("{n} {}", status.in_words()));
+        }
+    }
+    if parts.is_empty() {
+        "on no device".into()
+    } else {
+        parts.join(" · ")
+    }
+}

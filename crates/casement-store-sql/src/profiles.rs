@@ -1,0 +1,677 @@
+//! Configuration profiles, device groups, assignments and device × profile state (migration
+//! 0013, docs/profiles.md).
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use casement_store::{
+    ALL_DEVICES_GROUP, Device, DeviceProfileRow, GroupMembers, GroupRow, Platform,
+    ProfileProgressRow, ProfileRow, ProfileStore, Reconciled, StoreError, StoreResult,
+};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::devices::{DEVICE_COLUMNS, device};
+use crate::{SqlStore, corrupt, map_err};
+
+const PROFILE_COLUMNS: &str = "p.id, p.name, p.description, p.platforms, p.scope, p.settings, p.source_syncml, p.revision, p.created_at, p.updated_at";
+const DP_COLUMNS: &str = "dp.device_id, dp.profile_id, dp.revision, dp.assigned, dp.status, dp.nodes, dp.due_at, dp.drift_count, dp.last_drift_at, dp.updated_at";
+const GROUP_COLUMNS: &str = "id, name, description, members, created_at";
+/// Rows per multi-row INSERT (7 parameters each: well under SQLite's and PostgreSQL's limits).
+const CHUNK: usize = 500;
+
+fn profile(row: &AnyRow) -> StoreResult<ProfileRow> {
+    let platforms: String = row.try_get("platforms").map_err(map_err)?;
+    Ok(ProfileRow {
+        id: row.try_get("id").map_err(map_err)?,
+        name: row.try_get("name").map_err(map_err)?,
+        description: row.try_get("description").map_err(map_err)?,
+        platforms: serde_json::from_str(&platforms).map_err(corrupt)?,
+        scope: row.try_get("scope").map_err(map_err)?,
+        settings: row.try_get("settings").map_err(map_err)?,
+        source_syncml: row.try_get("source_syncml").map_err(map_err)?,
+        revision: row.try_get("revision").map_err(map_err)?,
+        created_at: row.try_get("created_at").map_err(map_err)?,
+        updated_at: row.try_get("updated_at").map_err(map_err)?,
+    })
+}
+
+fn device_profile(row: &AnyRow) -> StoreResult<DeviceProfileRow> {
+    let assigned: i64 = row.try_get("assigned").map_err(map_err)?;
+    Ok(DeviceProfileRow {
+        device_id: row.try_get("device_id").map_err(map_err)?,
+        profile_id: row.try_get("profile_id").map_err(map_err)?,
+        revision: row.try_get("revision").map_err(map_err)?,
+        assigned: assigned != 0,
+        status: row.try_get("status").map_err(map_err)?,
+        nodes: row.try_get("nodes").map_err(map_err)?,
+        due_at: row.try_get("due_at").map_err(map_err)?,
+        drift_count: row.try_get("drift_count").map_err(map_err)?,
+        last_drift_at: row.try_get("last_drift_at").map_err(map_err)?,
+        updated_at: row.try_get("updated_at").map_err(map_err)?,
+    })
+}
+
+fn group(row: &AnyRow) -> StoreResult<GroupRow> {
+    let members: String = row.try_get("members").map_err(map_err)?;
+    Ok(GroupRow {
+        id: row.try_get("id").map_err(map_err)?,
+        name: row.try_get("name").map_err(map_err)?,
+        description: row.try_get("description").map_err(map_err)?,
+        members: serde_json::from_str(&members).map_err(corrupt)?,
+        created_at: row.try_get("created_at").map_err(map_err)?,
+    })
+}
+
+fn platforms_json(p: &[Platform]) -> StoreResult<String> {
+    serde_json::to_string(p).map_err(corrupt)
+}
+
+/// `$n, $n+1, …` for `count` parameters starting at `first`.
+fn params(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The rows a message's profile progress writes; in the message's transaction.
+pub(crate) async fn apply_progress(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    device_id: &str,
+    now: i64,
+    rows: &[ProfileProgressRow],
+) -> StoreResult<()> {
+    for p in rows {
+        // The status (and when it is due) only if the row is still at this revision: a
+        // profile changed meanwhile stays pending, due now, for its new revision.
+        sqlx::query(
+            "UPDATE device_profiles SET nodes = $3, \
+             status = CASE WHEN revision = $4 THEN $5 ELSE status END, \
+             due_at = CASE WHEN revision = $4 THEN $6 ELSE $7 END, \
+             drift_count = drift_count + $8, \
+             last_drift_at = CASE WHEN $8 > 0 THEN $7 ELSE last_drift_at END, \
+             updated_at = $7 \
+             WHERE device_id = $1 AND profile_id = $2",
+        )
+        .bind(device_id)
+        .bind(&p.profile_id)
+        .bind(&p.nodes)
+        .bind(p.revision)
+        .bind(&p.status)
+        .bind(p.due_at)
+        .bind(now)
+        .bind(p.drift_found)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?;
+    }
+    Ok(())
+}
+
+impl SqlStore {
+    async fn profile_pairs(
+        &self,
+        sql: String,
+        device_id: &str,
+        now: Option<i64>,
+    ) -> StoreResult<Vec<(DeviceProfileRow, ProfileRow)>> {
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(device_id);
+        if let Some(now) = now {
+            q = q.bind(now);
+        }
+        let rows = q.fetch_all(&self.pool).await.map_err(map_err)?;
+        rows.iter()
+            .map(|r| Ok((device_profile(r)?, profile(r)?)))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl ProfileStore for SqlStore {
+    async fn create_profile(&self, p: &ProfileRow) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
+        sqlx::query(
+            "INSERT INTO profiles (id, name, name_lower, description, platforms, scope, settings, source_syncml, revision, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&p.id)
+        .bind(&p.name)
+        .bind(p.name.to_lowercase())
+        .bind(&p.description)
+        .bind(platforms_json(&p.platforms)?)
+        .bind(&p.scope)
+        .bind(&p.settings)
+        .bind(&p.source_syncml)
+        .bind(p.revision)
+        .bind(p.created_at)
+        .bind(p.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn update_profile(&self, p: &ProfileRow) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let done = sqlx::query(
+            "UPDATE profiles SET name = $2, name_lower = $3, description = $4, platforms = $5, scope = $6, \
+             settings = $7, source_syncml = $8, revision = $9, updated_at = $10 WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(&p.id)
+        .bind(&p.name)
+        .bind(p.name.to_lowercase())
+        .bind(&p.description)
+        .bind(platforms_json(&p.platforms)?)
+        .bind(&p.scope)
+        .bind(&p.settings)
+        .bind(&p.source_syncml)
+        .bind(p.revision)
+        .bind(p.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("profile {}", p.id)));
+        }
+        sqlx::query(
+            "UPDATE device_profiles SET revision = $2, status = CASE WHEN assigned = 1 THEN 'pending' ELSE status END, \
+             due_at = $3, updated_at = $3 WHERE profile_id = $1",
+        )
+        .bind(&p.id)
+        .bind(p.revision)
+        .bind(p.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn delete_profile(&self, id: &str, now: i64) -> StoreResult<u64> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let done = sqlx::query(
+            "UPDATE profiles SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("profile {id}")));
+        }
+        sqlx::query("DELETE FROM profile_assignments WHERE profile_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let removing = sqlx::query(
+            "UPDATE device_profiles SET assigned = 0, status = 'removing', due_at = $2, updated_at = $2 \
+             WHERE profile_id = $1 AND assigned = 1",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(removing.rows_affected())
+    }
+
+    async fn profile(&self, id_or_name: &str) -> StoreResult<Option<ProfileRow>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {PROFILE_COLUMNS} FROM profiles p WHERE p.deleted_at IS NULL AND (p.id = $1 OR p.name_lower = $2) \
+             ORDER BY CASE WHEN p.id = $1 THEN 0 ELSE 1 END LIMIT 1"
+        )))
+        .bind(id_or_name)
+        .bind(id_or_name.to_lowercase())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.as_ref().map(profile).transpose()
+    }
+
+    async fn list_profiles(&self) -> StoreResult<Vec<ProfileRow>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {PROFILE_COLUMNS} FROM profiles p WHERE p.deleted_at IS NULL ORDER BY p.name_lower"
+        )))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(profile).collect()
+    }
+
+    async fn profile_status_counts(&self) -> StoreResult<Vec<(String, String, u64)>> {
+        let rows = sqlx::query(
+            "SELECT profile_id, status, COUNT(*) AS n FROM device_profiles GROUP BY profile_id, status",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                let n: i64 = r.try_get("n").map_err(map_err)?;
+                Ok((
+                    r.try_get("profile_id").map_err(map_err)?,
+                    r.try_get("status").map_err(map_err)?,
+                    n as u64,
+                ))
+            })
+            .collect()
+    }
+
+    async fn profile_status_counts_of(&self, profile_id: &str) -> StoreResult<Vec<(String, u64)>> {
+        let rows = sqlx::query(
+            "SELECT status, COUNT(*) AS n FROM device_profiles WHERE profile_id = $1 GROUP BY status",
+        )
+        .bind(profile_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                let n: i64 = r.try_get("n").map_err(map_err)?;
+                Ok((r.try_get("status").map_err(map_err)?, n as u64))
+            })
+            .collect()
+    }
+
+    async fn devices_of_profile(
+        &self,
+        profile_id: &str,
+        status: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<(DeviceProfileRow, Device)>> {
+        let device_columns: String = DEVICE_COLUMNS
+            .split(", ")
+            .map(|c| format!("d.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {DP_COLUMNS}, {device_columns} FROM device_profiles dp JOIN devices d ON d.id = dp.device_id \
+             WHERE dp.profile_id = $1 AND ($2 = '' OR dp.status = $2) ORDER BY d.name, d.id LIMIT $3"
+        )))
+        .bind(profile_id)
+        .bind(status.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| Ok((device_profile(r)?, device(r)?)))
+            .collect()
+    }
+
+    async fn profiles_of_device(
+        &self,
+        device_id: &str,
+    ) -> StoreResult<Vec<(DeviceProfileRow, ProfileRow)>> {
+        self.profile_pairs(
+            format!(
+                "SELECT {DP_COLUMNS}, {PROFILE_COLUMNS} FROM device_profiles dp JOIN profiles p ON p.id = dp.profile_id \
+                 WHERE dp.device_id = $1 ORDER BY p.name_lower"
+            ),
+            device_id,
+            None,
+        )
+        .await
+    }
+
+    async fn due_profiles(
+        &self,
+        device_id: &str,
+        now: i64,
+    ) -> StoreResult<Vec<(DeviceProfileRow, ProfileRow)>> {
+        self.profile_pairs(
+            format!(
+                "SELECT {DP_COLUMNS}, {PROFILE_COLUMNS} FROM device_profiles dp JOIN profiles p ON p.id = dp.profile_id \
+                 WHERE dp.device_id = $1 AND dp.due_at <= $2"
+            ),
+            device_id,
+            Some(now),
+        )
+        .await
+    }
+
+    async fn create_group(&self, g: &GroupRow) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
+        sqlx::query(
+            "INSERT INTO device_groups (id, name, name_lower, description, members, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&g.id)
+        .bind(&g.name)
+        .bind(g.name.to_lowercase())
+        .bind(&g.description)
+        .bind(serde_json::to_string(&g.members).map_err(corrupt)?)
+        .bind(g.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn update_group(&self, g: &GroupRow) -> StoreResult<()> {
+        if g.id == ALL_DEVICES_GROUP {
+            return Err(StoreError::Conflict(
+                "the built-in group of all devices cannot be changed".into(),
+            ));
+        }
+        let _turn = self.write_turn().await;
+        let done = sqlx::query(
+            "UPDATE device_groups SET name = $2, name_lower = $3, description = $4, members = $5 WHERE id = $1",
+        )
+        .bind(&g.id)
+        .bind(&g.name)
+        .bind(g.name.to_lowercase())
+        .bind(&g.description)
+        .bind(serde_json::to_string(&g.members).map_err(corrupt)?)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("group {}", g.id)));
+        }
+        Ok(())
+    }
+
+    async fn delete_group(&self, id: &str) -> StoreResult<()> {
+        if id == ALL_DEVICES_GROUP {
+            return Err(StoreError::Conflict(
+                "the built-in group of all devices cannot be deleted".into(),
+            ));
+        }
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        sqlx::query("DELETE FROM profile_assignments WHERE group_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let done = sqlx::query("DELETE FROM device_groups WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("group {id}")));
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn group(&self, id_or_name: &str) -> StoreResult<Option<GroupRow>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {GROUP_COLUMNS} FROM device_groups WHERE id = $1 OR name_lower = $2 \
+             ORDER BY CASE WHEN id = $1 THEN 0 ELSE 1 END LIMIT 1"
+        )))
+        .bind(id_or_name)
+        .bind(id_or_name.to_lowercase())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.as_ref().map(group).transpose()
+    }
+
+    async fn list_groups(&self) -> StoreResult<Vec<GroupRow>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {GROUP_COLUMNS} FROM device_groups ORDER BY CASE WHEN id = 'all-devices' THEN 0 ELSE 1 END, name_lower"
+        )))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(group).collect()
+    }
+
+    async fn group_device_ids(
+        &self,
+        g: &GroupRow,
+        platforms: Option<&[Platform]>,
+    ) -> StoreResult<Vec<String>> {
+        let platform_ok = |p: Platform| platforms.is_none_or(|ps| ps.contains(&p));
+        match &g.members {
+            GroupMembers::All | GroupMembers::Static { .. } => {
+                let rows = sqlx::query(
+                    "SELECT id, platform FROM devices WHERE retired_at IS NULL ORDER BY id",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+                let wanted: Option<HashSet<&str>> = match &g.members {
+                    GroupMembers::Static { devices } => {
+                        Some(devices.iter().map(String::as_str).collect())
+                    }
+                    _ => None,
+                };
+                let mut out = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let id: String = r.try_get("id").map_err(map_err)?;
+                    let platform: Platform = crate::names::get(r, "platform")?;
+                    if platform_ok(platform)
+                        && wanted.as_ref().is_none_or(|w| w.contains(id.as_str()))
+                    {
+                        out.push(id);
+                    }
+                }
+                Ok(out)
+            }
+            GroupMembers::Filter { .. } => {
+                let rows = sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {DEVICE_COLUMNS} FROM devices WHERE retired_at IS NULL ORDER BY id"
+                )))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+                let mut out = Vec::new();
+                for r in &rows {
+                    let d = device(r)?;
+                    if platform_ok(d.platform) && g.contains(&d) {
+                        out.push(d.id);
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    async fn assignments_of(&self, profile_id: &str) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT group_id FROM profile_assignments WHERE profile_id = $1 ORDER BY assigned_at, group_id",
+        )
+        .bind(profile_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| r.try_get("group_id").map_err(map_err))
+            .collect()
+    }
+
+    async fn all_assignments(&self) -> StoreResult<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT profile_id, group_id FROM profile_assignments")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("profile_id").map_err(map_err)?,
+                    r.try_get("group_id").map_err(map_err)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn add_assignment(&self, profile_id: &str, group_id: &str, now: i64) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
+        sqlx::query(
+            "INSERT INTO profile_assignments (profile_id, group_id, assigned_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (profile_id, group_id) DO NOTHING",
+        )
+        .bind(profile_id)
+        .bind(group_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn remove_assignment(&self, profile_id: &str, group_id: &str) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
+        let done =
+            sqlx::query("DELETE FROM profile_assignments WHERE profile_id = $1 AND group_id = $2")
+                .bind(profile_id)
+                .bind(group_id)
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!(
+                "profile {profile_id} is not assigned to group {group_id}"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn set_profile_devices(
+        &self,
+        profile_id: &str,
+        revision: i64,
+        devices: &[String],
+        now: i64,
+    ) -> StoreResult<Reconciled> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let rows = sqlx::query("SELECT device_id, assigned FROM device_profiles WHERE profile_id = $1")
+            .bind(profile_id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let mut existing: HashMap<String, bool> = HashMap::with_capacity(rows.len());
+        for r in &rows {
+            let assigned: i64 = r.try_get("assigned").map_err(map_err)?;
+            existing.insert(r.try_get("device_id").map_err(map_err)?, assigned != 0);
+        }
+        let wanted: HashSet<&str> = devices.iter().map(String::as_str).collect();
+        let new: Vec<&str> = devices
+            .iter()
+            .map(String::as_str)
+            .filter(|d| !existing.contains_key(*d))
+            .collect();
+        let back: Vec<&str> = existing
+            .iter()
+            .filter(|(d, assigned)| !**assigned && wanted.contains(d.as_str()))
+            .map(|(d, _)| d.as_str())
+            .collect();
+        let gone: Vec<&str> = existing
+            .iter()
+            .filter(|(d, assigned)| **assigned && !wanted.contains(d.as_str()))
+            .map(|(d, _)| d.as_str())
+            .collect();
+        for chunk in new.chunks(CHUNK) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, $1, $2, 1, 'pending', '[]', $3, 0, $3)", 4 + i))
+                .collect();
+            let sql = format!(
+                "INSERT INTO device_profiles (device_id, profile_id, revision, assigned, status, nodes, due_at, drift_count, updated_at) VALUES {}",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql))
+                .bind(profile_id)
+                .bind(revision)
+                .bind(now);
+            for d in chunk {
+                q = q.bind(*d);
+            }
+            q.execute(&mut *tx).await.map_err(map_err)?;
+        }
+        for (ids, assigned, status) in [(&back, 1, "pending"), (&gone, 0, "removing")] {
+            for chunk in ids.chunks(CHUNK) {
+                let sql = format!(
+                    "UPDATE device_profiles SET assigned = {assigned}, status = '{status}', revision = $2, due_at = $3, updated_at = $3 \
+                     WHERE profile_id = $1 AND device_id IN ({})",
+                    params(4, chunk.len())
+                );
+                let mut q = sqlx::query(AssertSqlSafe(sql))
+                    .bind(profile_id)
+                    .bind(revision)
+                    .bind(now);
+                for d in chunk {
+                    q = q.bind(*d);
+                }
+                q.execute(&mut *tx).await.map_err(map_err)?;
+            }
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(Reconciled {
+            added: (new.len() + back.len()) as u64,
+            removed: gone.len() as u64,
+        })
+    }
+
+    async fn add_device_profiles(
+        &self,
+        device_id: &str,
+        profiles: &[(String, i64)],
+        now: i64,
+    ) -> StoreResult<()> {
+        if profiles.is_empty() {
+            return Ok(());
+        }
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        for (profile_id, revision) in profiles {
+            sqlx::query(
+                "INSERT INTO device_profiles (device_id, profile_id, revision, assigned, status, nodes, due_at, drift_count, updated_at) \
+                 VALUES ($1, $2, $3, 1, 'pending', '[]', $4, 0, $4) \
+                 ON CONFLICT (device_id, profile_id) DO UPDATE SET assigned = 1, revision = excluded.revision, \
+                 status = CASE WHEN device_profiles.assigned = 1 THEN device_profiles.status ELSE 'pending' END, \
+                 due_at = CASE WHEN device_profiles.assigned = 1 THEN device_profiles.due_at ELSE excluded.due_at END",
+            )
+            .bind(device_id)
+            .bind(profile_id)
+            .bind(revision)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn profiles_on_devices(
+        &self,
+        devices: &[String],
+        except_profile: &str,
+    ) -> StoreResult<Vec<ProfileRow>> {
+        // Profiles are few: read each other profile's devices and intersect.
+        let rows = sqlx::query(
+            "SELECT DISTINCT profile_id FROM device_profiles WHERE profile_id <> $1 AND assigned = 1",
+        )
+        .bind(except_profile)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let wanted: HashSet<&str> = devices.iter().map(String::as_str).collect();
+        let mut out = Vec::new();
+        for r in &rows {
+            let id: String = r.try_get("profile_id").map_err(map_err)?;
+            let ids = sqlx::query(
+                "SELECT device_id FROM device_profiles WHERE profile_id = $1 AND assigned = 1",
+            )
+            .bind(&id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+            let shares = ids.iter().any(|r| {
+                r.try_get::<String, _>("device_id")
+                    .is_ok_and(|d| wanted.contains(d.as_str()))
+            });
+            if shares && let Some(p) = self.profile(&id).await? {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+}
