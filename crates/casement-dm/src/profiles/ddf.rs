@@ -230,7 +230,8 @@ pub enum Root {
     Device,
     /// `./User/Vendor/MSFT/…`.
     User,
-    /// `./Vendor/MSFT/…`: implicitly the device (the Policy CSP page, "OmaUri").
+    /// `./Vendor/MSFT/…`: the device (policy-configuration-service-provider.md, "Policy
+    /// scope": for device-wide configuration the `Device/` portion may be omitted).
     Vendor,
 }
 

@@ -103,13 +103,13 @@ pub fn validate_profile(
     }
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (i, s) in settings.iter().enumerate() {
-        if let Some(first) = seen.insert(s.loc_uri.to_lowercase(), i) {
+        if let Some(first) = seen.insert(node_key(&s.loc_uri), i) {
             return Err(Invalid::setting(
                 i,
                 s,
                 format!(
-                    "the same node as setting {} (LocURIs compared ignoring case): a profile sets \
-                     each node once",
+                    "the same node as setting {} (LocURIs compared ignoring case, ./Vendor/ being \
+                     ./Device/Vendor/): a profile sets each node once",
                     first + 1
                 ),
             ));
@@ -137,6 +137,18 @@ pub fn validate_profile(
         check_setting(s, win81, win10, scope).map_err(|reason| Invalid::setting(i, s, reason))?;
     }
     Ok(())
+}
+
+/// The node a LocURI names, for finding a node set twice: lowercase, and `./Vendor/…` written
+/// `./Device/Vendor/…` (the Policy CSP page, policy-configuration-service-provider.md, "Policy
+/// scope": for device-wide configuration the `Device/` portion may be omitted, the paths being
+/// equivalent).
+fn node_key(loc_uri: &str) -> String {
+    let lower = loc_uri.to_lowercase();
+    match lower.strip_prefix("./vendor/") {
+        Some(rest) => format!("./device/vendor/{rest}"),
+        None => lower,
+    }
 }
 
 /// Checks one setting; the reason when it is refused.
@@ -390,7 +402,7 @@ fn check_format(format: Format, value: &str) -> Result<(), String> {
         Format::Bool => v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false"),
         Format::Float => v.parse::<f64>().is_ok_and(f64::is_finite),
         Format::Date => is_iso_date(v),
-        Format::B64 => !v.is_empty() && is_base64(v),
+        Format::B64 => is_base64(v),
         Format::Xml => return check_xml(v),
         Format::Null => value.is_empty(),
     };
@@ -580,6 +592,22 @@ mod tests {
         ]);
         assert_contains(&m, "setting 2 (");
         assert_contains(&m, "the same node as setting 1");
+    }
+
+    #[test]
+    fn a_node_twice_under_vendor_and_device_vendor_is_refused() {
+        let m = refused(&[
+            setting(CAMERA, Format::Int, "0"),
+            setting(
+                "./Vendor/MSFT/Policy/Config/Camera/AllowCamera",
+                Format::Int,
+                "1",
+            ),
+        ]);
+        assert_contains(
+            &m,
+            "the same node as setting 1 (LocURIs compared ignoring case, ./Vendor/ being ./Device/Vendor/)",
+        );
     }
 
     #[test]
