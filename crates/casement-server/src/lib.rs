@@ -49,6 +49,7 @@ pub struct Server {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     push_worker: Option<tokio::task::JoinHandle<()>>,
     webhook_worker: tokio::task::JoinHandle<()>,
+    profile_reconciler: tokio::task::JoinHandle<()>,
     metrics_task: Option<(SocketAddr, tokio::task::JoinHandle<()>)>,
 }
 
@@ -118,6 +119,7 @@ impl Server {
             None => None,
         };
         let webhook_worker = services::webhooks::spawn(state.clone());
+        let profile_reconciler = services::profiles::spawn_reconciler(state.clone());
         let metrics_task = match config.network.metrics_listen {
             Some(addr) => Some(
                 http::metrics_listener(addr, state.clone())
@@ -170,6 +172,7 @@ impl Server {
             task,
             push_worker,
             webhook_worker,
+            profile_reconciler,
             metrics_task,
         })
     }
@@ -190,6 +193,7 @@ impl Server {
             worker.abort();
         }
         self.webhook_worker.abort();
+        self.profile_reconciler.abort();
         if let Some((_, task)) = &self.metrics_task {
             task.abort();
         }

@@ -10,6 +10,8 @@ mod support;
 mod agent_server;
 #[path = "integration/flow.rs"]
 mod flow;
+#[path = "integration/profiles.rs"]
+mod profiles;
 #[path = "integration/requests.rs"]
 mod requests;
 #[path = "integration/responses.rs"]

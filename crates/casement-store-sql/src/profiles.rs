@@ -191,14 +191,13 @@ impl ProfileStore for SqlStore {
     async fn delete_profile(&self, id: &str, now: i64) -> StoreResult<u64> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let done = sqlx::query(
-            "UPDATE profiles SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL",
-        )
-        .bind(id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        let done =
+            sqlx::query("UPDATE profiles SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL")
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("profile {id}")));
         }
@@ -543,11 +542,12 @@ impl ProfileStore for SqlStore {
     ) -> StoreResult<Reconciled> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let rows = sqlx::query("SELECT device_id, assigned FROM device_profiles WHERE profile_id = $1")
-            .bind(profile_id)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        let rows =
+            sqlx::query("SELECT device_id, assigned FROM device_profiles WHERE profile_id = $1")
+                .bind(profile_id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_err)?;
         let mut existing: HashMap<String, bool> = HashMap::with_capacity(rows.len());
         for r in &rows {
             let assigned: i64 = r.try_get("assigned").map_err(map_err)?;

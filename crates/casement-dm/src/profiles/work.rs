@@ -22,7 +22,7 @@
 //! - a write refused → failed, the node and the device's code in words;
 //! - `Delete` done or 404 → removed; refused (405 and other codes) → left on device.
 
-use casement_syncml::{Command, Data, Item, ItemCommand, Location, Meta, MetInf, StatusCode};
+use casement_syncml::{Command, Data, Item, ItemCommand, Location, MetInf, Meta, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use super::compare;
@@ -488,7 +488,9 @@ impl DeviceProfile {
                     .or(results.first())
                     .map(|r| r.data.clone().unwrap_or_default());
                 match (ok, read) {
-                    (true, Some(read)) if compare::same_value(node.format, &node.desired, &read) => {
+                    (true, Some(read))
+                        if compare::same_value(node.format, &node.desired, &read) =>
+                    {
                         node.confirmed = Some(node.desired.clone());
                         set(node, NodeState::Verified, None, None, now);
                     }
@@ -584,7 +586,13 @@ fn is_settled_removal(state: NodeState) -> bool {
     matches!(state, NodeState::Removed | NodeState::LeftOnDevice)
 }
 
-fn set(node: &mut NodeRecord, state: NodeState, code: Option<u16>, detail: Option<String>, now: i64) {
+fn set(
+    node: &mut NodeRecord,
+    state: NodeState,
+    code: Option<u16>,
+    detail: Option<String>,
+    now: i64,
+) {
     node.state = state;
     node.code = code;
     node.detail = detail;
@@ -614,8 +622,15 @@ fn drifted(
         desired: node.desired.clone(),
     };
     let detail = match &found {
-        Some(v) => format!("read back {}, expected {}: re-applied", shown(v), shown(&node.desired)),
-        None => format!("the node was gone, expected {}: re-applied", shown(&node.desired)),
+        Some(v) => format!(
+            "read back {}, expected {}: re-applied",
+            shown(v),
+            shown(&node.desired)
+        ),
+        None => format!(
+            "the node was gone, expected {}: re-applied",
+            shown(&node.desired)
+        ),
     };
     set(node, NodeState::Drifted, None, Some(detail), now);
     node.fell_back = false;
@@ -664,7 +679,10 @@ fn node_command(
     key: &str,
     now: i64,
 ) -> ProfileCommand {
-    let id = command_id(&format!("{key}/{}/{op:?}", node.loc_uri.to_ascii_lowercase()));
+    let id = command_id(&format!(
+        "{key}/{}/{op:?}",
+        node.loc_uri.to_ascii_lowercase()
+    ));
     node.command = Some((id.clone(), op));
     node.at = now;
     let uri = node.loc_uri.clone();
@@ -687,7 +705,10 @@ fn node_command(
         ),
         NodeOp::Restore => (
             Command::Replace(items(target(&uri, Some(meta()), data()))),
-            format!("Profile {profile:?}: restore {uri} = {}", shown(&node.desired)),
+            format!(
+                "Profile {profile:?}: restore {uri} = {}",
+                shown(&node.desired)
+            ),
         ),
         NodeOp::SetValues => {
             let (instance, property) =
@@ -829,15 +850,17 @@ mod tests {
         let (next, drift) = p.on_reported(&get.id, &done(), StatusCode::Ok, &read("0"), 3);
         assert!(next.is_none() && drift.is_none());
         assert_eq!(p.status(), ProfileStatus::Verified);
-        assert!(p.plan("D1", "s2", 4).is_empty(), "nothing differs: nothing sent");
+        assert!(
+            p.plan("D1", "s2", 4).is_empty(),
+            "nothing differs: nothing sent"
+        );
     }
 
     #[test]
     fn add_of_an_existing_node_falls_back_to_replace_once() {
         let mut p = profile(vec![camera("0", Removal::Delete)]);
         let sent = p.plan("D1", "s1", 1);
-        let (replace, _) =
-            p.on_reported(&sent[0].id, &failed(), StatusCode::AlreadyExists, &[], 2);
+        let (replace, _) = p.on_reported(&sent[0].id, &failed(), StatusCode::AlreadyExists, &[], 2);
         let replace = replace.unwrap();
         assert_eq!(kind(&replace), "Replace");
         let (none, _) = p.on_reported(&replace.id, &failed(), StatusCode::NotFound, &[], 3);
@@ -906,7 +929,13 @@ mod tests {
 
         refused.assigned = false;
         let delete = refused.plan("D1", "s2", 4);
-        refused.on_reported(&delete[0].id, &failed(), StatusCode::CommandNotAllowed, &[], 5);
+        refused.on_reported(
+            &delete[0].id,
+            &failed(),
+            StatusCode::CommandNotAllowed,
+            &[],
+            5,
+        );
         assert_eq!(refused.status(), ProfileStatus::LeftOnDevice);
         assert_eq!(refused.status().in_words(), "left on device");
     }
@@ -926,8 +955,19 @@ mod tests {
         for c in p.plan("D1", "s1", 1) {
             let (get, _) = p.on_reported(&c.id, &done(), StatusCode::Ok, &[], 2);
             let get = get.unwrap();
-            let uri = p.nodes.iter().find(|n| n.command.as_ref().map(|x| &x.0) == Some(&get.id)).unwrap().loc_uri.clone();
-            let item = ResultItem { loc_uri: uri, format: None, r#type: None, data: Some("0".into()) };
+            let uri = p
+                .nodes
+                .iter()
+                .find(|n| n.command.as_ref().map(|x| &x.0) == Some(&get.id))
+                .unwrap()
+                .loc_uri
+                .clone();
+            let item = ResultItem {
+                loc_uri: uri,
+                format: None,
+                r#type: None,
+                data: Some("0".into()),
+            };
             p.on_reported(&get.id, &done(), StatusCode::Ok, &[item], 3);
         }
         assert_eq!(p.status(), ProfileStatus::Verified);
@@ -944,7 +984,13 @@ mod tests {
         let mut p = profile(vec![camera("0", Removal::Delete)]);
         let sent = p.plan("D1", "s1", 1);
         let (get, _) = p.on_reported(&sent[0].id, &done(), StatusCode::Ok, &[], 2);
-        p.on_reported(&get.unwrap().id, &failed(), StatusCode::CommandNotAllowed, &[], 3);
+        p.on_reported(
+            &get.unwrap().id,
+            &failed(),
+            StatusCode::CommandNotAllowed,
+            &[],
+            3,
+        );
         assert_eq!(p.status(), ProfileStatus::AppliedNotReadable);
         assert_eq!(p.status().in_words(), "applied (not readable)");
     }
@@ -979,6 +1025,9 @@ mod tests {
         }]);
         u.scope = ProfileScope::User;
         assert_eq!(u.class(), CommandClass::UserSettings);
-        assert_eq!(u.plan("D1", "s1", 1)[0].spec.class, CommandClass::UserSettings);
+        assert_eq!(
+            u.plan("D1", "s1", 1)[0].spec.class,
+            CommandClass::UserSettings
+        );
     }
 }

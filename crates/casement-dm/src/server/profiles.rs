@@ -66,7 +66,11 @@ pub(super) fn plan(
 }
 
 /// The next step of every profile command reported in `effects`.
-pub(super) fn follow_ups(session: &mut ActiveSession, effects: &[Effect], now: i64) -> ProfileSteps {
+pub(super) fn follow_ups(
+    session: &mut ActiveSession,
+    effects: &[Effect],
+    now: i64,
+) -> ProfileSteps {
     let mut out = ProfileSteps::default();
     for effect in effects {
         let Effect::CommandReported {

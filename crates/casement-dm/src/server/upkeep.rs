@@ -184,7 +184,14 @@ mod tests {
     #[test]
     fn a_stale_channel_is_read_again_a_recent_or_revoked_one_is_left_alone() {
         let now = 10 * DAY;
-        let full = channel_upkeep(Some(&upkeep(None)), &W81, Context::Maintenance, &[], "D1", now);
+        let full = channel_upkeep(
+            Some(&upkeep(None)),
+            &W81,
+            Context::Maintenance,
+            &[],
+            "D1",
+            now,
+        );
         let stale = upkeep(Some((ChannelState::Active, now - DAY - 1)));
         let reads = channel_upkeep(Some(&stale), &W81, Context::Maintenance, &[], "D1", now);
         assert_eq!(reads.len(), full.len() - 1, "the reads only");

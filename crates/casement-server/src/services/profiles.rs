@@ -125,7 +125,9 @@ fn checked(input: &ProfileInput) -> Result<Vec<Setting>, ProfileError> {
 
 fn name_taken(e: StoreError, what: &str, name: &str) -> ProfileError {
     match e {
-        StoreError::Conflict(_) => ProfileError::Exists(format!("a {what} named {name:?} exists already")),
+        StoreError::Conflict(_) => {
+            ProfileError::Exists(format!("a {what} named {name:?} exists already"))
+        }
         other => ProfileError::Store(other),
     }
 }
@@ -143,7 +145,8 @@ pub async fn create_profile(
         description: input.description.clone(),
         platforms: input.platforms.clone(),
         scope: input.scope.as_str().to_owned(),
-        settings: serde_json::to_string(&settings).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        settings: serde_json::to_string(&settings)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         source_syncml: input.syncml.clone(),
         revision: 1,
         created_at: now,
@@ -172,7 +175,8 @@ pub async fn update_profile(
         description: input.description.clone(),
         platforms: input.platforms.clone(),
         scope: input.scope.as_str().to_owned(),
-        settings: serde_json::to_string(&settings).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        settings: serde_json::to_string(&settings)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         source_syncml: input.syncml.clone(),
         revision: old.revision + 1,
         updated_at: now,
@@ -258,7 +262,10 @@ async fn check_conflicts(
     if devices.is_empty() {
         return Ok(());
     }
-    let others = state.store.profiles_on_devices(devices, &profile.id).await?;
+    let others = state
+        .store
+        .profiles_on_devices(devices, &profile.id)
+        .await?;
     for other in others {
         let theirs = settings_of(&other)?;
         for mine in settings {
@@ -268,8 +275,7 @@ async fn check_conflicts(
             else {
                 continue;
             };
-            if !same_value(mine.format, &mine.value, &their.value) || mine.format != their.format
-            {
+            if !same_value(mine.format, &mine.value, &their.value) || mine.format != their.format {
                 let shared = shared_devices(state, &other, devices).await?;
                 return Err(ProfileError::Conflict {
                     first: profile.name.clone(),
@@ -360,7 +366,12 @@ pub async fn reconcile_profile(
     let devices = devices_of_groups(state, &groups, &profile.platforms).await?;
     state
         .store
-        .set_profile_devices(&profile.id, profile.revision, &devices, state.clock.now_ms())
+        .set_profile_devices(
+            &profile.id,
+            profile.revision,
+            &devices,
+            state.clock.now_ms(),
+        )
         .await
 }
 
@@ -387,6 +398,22 @@ pub async fn reconcile_all(state: &AppState) -> Result<(), StoreError> {
         reconcile_profile(state, &profile).await?;
     }
     Ok(())
+}
+
+/// How often every profile's devices are worked out again, so that filter groups follow what
+/// devices report (model, OS version) and enrollments missed by a crash are caught up.
+const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Runs [`reconcile_all`] every [`RECONCILE_EVERY`] until aborted.
+pub fn spawn_reconciler(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(RECONCILE_EVERY).await;
+            if let Err(e) = reconcile_all(&state).await {
+                tracing::warn!(error = %e, "profile reconciler: storage unavailable");
+            }
+        }
+    })
 }
 
 /// Gives a newly enrolled device the profiles of the groups it is in.
@@ -523,7 +550,12 @@ fn checked_group(name: &str, members: &GroupMembers) -> Result<String, ProfileEr
 /// When a device × profile in `status` should next be loaded at a check-in: now while it has
 /// work (or a command in flight whose answer must be followed), after the check interval
 /// once settled on the device (drift checks; failed nodes are retried then), never once removed.
-pub fn due_at(status: ProfileStatus, in_flight: bool, now: i64, check_interval_ms: i64) -> Option<i64> {
+pub fn due_at(
+    status: ProfileStatus,
+    in_flight: bool,
+    now: i64,
+    check_interval_ms: i64,
+) -> Option<i64> {
     if status.has_work() || in_flight {
         Some(now)
     } else if matches!(status, ProfileStatus::Removed | ProfileStatus::LeftOnDevice) {
@@ -560,7 +592,10 @@ pub async fn work_for(
                 })
                 .collect();
             let nodes: Vec<NodeRecord> = serde_json::from_str(&row.nodes).map_err(|e| {
-                StoreError::Corrupt(format!("device profile {}/{}: {e}", row.device_id, row.profile_id))
+                StoreError::Corrupt(format!(
+                    "device profile {}/{}: {e}",
+                    row.device_id, row.profile_id
+                ))
             })?;
             let status = ProfileStatus::from_name(&row.status).unwrap_or(ProfileStatus::Pending);
             Ok(DeviceProfile {
@@ -581,7 +616,10 @@ pub async fn work_for(
 /// session", "waits for alice@contoso.com to sign in on WIN-…"), `None` when the device's last
 /// session could carry it (or it has no work).
 pub fn waits_for(device: &Device, scope: ProfileScope, status: ProfileStatus) -> Option<String> {
-    if !matches!(status, ProfileStatus::Pending | ProfileStatus::Sending | ProfileStatus::Removing) {
+    if !matches!(
+        status,
+        ProfileStatus::Pending | ProfileStatus::Sending | ProfileStatus::Removing
+    ) {
         return None;
     }
     let class = match scope {

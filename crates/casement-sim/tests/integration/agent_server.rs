@@ -10,28 +10,33 @@ use casement_sim::{EnrollOptions, WindowsRelease, enroll};
 use casement_store_tests::postgres::TempPostgres;
 use serde_json::{Value, json};
 
-const UPN: &str = "ann@contoso.com";
+pub(crate) const UPN: &str = "ann@contoso.com";
 const PASSWORD: &str = "correct horse battery";
 const PFN: &str = "Casement.MDM_8wekyb3d8bbwe";
 
-struct Env {
-    server: Server,
-    http: reqwest::Client,
-    token: String,
-    dir: tempfile::TempDir,
+pub(crate) struct Env {
+    pub(crate) server: Server,
+    pub(crate) http: reqwest::Client,
+    pub(crate) token: String,
+    pub(crate) dir: tempfile::TempDir,
     // Dropped last: stops the throwaway PostgreSQL server after the Casement server.
     _postgres: Option<TempPostgres>,
 }
 
 /// The database a story runs on.
 #[derive(Debug, Clone, Copy)]
-enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
 }
 
 /// Starts a server on `backend`; `None` when PostgreSQL is wanted but not installed (outside CI).
-async fn start(backend: Backend, test: &str) -> Option<Env> {
+pub(crate) async fn start(backend: Backend, test: &str) -> Option<Env> {
+    start_with(backend, test, RawConfig::default()).await
+}
+
+/// [`start`] with configuration of the test's own (data dir, listener and database are set here).
+pub(crate) async fn start_with(backend: Backend, test: &str, raw: RawConfig) -> Option<Env> {
     let postgres = match backend {
         Backend::Sqlite => None,
         Backend::Postgres => Some(casement_store_tests::postgres::start_or_skip(test)?),
@@ -42,7 +47,7 @@ async fn start(backend: Backend, test: &str) -> Option<Env> {
         listen: "127.0.0.1:0".into(),
         wns_package_family_name: Some(PFN.into()),
         database: postgres.as_ref().map(|pg| pg.url.clone()),
-        ..RawConfig::default()
+        ..raw
     })
     .await
     .unwrap();
@@ -71,11 +76,11 @@ async fn start(backend: Backend, test: &str) -> Option<Env> {
 }
 
 impl Env {
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.server.local_url())
     }
 
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         let response = self
             .http
             .post(self.url(&format!("/api/v1{path}")))
@@ -88,7 +93,7 @@ impl Env {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    async fn get(&self, path: &str) -> Value {
+    pub(crate) async fn get(&self, path: &str) -> Value {
         let response = self
             .http
             .get(self.url(&format!("/api/v1{path}")))
@@ -101,7 +106,11 @@ impl Env {
     }
 
     /// Enrolls a device of `platform` into `<tmp>/<name>` and loads its agent.
-    async fn enroll(&self, name: &str, platform: WindowsRelease) -> (Agent, std::path::PathBuf) {
+    pub(crate) async fn enroll(
+        &self,
+        name: &str,
+        platform: WindowsRelease,
+    ) -> (Agent, std::path::PathBuf) {
         let state_dir = self.dir.path().join(name);
         let mut options = EnrollOptions::new(
             self.url("/EnrollmentServer/Discovery.svc"),
@@ -118,7 +127,7 @@ impl Env {
     }
 
     /// Queues a command request; returns the ids of the commands it became.
-    async fn queue(&self, device: &str, request: Value) -> Vec<String> {
+    pub(crate) async fn queue(&self, device: &str, request: Value) -> Vec<String> {
         let (status, body) = self
             .post(&format!("/devices/{device}/commands"), request.clone())
             .await;
@@ -132,7 +141,7 @@ impl Env {
     }
 
     /// `(state, status_code)` of each command of `ids`.
-    async fn states(&self, device: &str, ids: &[String]) -> Vec<(String, Option<i64>)> {
+    pub(crate) async fn states(&self, device: &str, ids: &[String]) -> Vec<(String, Option<i64>)> {
         let all = self.get(&format!("/devices/{device}/commands")).await;
         ids.iter()
             .map(|id| {
@@ -151,7 +160,7 @@ impl Env {
     }
 }
 
-fn completed(entry: &SessionTranscript) -> &casement_sim::transcript::SessionRecord {
+pub(crate) fn completed(entry: &SessionTranscript) -> &casement_sim::transcript::SessionRecord {
     let session = entry.session.as_ref().expect("a session");
     assert_eq!(
         session.outcome,

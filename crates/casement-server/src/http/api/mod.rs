@@ -6,6 +6,7 @@ mod apps;
 mod commands;
 mod devices;
 mod events;
+mod profiles;
 mod sessions;
 mod tokens;
 mod users;
@@ -59,6 +60,30 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/action-requests", get(actions::list))
         .route("/action-requests/{id}/approve", post(actions::approve))
         .route("/action-requests/{id}/reject", post(actions::reject))
+        .route("/profiles", get(profiles::list).post(profiles::create))
+        .route(
+            "/profiles/{id}",
+            get(profiles::get)
+                .put(profiles::update)
+                .delete(profiles::remove),
+        )
+        .route("/profiles/{id}/assignments", post(profiles::assign))
+        .route(
+            "/profiles/{id}/assignments/{group}",
+            delete(profiles::unassign),
+        )
+        .route("/profiles/{id}/devices", get(profiles::devices))
+        .route("/devices/{id}/profiles", get(profiles::of_device))
+        .route(
+            "/groups",
+            get(profiles::list_groups).post(profiles::create_group),
+        )
+        .route(
+            "/groups/{id}",
+            get(profiles::get_group)
+                .put(profiles::update_group)
+                .delete(profiles::delete_group),
+        )
         .layer(middleware::from_fn_with_state(state, authorize))
 }
 

@@ -117,6 +117,10 @@ pub(super) async fn issue(
         .await
         .map_err(Failure::internal)?;
     tracing::info!(device = %device_id, upn = %user.upn, platform = platform.as_str(), serial = %issued.serial_hex, "device enrolled");
+    // The profiles of the groups the device is in are pending for it from now on.
+    if let Err(e) = crate::services::profiles::reconcile_device(state, &device_id).await {
+        tracing::warn!(device = %device_id, error = %e, "could not give a new device its profiles (the reconciler will)");
+    }
     let new_device = existing.as_ref().is_none_or(|d| d.retired_at.is_some());
     if new_device && state.config.auto_push_config && state.config.wns.is_some() {
         // A new device gets its push channel configured in its first Maintenance session.
