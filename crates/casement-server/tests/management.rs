@@ -72,6 +72,7 @@ async fn a_machine_session_carries_only_what_machine_allows_and_maintenance_the_
     h: Harness,
 ) {
     let device = h.enroll("D1").await;
+    h.as_windows81("D1").await;
     queue(
         &h,
         "D1",
@@ -381,15 +382,16 @@ async fn the_windows_10_login_status_decides_with_the_mode_on_postgres() {
 
 async fn the_windows_10_login_status_decides_with_the_mode_on(h: Harness) {
     let device = h.enroll("D4").await;
+    // A user-scoped setting: on Windows 10/11 it needs the enrolled user (Maintenance).
     queue(
         &h,
         "D4",
         "settings",
-        "settings",
+        "user-settings",
         Command::Replace({
             let mut c = ItemCommand::target(
                 casement_syncml::CmdId(1),
-                "./Vendor/MSFT/Policy/Config/Camera/AllowCamera",
+                "./User/Vendor/MSFT/Policy/Config/Experience/AllowWindowsSpotlight",
             );
             c.items[0].data = Some(Data::text("0"));
             c
@@ -464,7 +466,14 @@ async fn the_api_queues_by_kind_says_what_pending_commands_wait_for_and_cancels(
     let push = &queued["commands"][0];
     assert_eq!(push["state"], "pending");
     assert_eq!(push["class"], "push-configuration");
-    assert_eq!(push["waits_for"], "waits for a Maintenance session");
+    assert_eq!(
+        push["waits_for"], "waits for the next session",
+        "Windows 10/11: push configuration is device-scoped and goes in any session"
+    );
+    assert_eq!(
+        push["waits_for_contexts"],
+        serde_json::json!(["Machine", "Maintenance", "Apps"])
+    );
     let (status, queued) = h
         .api_post(
             "/devices/D5/commands",

@@ -12,6 +12,7 @@ mod api;
 mod enroll;
 pub mod management;
 pub mod openapi;
+mod openapi_profiles;
 
 use std::net::SocketAddr;
 

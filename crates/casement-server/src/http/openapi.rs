@@ -35,21 +35,29 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/action-requests", &["get"]),
     ("/api/v1/action-requests/{id}/approve", &["post"]),
     ("/api/v1/action-requests/{id}/reject", &["post"]),
+    ("/api/v1/profiles", &["get", "post"]),
+    ("/api/v1/profiles/{id}", &["get", "put", "delete"]),
+    ("/api/v1/profiles/{id}/assignments", &["post"]),
+    ("/api/v1/profiles/{id}/assignments/{group}", &["delete"]),
+    ("/api/v1/profiles/{id}/devices", &["get"]),
+    ("/api/v1/devices/{id}/profiles", &["get"]),
+    ("/api/v1/groups", &["get", "post"]),
+    ("/api/v1/groups/{id}", &["get", "put", "delete"]),
 ];
 
-fn ok(description: &str, schema: Value) -> Value {
+pub(super) fn ok(description: &str, schema: Value) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": schema } } })
 }
 
-fn reference(name: &str) -> Value {
+pub(super) fn reference(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
-fn id_parameter(what: &str) -> Value {
+pub(super) fn id_parameter(what: &str) -> Value {
     json!([{ "name": "id", "in": "path", "required": true, "description": what, "schema": { "type": "string" } }])
 }
 
-fn errors(codes: &[&str]) -> Value {
+pub(super) fn errors(codes: &[&str]) -> Value {
     let mut map = serde_json::Map::new();
     for code in codes {
         let description = match *code {
@@ -66,7 +74,7 @@ fn errors(codes: &[&str]) -> Value {
     Value::Object(map)
 }
 
-fn merge(mut a: Value, b: Value) -> Value {
+pub(super) fn merge(mut a: Value, b: Value) -> Value {
     if let (Some(a), Value::Object(b)) = (a.as_object_mut(), b) {
         a.extend(b);
     }
@@ -82,10 +90,22 @@ pub fn document() -> Value {
     if let (Some(paths), Value::Object(actions)) = (doc["paths"].as_object_mut(), action_paths()) {
         paths.extend(actions);
     }
+    if let (Some(paths), Value::Object(profiles)) = (
+        doc["paths"].as_object_mut(),
+        super::openapi_profiles::paths(),
+    ) {
+        paths.extend(profiles);
+    }
     if let (Some(schemas), Value::Object(team)) =
         (doc["components"]["schemas"].as_object_mut(), team_schemas())
     {
         schemas.extend(team);
+    }
+    if let (Some(schemas), Value::Object(profiles)) = (
+        doc["components"]["schemas"].as_object_mut(),
+        super::openapi_profiles::schemas(),
+    ) {
+        schemas.extend(profiles);
     }
     // Every route of the bearer-token API may answer 403 for a role without its permission.
     for (path, methods) in ROUTES {

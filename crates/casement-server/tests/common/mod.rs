@@ -153,6 +153,38 @@ impl Harness {
         }
     }
 
+    /// Records an enrolled device as a Windows 8.1 PC (the enrollment fixture is Windows 10's),
+    /// for tests of the 8.1 policy table: the device keeps its certificate.
+    pub async fn as_windows81(&self, device_id: &str) {
+        let store = &self.server.state.store;
+        let d = store.device(device_id).await.unwrap().unwrap();
+        let device = casement_store::NewDevice {
+            id: d.id.clone(),
+            platform: Platform::Windows81,
+            user_id: d.user_id.clone(),
+            upn: d.upn.clone(),
+            user_sid: d.user_sid.clone(),
+            name: d.name.clone(),
+            enrollment_context: d.enrollment_context.clone(),
+            enrolled_at: d.enrolled_at,
+        };
+        // A second certificate row under a serial of its own (the device keeps presenting its
+        // real one, which stays valid).
+        let certificate = casement_store::NewCertificate {
+            serial_hex: format!("81{}", uuid::Uuid::new_v4().simple()),
+            device_id: d.id.clone(),
+            thumbprint: "00".repeat(20),
+            not_before: 0,
+            not_after: i64::MAX / 2,
+            pem: String::new(),
+            issued_at: 0,
+        };
+        store
+            .record_enrollment(&device, &certificate)
+            .await
+            .unwrap();
+    }
+
     pub async fn api_get(&self, path: &str) -> serde_json::Value {
         let response = self
             .http
