@@ -37,11 +37,15 @@ pub enum EventKind {
     ChannelRevoked,
     /// Sign-ins from an address or for an account were refused after too many failures.
     SigninThrottled,
+    /// A configuration profile failed on a device (a node refused, or read back different).
+    ProfileFailed,
+    /// A drift check found a profile's setting changed on the device; it was re-applied.
+    ProfileDrifted,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 10] = [
         Self::DeviceEnrolled,
         Self::DeviceRetired,
         Self::DeviceWiped,
@@ -50,6 +54,8 @@ impl EventKind {
         Self::InstallFailed,
         Self::ChannelRevoked,
         Self::SigninThrottled,
+        Self::ProfileFailed,
+        Self::ProfileDrifted,
     ];
 
     /// The name in the API, webhooks and filters.
@@ -63,6 +69,8 @@ impl EventKind {
             Self::InstallFailed => "install.failed",
             Self::ChannelRevoked => "channel.revoked",
             Self::SigninThrottled => "signin.throttled",
+            Self::ProfileFailed => "profile.failed",
+            Self::ProfileDrifted => "profile.drifted",
         }
     }
 
@@ -157,6 +165,31 @@ fn implied(state: &AppState, changes: &MessageChanges) -> Vec<NewEvent> {
                 dedupe_key: Some(format!("device.retired:{device}:{}", changes.now)),
             },
         ));
+    }
+    for p in &changes.profiles {
+        let failed = p.status == casement_dm::profiles::work::ProfileStatus::Failed.as_str();
+        for (kind, happened) in [
+            (EventKind::ProfileFailed, failed),
+            (EventKind::ProfileDrifted, p.drift_found > 0),
+        ] {
+            if happened {
+                events.push(new_event(
+                    state,
+                    Event {
+                        kind,
+                        device_id: Some(device),
+                        subject: Some(&p.profile_id),
+                        data: json!({ "profile_id": p.profile_id, "revision": p.revision, "drifted_nodes": p.drift_found }),
+                        dedupe_key: Some(format!(
+                            "{}:{device}:{}:{}",
+                            kind.name(),
+                            p.profile_id,
+                            changes.now
+                        )),
+                    },
+                ));
+            }
+        }
     }
     for t in changes
         .commands
