@@ -8,7 +8,7 @@
 //! | `./Vendor/MSFT/DMClient/Provider/<ProviderID>/Push/PFN` | value (404 before set) | 200: channel created | 200 | 200 | 405 |
 //! | `…/Push/ChannelURI`, `…/Push/Status` | value (404 before PFN) | 405 | 405 | 405 | 405 |
 //! | `…/Unenroll` | 405 | 405 | 405 | 405 | 200: the device unenrolls after the session |
-//! | `…/EntDMID`, `…/Poll/*` | value | 200 | 200 | 405 | 405 |
+//! | `…/EntDMID`, `…/Poll/*` | value | 418 when it holds a value (always, once enrolled) | 200 | 405 | 405 |
 //! | `./[User/]Vendor/MSFT/Policy/Config/<Area>/<Policy>` | value (404 unset) | 200, 418 if set | 200 | 200, 404 unset | 405 |
 //! | `…/Policy/Result/<Area>/<Policy>` | the value in force | 405 | 405 | 405 | 405 |
 //! | app installs ([`apps`]) | status, inventory | create the install node | 405 | remove / uninstall | install |

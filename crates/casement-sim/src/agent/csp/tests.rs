@@ -585,3 +585,15 @@ fn user_policies_fail_without_the_user_and_work_with_them() {
         assert_eq!(value(t, SPOTLIGHT), "1");
     });
 }
+
+#[test]
+fn add_of_an_existing_dmclient_setting_is_418() {
+    with_tree(UserAccess::NoUserSession, |t| {
+        let ent = format!("{PROVIDER}/EntDMID");
+        assert_eq!(code(t.add(&ent, text("X").as_ref())), 418);
+        assert_eq!(code(t.replace(&ent, text("X").as_ref())), 200);
+        assert_eq!(value(t, &ent), "X");
+        assert_eq!(code(t.add(&ent, text("Y").as_ref())), 418);
+        assert_eq!(code(t.delete(&ent)), 405);
+    });
+}

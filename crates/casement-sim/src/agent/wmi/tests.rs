@@ -594,3 +594,26 @@ fn security_status_properties_are_read_with_get() {
         assert_eq!(get(t, &format!("{security}/Nope")), Err(404));
     });
 }
+
+#[test]
+fn add_of_an_existing_property_is_418() {
+    with_tree(UserAccess::NoUserSession, |t| {
+        let security = "./cimv2/MDM_SecurityStatus/MDM_SecurityStatus.Key=%221%22";
+        assert_eq!(
+            code(t.add(
+                &format!("{security}/RequireEncryption"),
+                text("true").as_ref()
+            )),
+            418
+        );
+        assert_eq!(
+            code(t.add(&format!("{EAS}/MinPasswordLength"), text("6").as_ref())),
+            200
+        );
+        assert_eq!(
+            code(t.add(&format!("{EAS}/MinPasswordLength"), text("7").as_ref())),
+            418
+        );
+        assert_eq!(value(t, &format!("{EAS}/MinPasswordLength")), "6");
+    });
+}
