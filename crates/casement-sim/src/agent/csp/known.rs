@@ -3,9 +3,9 @@
 //!
 //! | node (under `./[User/|Device/]Vendor/MSFT`) | format | values | scopes | Add | Get | Replace | Delete | source |
 //! |---|---|---|---|---|---|---|---|---|
-//! | `Policy/Config/Camera/AllowCamera` | int | 0..=1 | device | ✓ | ✓ | ✓ | ✓ | windows-itpro-docs policy-csp-camera.md |
-//! | `Policy/Config/DeviceLock/MinDevicePasswordLength` | int | 4..=16 | device | ✓ | ✓ | ✓ | ✓ | policy-csp-devicelock.md ("4 <= X <= 16 for desktop") |
-//! | `Policy/Config/Experience/AllowCortana` | int | 0..=1 | device | ✓ | ✓ | ✓ | ✓ | policy-csp-experience.md |
+//! | `Policy/Config/Camera/AllowCamera` | int | 0..=1 | device | ✓ | ✓ | ✓ | ✓ | windows-itpro-docs policy-csp-camera.md (Scope: Device) |
+//! | `Policy/Config/DeviceLock/MinDevicePasswordLength` | int | 0 (not enforced), 4..=16 | device | ✓ | ✓ | ✓ | ✓ | policy-csp-devicelock.md ("An integer X where 4 <= X <= 16", "0 - Not enforced"; Scope: Device) |
+//! | `Policy/Config/Experience/AllowCortana` | int | 0..=1 | device | ✓ | ✓ | ✓ | ✓ | policy-csp-experience.md (Scope: Device) |
 //! | `Policy/Config/Experience/AllowWindowsSpotlight` | int | 0..=1 | user | ✓ | ✓ | ✓ | ✓ | policy-csp-experience.md (Scope: User) |
 //! | `Accounts/Users/<name>/Password` | chr | any non-empty | device | ✓ | 405 | ✓ | 405 | accounts-csp.md ("Supported operation is Add. GET operation is not supported.") |
 //! | `CertificateStore/My/WSTEP/Renew/RetryAfterExpiryInterval` | int | any | device | ✓ | ✓ | ✓ | 405 | certificatestore-csp.md ("Supported operations are Add, Get, and Replace.") |
@@ -46,8 +46,8 @@ use super::super::tree::Scope;
 /// A node's format and allowed values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Values {
-    /// `int`, between the bounds (inclusive).
-    Int(i64, i64),
+    /// `int`, within one of the ranges (inclusive bounds).
+    Int(&'static [(i64, i64)]),
     /// `chr`, any non-empty text.
     Chr,
 }
@@ -89,25 +89,25 @@ pub struct KnownNode {
 pub static KNOWN: &[KnownNode] = &[
     KnownNode {
         path: "Policy/Config/Camera/AllowCamera",
-        values: Values::Int(0, 1),
+        values: Values::Int(&[(0, 1)]),
         scopes: &[Scope::Device],
         ops: ALL,
     },
     KnownNode {
         path: "Policy/Config/DeviceLock/MinDevicePasswordLength",
-        values: Values::Int(4, 16),
+        values: Values::Int(&[(0, 0), (4, 16)]),
         scopes: &[Scope::Device],
         ops: ALL,
     },
     KnownNode {
         path: "Policy/Config/Experience/AllowCortana",
-        values: Values::Int(0, 1),
+        values: Values::Int(&[(0, 1)]),
         scopes: &[Scope::Device],
         ops: ALL,
     },
     KnownNode {
         path: "Policy/Config/Experience/AllowWindowsSpotlight",
-        values: Values::Int(0, 1),
+        values: Values::Int(&[(0, 1)]),
         scopes: &[Scope::User],
         ops: ALL,
     },
@@ -124,7 +124,7 @@ pub static KNOWN: &[KnownNode] = &[
     },
     KnownNode {
         path: "CertificateStore/My/WSTEP/Renew/RetryAfterExpiryInterval",
-        values: Values::Int(i64::MIN, i64::MAX),
+        values: Values::Int(&[(i64::MIN, i64::MAX)]),
         scopes: &[Scope::Device],
         ops: Ops {
             add: true,
@@ -182,9 +182,9 @@ impl KnownNode {
         }
         match self.values {
             Values::Chr => Ok(chr(text)),
-            Values::Int(min, max) => {
+            Values::Int(ranges) => {
                 let n: i64 = text.parse().map_err(|_| StatusCode::BadRequest)?;
-                if n < min || n > max {
+                if !ranges.iter().any(|(min, max)| (*min..=*max).contains(&n)) {
                     return Err(StatusCode::CommandFailed);
                 }
                 Ok(int(n))
@@ -209,7 +209,7 @@ mod tests {
             panic!("AllowCamera is known");
         };
         assert_eq!(canonical, "Policy/Config/Camera/AllowCamera");
-        assert_eq!(node.values, Values::Int(0, 1));
+        assert_eq!(node.values, Values::Int(&[(0, 1)]));
         assert_eq!(
             lookup(Scope::User, &segs("Policy/Config/Camera/AllowCamera")),
             Lookup::OtherScope
@@ -236,6 +236,7 @@ mod tests {
         };
         let d = |s: &str| Some(Data::text(s));
         assert_eq!(node.parse(d("8").as_ref()), Ok(int(8)));
+        assert_eq!(node.parse(d("0").as_ref()), Ok(int(0)));
         assert_eq!(node.parse(d("eight").as_ref()), Err(StatusCode::BadRequest));
         assert_eq!(node.parse(None), Err(StatusCode::BadRequest));
         assert_eq!(node.parse(d("3").as_ref()), Err(StatusCode::CommandFailed));
