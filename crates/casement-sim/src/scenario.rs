@@ -18,13 +18,18 @@
 //!     {                               "device": "ann", "event": "push" },
 //!     { "event": "wait", "seconds": 172800 },
 //!     { "at": "2026-11-26T09:00:00Z", "device": "ann", "event": "interactive" },
-//!     { "device": "bob", "event": "reboot" }
+//!     { "device": "bob", "event": "reboot" },
+//!     { "device": "ann", "event": "change-setting",
+//!       "node": "./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera", "value": "1" }
 //!   ]
 //! }
 //! ```
 //!
 //! - `event`: `reboot`, `logon`, `logoff`, `lock`, `unlock`, `nightly`, `interactive`, `push`
-//!   (see [`crate::agent::triggers`]) or `wait`.
+//!   (see [`crate::agent::triggers`]), `wait`, or `change-setting`.
+//! - `change-setting` (with `device`, `node` and `value`, a string or a number): a local
+//!   administrator changes the setting `node` ([`Agent::change_setting`]); no session runs. The
+//!   transcript's `setting_changes` records it, or the device's refusal (`error`).
 //! - `at`: an RFC 3339 time or a number of seconds after `start`; without `at` an event happens
 //!   at the current simulated time. Times never go back (an earlier `at` is an error).
 //! - `nightly` runs only if its time falls in the device's maintenance hour (default 02:00
@@ -47,7 +52,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::agent::{Agent, AgentError, Event};
 use crate::http::{ReqwestTransport, Transport};
-use crate::transcript::Transcript;
+use crate::transcript::{SettingChangeEntry, Transcript};
 
 /// Most nightly runs one `wait` may cause per device (a guard against years-long waits).
 pub const MAX_NIGHTLY_RUNS_PER_WAIT: usize = 3660;
@@ -149,12 +154,19 @@ pub enum ScenarioError {
 }
 
 /// What a scenario step does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// An agent event.
     Event(Event),
     /// Let time pass until the given time.
     Wait(OffsetDateTime),
+    /// A local administrator changes a setting (no session).
+    ChangeSetting {
+        /// The node.
+        node: String,
+        /// The new value.
+        value: String,
+    },
 }
 
 /// One step, with its time resolved.
@@ -194,6 +206,10 @@ struct RawEvent {
     seconds: Option<f64>,
     #[serde(default)]
     until: Option<Value>,
+    #[serde(default)]
+    node: Option<String>,
+    #[serde(default)]
+    value: Option<Value>,
 }
 
 /// A time as written: seconds after the start, or RFC 3339.
@@ -332,7 +348,28 @@ impl Scenario {
                 ));
             }
             clock = at_time;
-            let action = if event.event == "wait" {
+            if event.event != "change-setting" && (event.node.is_some() || event.value.is_some()) {
+                return Err(invalid(&where_, "node and value belong to change-setting"));
+            }
+            let action = if event.event == "change-setting" {
+                if event.seconds.is_some() || event.until.is_some() {
+                    return Err(invalid(&where_, "seconds and until belong to wait"));
+                }
+                if event.device.is_none() {
+                    return Err(invalid(&where_, "device is required"));
+                }
+                let value = match &event.value {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(Value::Number(n)) => n.to_string(),
+                    Some(Value::Bool(b)) => b.to_string(),
+                    _ => return Err(invalid(&where_, "change-setting needs a value")),
+                };
+                let node = event
+                    .node
+                    .clone()
+                    .ok_or_else(|| invalid(&where_, "change-setting needs a node"))?;
+                Action::ChangeSetting { node, value }
+            } else if event.event == "wait" {
                 let until = match (event.seconds, &event.until) {
                     (Some(s), None) if s.is_finite() && s >= 0.0 => at_time + seconds(s),
                     (None, Some(v)) => resolve(&parse_at(v, &format!("{where_}.until"))?),
@@ -350,7 +387,7 @@ impl Scenario {
                     invalid(
                         &where_,
                         format!(
-                            "unknown event {:?} (reboot, logon, logoff, lock, unlock, nightly, interactive, push, wait)",
+                            "unknown event {:?} (reboot, logon, logoff, lock, unlock, nightly, interactive, push, wait, change-setting)",
                             event.event
                         ),
                     )
@@ -454,15 +491,34 @@ async fn run<T: Transport>(
             let Some((dir, agent)) = agents.get_mut(&name) else {
                 continue;
             };
-            let entries = match step.action {
+            let entries = match &step.action {
                 Action::Event(event) => {
+                    let event = *event;
                     let entry = match transport {
                         Some(t) => agent.event_with(t, event, step.at).await,
                         None => agent.event(event, step.at).await,
                     };
                     vec![entry]
                 }
+                Action::ChangeSetting { node, value } => {
+                    agent.set_clock(step.at);
+                    let (before, after, error) = match agent.change_setting(node, value) {
+                        Ok(change) => (change.before, change.after, None),
+                        Err(e) => (None, None, Some(e)),
+                    };
+                    transcript.setting_changes.push(SettingChangeEntry {
+                        device: name.clone(),
+                        at: agent.state().clock,
+                        node: node.clone(),
+                        value: value.clone(),
+                        before,
+                        after,
+                        error,
+                    });
+                    Vec::new()
+                }
                 Action::Wait(until) => {
+                    let until = *until;
                     agent.set_clock(step.at);
                     let runs = agent
                         .state()
@@ -494,7 +550,7 @@ async fn run<T: Transport>(
         }
         transcript.finished_at = transcript.finished_at.max(match step.action {
             Action::Wait(until) => until,
-            Action::Event(_) => step.at,
+            Action::Event(_) | Action::ChangeSetting { .. } => step.at,
         });
     }
     if let Some(path) = &options.transcript_path {

@@ -209,6 +209,33 @@ pub struct Transcript {
     pub summary: Summary,
     /// Every event, in order.
     pub sessions: Vec<SessionTranscript>,
+    /// Settings changed by a local administrator (`change-setting` steps), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub setting_changes: Vec<SettingChangeEntry>,
+}
+
+/// A `change-setting` step of a scenario: what a local administrator changed, or why the device
+/// refused it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingChangeEntry {
+    /// The device's name in the scenario.
+    pub device: String,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// The node.
+    pub node: String,
+    /// The value asked for.
+    pub value: String,
+    /// The value before (unset or unreadable: absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<casement_dm::device::NodeValue>,
+    /// The value after (unreadable: absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<casement_dm::device::NodeValue>,
+    /// Why the device refused the change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Counts over a transcript.
@@ -237,6 +264,7 @@ impl Transcript {
             finished_at: started_at,
             summary: Summary::default(),
             sessions: Vec::new(),
+            setting_changes: Vec::new(),
         }
     }
 

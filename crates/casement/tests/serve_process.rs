@@ -328,3 +328,94 @@ async fn killed_mid_session(database: Option<String>) {
         }
     }
 }
+
+/// `casement sim event --dir DIR change-setting NODE VALUE` (issue 14): a local administrator's
+/// change, no session; the state keeps it and one JSON line says what changed.
+#[tokio::test]
+async fn sim_event_change_setting_changes_the_stored_value_without_a_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), free_port(), &[]).await;
+    serve
+        .api(
+            reqwest::Method::POST,
+            "/users",
+            Some(json!({ "upn": USER, "password": PASSWORD })),
+        )
+        .await;
+    let casement = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_casement"))
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let url = serve.url("");
+    let enroll = casement(&[
+        "sim",
+        "enroll",
+        "--dir",
+        "dev",
+        "--url",
+        &url,
+        "--ca-cert",
+        "data/tls.pem",
+        "--user",
+        USER,
+        "--password",
+        PASSWORD,
+    ]);
+    assert!(
+        enroll.status.success(),
+        "{}",
+        String::from_utf8_lossy(&enroll.stderr)
+    );
+    let camera = "./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera";
+    let change = |value: &str| {
+        casement(&[
+            "sim",
+            "event",
+            "--dir",
+            "dev",
+            "change-setting",
+            camera,
+            value,
+        ])
+    };
+    let first = change("1");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let second = change("0");
+    let line: Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_eq!(line["event"], "change-setting");
+    assert_eq!(line["node"], camera);
+    assert_eq!(line["before"]["data"], "1");
+    assert_eq!(line["after"], json!({ "format": "int", "data": "0" }));
+    // Out of range for the policy: refused, nothing saved.
+    let refused = change("5");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("500"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("dev/agent.json")).unwrap()).unwrap();
+    assert_eq!(
+        state["tree"]["settings"]["./Vendor/MSFT/Policy/Config/Camera/AllowCamera"]["data"],
+        "0"
+    );
+    // A missing value is a usage error; other events take no extra arguments.
+    assert!(
+        !casement(&["sim", "event", "--dir", "dev", "change-setting", camera])
+            .status
+            .success()
+    );
+    assert!(
+        !casement(&["sim", "event", "--dir", "dev", "logon", "extra"])
+            .status
+            .success()
+    );
+}

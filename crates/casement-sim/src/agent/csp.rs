@@ -8,20 +8,23 @@
 //! | `./Vendor/MSFT/DMClient/Provider/<ProviderID>/Push/PFN` | value (404 before set) | 200: channel created | 200 | 200 | 405 |
 //! | `…/Push/ChannelURI`, `…/Push/Status` | value (404 before PFN) | 405 | 405 | 405 | 405 |
 //! | `…/Unenroll` | 405 | 405 | 405 | 405 | 200: the device unenrolls after the session |
-//! | `…/EntDMID`, `…/Poll/*` | value | 200 | 200 | 405 | 405 |
+//! | `…/EntDMID`, `…/Poll/*` | value | 418 when it holds a value (always, once enrolled) | 200 | 405 | 405 |
 //! | `./[User/]Vendor/MSFT/Policy/Config/<Area>/<Policy>` | value (404 unset) | 200, 418 if set | 200 | 200, 404 unset | 405 |
 //! | `…/Policy/Result/<Area>/<Policy>` | the value in force | 405 | 405 | 405 | 405 |
 //! | app installs ([`apps`]) | status, inventory | create the install node | 405 | remove / uninstall | install |
 //! | other known CSPs (BitLocker, Firewall, WiFi, …) | stored value / children | 200, 418 if set | 200 | 200 / 404 | 405 |
+//! | settings nodes of the [`known`] table (AllowCamera, Accounts `Password`, …) | value, 405 if write-only | 200, 418 if set, 400 malformed, 500 out of range | same, creates if unset | 200 / 404, 405 if not deletable | 405 |
 //! | `RemoteWipe/doWipe*`, `Reboot/RebootNow`, `RemoteLock/Lock` | 405 | 405 | 405 | 405 | 200 (recorded) |
 //! | `Reboot/Schedule/Single` | the latest value (404 before) | 200 (recorded) | 200 (recorded) | 405 | 405 |
 //!
-//! A ProviderID other than the device's, an unknown CSP or node is 404. Every `./User/…` node
+//! Policies and settings nodes outside the [`known`] table take any value (no format or range
+//! check). A ProviderID other than the device's, an unknown CSP or node is 404. Every `./User/…` node
 //! answers 500 when the run cannot act as the enrolled user (logged off, or a command-prompt run):
 //! see [`super::tree`]. Push/PFN is the device's (DMClient runs as System) and needs no user.
 
 pub mod apps;
 pub mod dmclient;
+pub mod known;
 
 use casement_dm::device::{DeviceTree, NodeValue};
 use casement_syncml::{Data, StatusCode};
@@ -131,6 +134,7 @@ const STORE_CSPS: &[&str] = &[
     "ApplicationControl",
     "AppLocker",
     "BitLocker",
+    "CertificateStore",
     "ClientCertificateInstall",
     "Defender",
     "DeviceLock",
@@ -246,6 +250,16 @@ impl CspTree<'_> {
         let path = &rest[3..];
         let env = self.env;
         let state = &mut *self.state;
+        if matches!(csp, Csp::Policy | Csp::Store(_)) {
+            match known::lookup(scope, &rest[2..]) {
+                known::Lookup::Known(node, canonical) => {
+                    let key = format!("{}/{canonical}", scope_prefix(scope));
+                    return known_leaf(state, &key, node, op);
+                }
+                known::Lookup::OtherScope => return Err(StatusCode::NotFound),
+                known::Lookup::Unknown => {}
+            }
+        }
         match csp {
             Csp::DmClient => dmclient::dm_client(&env, state, path, op),
             Csp::Policy => policy(state, scope, path, op),
@@ -353,6 +367,44 @@ fn store_leaf(state: &mut AgentState, key: &str, op: Op<'_>) -> Answer {
         Op::Replace(data) => {
             let data = data.ok_or(StatusCode::BadRequest)?;
             settings.insert(key.to_owned(), stored(Some(data)));
+            Ok(None)
+        }
+        Op::Delete => settings
+            .remove(key)
+            .map(|_| None)
+            .ok_or(StatusCode::NotFound),
+        Op::Exec(_) => Err(StatusCode::CommandNotAllowed),
+    }
+}
+
+/// A node of the [`known`] table (its answers are listed there).
+fn known_leaf(state: &mut AgentState, key: &str, node: &known::KnownNode, op: Op<'_>) -> Answer {
+    let settings = &mut state.tree.settings;
+    let allowed = match op {
+        Op::Get => node.ops.get,
+        Op::Add(_) => node.ops.add,
+        Op::Replace(_) => node.ops.replace,
+        Op::Delete => node.ops.delete,
+        Op::Exec(_) => false,
+    };
+    if !allowed {
+        return Err(StatusCode::CommandNotAllowed);
+    }
+    match op {
+        Op::Get => settings
+            .get(key)
+            .cloned()
+            .map(Some)
+            .ok_or(StatusCode::NotFound),
+        Op::Add(data) => {
+            if settings.contains_key(key) {
+                return Err(StatusCode::AlreadyExists);
+            }
+            settings.insert(key.to_owned(), node.parse(data)?);
+            Ok(None)
+        }
+        Op::Replace(data) => {
+            settings.insert(key.to_owned(), node.parse(data)?);
             Ok(None)
         }
         Op::Delete => settings

@@ -298,6 +298,41 @@ impl Agent {
         found
     }
 
+    /// A local administrator changes a setting on the device (no session runs): the value of the
+    /// node `loc_uri` becomes `value`, as the next Get from the server will read it. This is how
+    /// tests make drift. `loc_uri` is addressed as the server would: a CSP node (`./Device/…`,
+    /// `./Vendor/…`, `./User/…`) on Windows 10/11, a WMI-bridge property
+    /// (`./cimv2/<Class>/<Class>.<Key>=%22v%22/<Property>`) on Windows 8.1.
+    ///
+    /// The change goes through the tree as a Replace, so the node's rules hold: unknown nodes
+    /// (404), read-only ones (405) and values the node refuses (400, 500) are errors, and a
+    /// node that takes any value keeps the text's natural format. Simulation choice: the
+    /// administrator acts in the enrolled user's own logon session, so `./User/…` nodes change
+    /// whether or not the user is signed in.
+    pub fn change_setting(&mut self, loc_uri: &str, value: &str) -> Result<SettingChange, String> {
+        let env = tree::TreeEnv {
+            device: &self.device,
+            now: self.state.clock,
+            access: UserAccess::Impersonated,
+        };
+        let mut tree = session::tree(env, &mut self.state);
+        let before = tree.get(loc_uri).ok();
+        let data = casement_syncml::Data::text(value);
+        let status = tree.replace(loc_uri, Some(&data));
+        if !status.is_success() {
+            return Err(format!(
+                "{loc_uri}: the device refuses the change (status {})",
+                status.code()
+            ));
+        }
+        let after = tree.get(loc_uri).ok();
+        Ok(SettingChange {
+            node: loc_uri.to_owned(),
+            before,
+            after,
+        })
+    }
+
     /// Handles `event` at `now` over HTTPS with the device's client certificate (trusting
     /// [`AgentState::server_tls_pem`]).
     pub async fn event(&mut self, event: Event, now: OffsetDateTime) -> SessionTranscript {
@@ -421,6 +456,17 @@ impl Agent {
         self.transport = Some(transport.clone());
         Ok(transport)
     }
+}
+
+/// What [`Agent::change_setting`] changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingChange {
+    /// The node, as given.
+    pub node: String,
+    /// Its value before (`None`: unset, or a node that cannot be read such as a write-only one).
+    pub before: Option<casement_dm::device::NodeValue>,
+    /// Its value after (`None` for a node that cannot be read).
+    pub after: Option<casement_dm::device::NodeValue>,
 }
 
 /// A transport that fails every request (the HTTP client could not be built).

@@ -364,3 +364,86 @@ fn state_survives_save_and_load() {
         Err(AgentError::Json { .. })
     ));
 }
+
+/// Reads a node through the platform's tree, as the server's Get would.
+fn read(agent: &mut Agent, uri: &str) -> Result<(String, String), u16> {
+    let device = agent.device().clone();
+    let env = tree::TreeEnv {
+        device: &device,
+        now: NOW,
+        access: UserAccess::Impersonated,
+    };
+    let mut tree = session::tree(env, agent.state_mut());
+    fixtures::get(tree.as_mut(), uri)
+}
+
+#[test]
+fn change_setting_then_get_returns_the_new_value() {
+    let mut agent = agent(WindowsRelease::Windows10);
+    let camera = "./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera";
+    let change = agent.change_setting(camera, "1").unwrap();
+    assert_eq!(change.before, None);
+    assert_eq!(change.after.as_ref().map(|v| v.data.as_str()), Some("1"));
+    let change = agent.change_setting(camera, "0").unwrap();
+    assert_eq!(change.before.map(|v| v.data), Some("1".to_owned()));
+    assert_eq!(read(&mut agent, camera), Ok(("int".into(), "0".into())));
+    // A user policy changes while the user is logged off.
+    agent.state_mut().user = UserSession::LoggedOff;
+    let spotlight = "./User/Vendor/MSFT/Policy/Config/Experience/AllowWindowsSpotlight";
+    agent.change_setting(spotlight, "0").unwrap();
+    assert_eq!(read(&mut agent, spotlight), Ok(("int".into(), "0".into())));
+    // An unknown policy and another CSP's node take any value.
+    agent
+        .change_setting("./Vendor/MSFT/Policy/Config/Start/HideSleep", "1")
+        .unwrap();
+    agent
+        .change_setting("./Vendor/MSFT/BitLocker/RequireDeviceEncryption", "0")
+        .unwrap();
+    // A write-only node changes but cannot be read back.
+    let password = "./Device/Vendor/MSFT/Accounts/Users/ann/Password";
+    let change = agent.change_setting(password, "Local-1").unwrap();
+    assert_eq!(change.after, None);
+    assert_eq!(read(&mut agent, password), Err(405));
+    // What the node refuses is an error and changes nothing.
+    assert!(
+        agent
+            .change_setting(camera, "7")
+            .unwrap_err()
+            .contains("500")
+    );
+    assert!(agent.change_setting("./DevInfo/DevId", "x").is_err());
+    assert!(agent.change_setting("./Vendor/MSFT/Nope/X", "x").is_err());
+    assert_eq!(read(&mut agent, camera), Ok(("int".into(), "0".into())));
+    // The change is in the agent state that is saved.
+    let json = serde_json::to_string(agent.state()).unwrap();
+    let state: AgentState = serde_json::from_str(&json).unwrap();
+    let mut reloaded = Agent::with_state(agent.device().clone(), state);
+    assert_eq!(read(&mut reloaded, camera), Ok(("int".into(), "0".into())));
+}
+
+#[test]
+fn change_setting_on_windows_81_changes_wmi_properties() {
+    let mut agent = agent(WindowsRelease::Windows81);
+    let eas = "./cimv2/MDM_EASPolicy/MDM_EASPolicy.Key=%221%22/MinPasswordLength";
+    agent.change_setting(eas, "4").unwrap();
+    assert_eq!(read(&mut agent, eas), Ok(("int".into(), "4".into())));
+    let setting =
+        "./cimv2/MDM_ConfigSetting/MDM_ConfigSetting.SettingName=%22AccountId%22/SettingValue";
+    agent.change_setting(setting, "local").unwrap();
+    assert_eq!(
+        read(&mut agent, setting),
+        Ok(("chr".into(), "local".into()))
+    );
+    let hour =
+        "./cimv2/MDM_SecurityStatus/MDM_SecurityStatus.Key=%221%22/MaintenanceScheduleStartHour";
+    agent.change_setting(hour, "4").unwrap();
+    assert_eq!(agent.state().maintenance.hour, 4);
+    // Read-only properties cannot change.
+    let firewall = "./cimv2/MDM_SecurityStatus/MDM_SecurityStatus.Key=%221%22/FirewallStatus";
+    assert!(
+        agent
+            .change_setting(firewall, "1")
+            .unwrap_err()
+            .contains("405")
+    );
+}

@@ -8,7 +8,7 @@
 //! | `./cimv2` | node: the classes | 405 | 405 |
 //! | `./cimv2/<Class>` | node: the instance paths, `/`-separated, not escaped (`Win32_NetworkAdapter.DeviceID="0"/…`) | 405 | 405 |
 //! | `./cimv2/<Class>/<Class>.<Key>=%22<v>%22` | node: the property names | Add/Delete for classes whose instances the server makes (`MDM_ConfigSetting`), else 405 | 405 |
-//! | `…/<Property>` | the value (`chr`, `int`, `bool`; datetimes as CIM strings) | Replace: 200 if writable, 405 if read-only or a key | 405 |
+//! | `…/<Property>` | the value (`chr`, `int`, `bool`; datetimes as CIM strings) | Replace: 200 if writable, 405 if read-only or a key; Add: as Replace, 418 if the property exists | 405 |
 //! | `…/Exec=<Method>` (instance or class) | 405 | 405 | the method, `Data` = `<Param>=<value>`; 405 if the class has no such method |
 //!
 //! Key values may be quoted (`%22…%22`, decoded to `"…"`) or bare (the blog's `MDM_Client`
@@ -354,7 +354,9 @@ fn write_property(
         None => prop.to_owned(),
     };
     let key = classes::setting_key(class, &inst, &name);
-    if adding && state.tree.settings.contains_key(&key) {
+    // Add of a property the instance already has (written before, or built in such as
+    // `MDM_SecurityStatus.RequireEncryption`) is 418, as for any existing node.
+    if adding && (inst.prop(&name).is_some() || state.tree.settings.contains_key(&key)) {
         return StatusCode::AlreadyExists;
     }
     let value = stored(data);

@@ -35,7 +35,7 @@ fn the_documented_example_parses() {
     let steps: Vec<_> = scenario
         .steps
         .iter()
-        .map(|s| (s.at, s.device.as_deref(), s.action))
+        .map(|s| (s.at, s.device.as_deref(), s.action.clone()))
         .collect();
     use crate::agent::Event::*;
     assert_eq!(
@@ -85,6 +85,14 @@ fn the_documented_example_parses() {
                 datetime!(2026-11-26 09:00 UTC),
                 Some("bob"),
                 Action::Event(Reboot)
+            ),
+            (
+                datetime!(2026-11-26 09:00 UTC),
+                Some("ann"),
+                Action::ChangeSetting {
+                    node: "./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera".into(),
+                    value: "1".into()
+                }
             ),
         ]
     );
@@ -137,6 +145,22 @@ fn invalid_scenarios_say_where_and_why() {
         (json!({ "events": [], "extra": 1 }), "extra: unknown field"),
         (json!({ "start": 5, "events": [] }), "start: must be"),
         (json!("hello"), ": expected a list"),
+        (
+            json!([{ "device": "a", "event": "change-setting", "node": "./X" }]),
+            "events[0]: change-setting needs a value",
+        ),
+        (
+            json!([{ "device": "a", "event": "change-setting", "value": 1 }]),
+            "events[0]: change-setting needs a node",
+        ),
+        (
+            json!([{ "event": "change-setting", "node": "./X", "value": 1 }]),
+            "events[0]: device is required",
+        ),
+        (
+            json!([{ "device": "a", "event": "logon", "node": "./X" }]),
+            "events[0]: node and value belong to change-setting",
+        ),
     ];
     for (value, expected) in cases {
         let got = reason(value);
@@ -218,6 +242,57 @@ async fn a_scenario_runs_every_device_and_writes_its_transcript() {
     assert_eq!(bob.state().user, UserSession::LoggedOff);
     assert_eq!(bob.state().next_session_id, 3);
     assert_eq!(bob.state().clock, datetime!(2026-11-25 02:00 UTC));
+}
+
+#[tokio::test]
+async fn change_setting_steps_change_the_device_without_a_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let ann = dir.path().join("ann");
+    Agent::new(fixtures::device(WindowsRelease::Windows10), NOW).save_all(&ann);
+    let options = ScenarioOptions {
+        devices_dir: dir.path().to_owned(),
+        ..ScenarioOptions::default()
+    };
+    let camera = "./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera";
+    let transcript = run_scenario_with(
+        json!({
+            "start": "2026-11-24T10:00:00Z",
+            "events": [
+                { "device": "ann", "event": "change-setting", "node": camera, "value": 1 },
+                { "at": 60, "device": "ann", "event": "change-setting", "node": camera, "value": "0" },
+                { "device": "ann", "event": "change-setting", "node": camera, "value": "9" },
+            ]
+        }),
+        &options,
+        &FakeServer::new(vec![]),
+    )
+    .await
+    .unwrap();
+    assert!(transcript.sessions.is_empty());
+    let changes = &transcript.setting_changes;
+    assert_eq!(changes.len(), 3);
+    assert_eq!(
+        changes[0].after.as_ref().map(|v| v.data.as_str()),
+        Some("1")
+    );
+    assert_eq!(changes[1].at, datetime!(2026-11-24 10:01 UTC));
+    assert_eq!(
+        changes[1].before.as_ref().map(|v| v.data.as_str()),
+        Some("1")
+    );
+    assert!(
+        changes[2]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("500"))
+    );
+    assert_eq!(transcript.finished_at, datetime!(2026-11-24 10:01 UTC));
+    // Saved.
+    let ann = Agent::load(&ann).unwrap();
+    assert_eq!(
+        ann.state().tree.settings["./Vendor/MSFT/Policy/Config/Camera/AllowCamera"].data,
+        "0"
+    );
 }
 
 #[tokio::test]

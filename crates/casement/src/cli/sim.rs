@@ -42,13 +42,22 @@ enum SimCommand {
         wns_simulator: Option<PathBuf>,
     },
     /// Run one MDMAgent event on an enrolled device (reboot, logon, logoff, lock, unlock,
-    /// nightly, interactive, push) and print the session transcript as JSON.
+    /// nightly, interactive, push) and print the session transcript as JSON; or
+    /// `change-setting NODE VALUE`: a local administrator changes a setting (no session runs)
+    /// and one JSON line says what changed.
     Event {
         /// The device's state directory (from `sim enroll`).
         #[arg(long)]
         dir: PathBuf,
-        /// The event.
+        /// The event: reboot, logon, logoff, lock, unlock, nightly, interactive, push, or
+        /// change-setting.
         event: String,
+        /// For change-setting: the node (a CSP LocURI such as
+        /// ./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera, or on Windows 8.1 a WMI
+        /// property such as ./cimv2/MDM_EASPolicy/MDM_EASPolicy.Key=%221%22/MinPasswordLength)
+        /// and its new value.
+        #[arg(value_names = ["NODE", "VALUE"], allow_negative_numbers = true)]
+        args: Vec<String>,
         /// The device's time for the event (RFC 3339); default: its clock, or now if later.
         #[arg(long)]
         at: Option<String>,
@@ -132,13 +141,26 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
         SimCommand::Event {
             dir,
             event,
+            args,
+            at,
+            ca_cert: _,
+        } if event.eq_ignore_ascii_case(CHANGE_SETTING) => change_setting(&dir, &args, at),
+        SimCommand::Event {
+            dir,
+            event,
+            args,
             at,
             ca_cert,
         } => {
+            if !args.is_empty() {
+                anyhow::bail!(
+                    "unexpected arguments {args:?}: only {CHANGE_SETTING} takes a node and a value"
+                );
+            }
             let pem = std::fs::read_to_string(&ca_cert)
                 .with_context(|| format!("reading {}", ca_cert.display()))?;
             let event: casement_sim::agent::Event = serde_json::from_value(serde_json::Value::String(event.to_ascii_lowercase()))
-                .map_err(|_| anyhow::anyhow!("unknown event {event:?} (reboot, logon, logoff, lock, unlock, nightly, interactive, push)"))?;
+                .map_err(|_| anyhow::anyhow!("unknown event {event:?} (reboot, logon, logoff, lock, unlock, nightly, interactive, push, {CHANGE_SETTING})"))?;
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
@@ -187,4 +209,39 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
         SimCommand::Fleet(args) => fleet::run(args),
         SimCommand::Wns(args) => super::wns::run(args),
     }
+}
+
+/// The `sim event` that is not an MDMAgent trigger: a local administrator changes a setting.
+const CHANGE_SETTING: &str = "change-setting";
+
+/// `casement sim event --dir DIR change-setting NODE VALUE`: changes the stored value of NODE as
+/// if set locally on the device (no session), saves the state and prints one JSON line.
+/// `--at` moves the device's clock first (never back).
+fn change_setting(
+    dir: &std::path::Path,
+    args: &[String],
+    at: Option<String>,
+) -> anyhow::Result<()> {
+    let [node, value] = args else {
+        anyhow::bail!("usage: casement sim event --dir DIR {CHANGE_SETTING} NODE VALUE");
+    };
+    let mut agent = casement_sim::agent::Agent::load(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(at) = at {
+        let at = time::OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339)
+            .context("--at must be RFC 3339")?;
+        agent.set_clock(at);
+    }
+    let change = agent
+        .change_setting(node, value)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    agent.save(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let line = serde_json::json!({
+        "device": agent.device().device_id,
+        "event": CHANGE_SETTING,
+        "at": agent.state().clock.format(&time::format_description::well_known::Rfc3339)?,
+        "node": change.node,
+        "before": change.before,
+        "after": change.after,
+    });
+    super::print_stdout(&format!("{line}\n"))
 }

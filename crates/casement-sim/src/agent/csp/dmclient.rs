@@ -118,10 +118,14 @@ fn poll(
     env.device.poll.as_ref().and_then(field)
 }
 
-/// A settable leaf with a default: Get (stored, else default, else 404), Add / Replace (store),
-/// Delete 405, Exec 405.
+/// A settable leaf with a default: Get (stored, else default, else 404), Add (418 when the node
+/// holds a value, stored or default: Windows answers Add of an existing node with 418), Replace
+/// (store), Delete 405, Exec 405.
 fn setting(state: &mut AgentState, key: &str, op: Op<'_>, default: Option<NodeValue>) -> Answer {
     match op {
+        Op::Add(_) if default.is_some() || state.tree.settings.contains_key(key) => {
+            Err(StatusCode::AlreadyExists)
+        }
         Op::Get => state
             .tree
             .settings

@@ -425,3 +425,175 @@ fn atomic_rollback_restores_the_tree() {
     assert!(state.tree.push.is_none());
     assert_eq!(state.tree.settings.len(), 1);
 }
+
+// Settings nodes of the `known` table (issue 14): Windows' answers for profiles.
+
+const CAMERA: &str = "./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera";
+const SPOTLIGHT: &str = "./User/Vendor/MSFT/Policy/Config/Experience/AllowWindowsSpotlight";
+const PASSWORD: &str = "./Device/Vendor/MSFT/Accounts/Users/ann/Password";
+const RETRY: &str = "./Vendor/MSFT/CertificateStore/My/WSTEP/Renew/RetryAfterExpiryInterval";
+
+#[test]
+fn add_of_an_existing_setting_is_418() {
+    with_tree(UserAccess::Impersonated, |t| {
+        for (node, v) in [
+            (CAMERA, "0"),
+            ("./Vendor/MSFT/Policy/Config/Experience/AllowCortana", "0"),
+            (SPOTLIGHT, "1"),
+            (PASSWORD, "Secret-1"),
+            (RETRY, "30"),
+            ("./Vendor/MSFT/Policy/Config/Start/HideSleep", "1"),
+            ("./Vendor/MSFT/BitLocker/RequireDeviceEncryption", "1"),
+        ] {
+            assert_eq!(code(t.add(node, text(v).as_ref())), 200, "{node}");
+            assert_eq!(code(t.add(node, text(v).as_ref())), 418, "{node}");
+        }
+    });
+}
+
+#[test]
+fn replace_of_an_unset_policy_creates_it() {
+    with_tree(UserAccess::Impersonated, |t| {
+        assert_eq!(get(t, CAMERA), Err(404));
+        assert_eq!(code(t.replace(CAMERA, text("0").as_ref())), 200);
+        assert_eq!(get(t, CAMERA), Ok(("int".into(), "0".into())));
+        // Any case and scope spelling reach the same node.
+        assert_eq!(
+            value(t, "./Vendor/MSFT/Policy/Config/camera/allowcamera"),
+            "0"
+        );
+        assert_eq!(
+            value(t, "./Vendor/MSFT/Policy/Result/Camera/AllowCamera"),
+            "0"
+        );
+    });
+}
+
+#[test]
+fn malformed_values_are_400_and_out_of_range_values_500() {
+    let (_, state) = with_tree(UserAccess::Impersonated, |t| {
+        let p = "./Vendor/MSFT/Policy/Config/DeviceLock/MinDevicePasswordLength";
+        assert_eq!(code(t.add(p, text("eight").as_ref())), 400);
+        assert_eq!(code(t.add(p, text("").as_ref())), 400);
+        assert_eq!(code(t.add(p, None)), 400);
+        assert_eq!(code(t.add(p, text("3").as_ref())), 500);
+        assert_eq!(code(t.add(p, text("17").as_ref())), 500);
+        assert_eq!(get(t, p), Err(404));
+        assert_eq!(code(t.add(p, text("4").as_ref())), 200);
+        assert_eq!(code(t.replace(p, text("16").as_ref())), 200);
+        assert_eq!(code(t.replace(p, text("1.5").as_ref())), 400);
+        assert_eq!(code(t.replace(p, text("20").as_ref())), 500);
+        assert_eq!(value(t, p), "16");
+        assert_eq!(code(t.replace(CAMERA, text("2").as_ref())), 500);
+        assert_eq!(code(t.replace(CAMERA, text("true").as_ref())), 400);
+        // Unknown policies take any value.
+        assert_eq!(
+            code(t.add(
+                "./Vendor/MSFT/Policy/Config/Start/HideSleep",
+                text("whatever").as_ref()
+            )),
+            200
+        );
+    });
+    assert_eq!(
+        state
+            .tree
+            .settings
+            .get("./Vendor/MSFT/Policy/Config/DeviceLock/MinDevicePasswordLength")
+            .map(|v| v.format.as_str()),
+        Some("int")
+    );
+}
+
+#[test]
+fn a_known_policy_in_the_wrong_scope_is_404() {
+    with_tree(UserAccess::Impersonated, |t| {
+        assert_eq!(
+            code(t.add(
+                "./User/Vendor/MSFT/Policy/Config/Camera/AllowCamera",
+                text("0").as_ref()
+            )),
+            404
+        );
+        assert_eq!(
+            code(t.add(
+                "./Vendor/MSFT/Policy/Config/Experience/AllowWindowsSpotlight",
+                text("0").as_ref()
+            )),
+            404
+        );
+    });
+}
+
+#[test]
+fn delete_of_a_non_deletable_node_is_405() {
+    let (_, state) = with_tree(UserAccess::NoUserSession, |t| {
+        assert_eq!(code(t.delete(RETRY)), 405);
+        assert_eq!(code(t.add(RETRY, text("60").as_ref())), 200);
+        assert_eq!(value(t, RETRY), "60");
+        assert_eq!(code(t.replace(RETRY, text("120").as_ref())), 200);
+        assert_eq!(code(t.delete(RETRY)), 405);
+        assert_eq!(value(t, RETRY), "120");
+    });
+    assert!(state.tree.settings.contains_key(RETRY));
+}
+
+#[test]
+fn get_of_a_write_only_node_is_405() {
+    let (_, state) = with_tree(UserAccess::NoUserSession, |t| {
+        assert_eq!(get(t, PASSWORD), Err(405));
+        assert_eq!(code(t.add(PASSWORD, text("Secret-1").as_ref())), 200);
+        assert_eq!(get(t, PASSWORD), Err(405));
+        assert_eq!(code(t.replace(PASSWORD, text("Secret-2").as_ref())), 200);
+        assert_eq!(code(t.delete(PASSWORD)), 405);
+        assert_eq!(code(t.add(PASSWORD, None)), 418);
+        // The interior node lists it.
+        assert_eq!(value(t, "./Vendor/MSFT/Accounts/Users/ann"), "Password");
+    });
+    assert_eq!(
+        state
+            .tree
+            .settings
+            .get("./Vendor/MSFT/Accounts/Users/ann/Password")
+            .map(|v| v.data.as_str()),
+        Some("Secret-2")
+    );
+}
+
+#[test]
+fn user_policies_fail_without_the_user_and_work_with_them() {
+    for access in [UserAccess::NoUserSession, UserAccess::Interactive] {
+        with_tree(access, |t| {
+            assert_eq!(code(t.add(SPOTLIGHT, text("0").as_ref())), 500);
+            assert_eq!(code(t.replace(SPOTLIGHT, text("0").as_ref())), 500);
+            assert_eq!(code(t.delete(SPOTLIGHT)), 500);
+            assert_eq!(get(t, SPOTLIGHT), Err(500));
+        });
+    }
+    let (_, state) = with_tree(UserAccess::Impersonated, |t| {
+        assert_eq!(code(t.add(SPOTLIGHT, text("0").as_ref())), 200);
+        assert_eq!(value(t, SPOTLIGHT), "0");
+        assert_eq!(code(t.replace(SPOTLIGHT, text("2").as_ref())), 500);
+        assert_eq!(code(t.delete(SPOTLIGHT)), 200);
+        assert_eq!(code(t.replace(SPOTLIGHT, text("1").as_ref())), 200);
+    });
+    // Kept until the user is back.
+    with_state(UserAccess::NoUserSession, state.clone(), |t| {
+        assert_eq!(get(t, SPOTLIGHT), Err(500));
+    });
+    with_state(UserAccess::Impersonated, state, |t| {
+        assert_eq!(value(t, SPOTLIGHT), "1");
+    });
+}
+
+#[test]
+fn add_of_an_existing_dmclient_setting_is_418() {
+    with_tree(UserAccess::NoUserSession, |t| {
+        let ent = format!("{PROVIDER}/EntDMID");
+        assert_eq!(code(t.add(&ent, text("X").as_ref())), 418);
+        assert_eq!(code(t.replace(&ent, text("X").as_ref())), 200);
+        assert_eq!(value(t, &ent), "X");
+        assert_eq!(code(t.add(&ent, text("Y").as_ref())), 418);
+        assert_eq!(code(t.delete(&ent)), 405);
+    });
+}

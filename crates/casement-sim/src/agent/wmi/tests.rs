@@ -513,3 +513,107 @@ fn number(command: &mut Command, next: &mut u32) {
         }
     }
 }
+
+const EAS: &str = "./cimv2/MDM_EASPolicy/MDM_EASPolicy.Key=%221%22";
+
+#[test]
+fn eas_setvalues_then_get_reads_the_values_back_in_later_sessions() {
+    let (_, state) = with_tree(UserAccess::NoUserSession, |t| {
+        assert_eq!(get(t, &format!("{EAS}/MinPasswordLength")), Err(404));
+        assert_eq!(
+            code(
+                t.exec(
+                    &format!("{EAS}/Exec=SetValues"),
+                    text("NamedValuesList=MinPasswordLength,6;MaxInactivityTimeDeviceLock,15;")
+                        .as_ref()
+                )
+            ),
+            200
+        );
+        assert_eq!(code(t.exec(&format!("{EAS}/Exec=SetValues"), None)), 400);
+        assert_eq!(code(t.exec(&format!("{EAS}/Exec=Nothing"), None)), 405);
+    });
+    // A later session (another tree over the saved state) reads them.
+    let device = fixtures::device(WindowsRelease::Windows81);
+    let json = serde_json::to_string(&state).unwrap();
+    let mut state: AgentState = serde_json::from_str(&json).unwrap();
+    let mut t = WmiTree::new(fixtures::env(&device, UserAccess::Impersonated), &mut state);
+    assert_eq!(
+        get(&mut t, &format!("{EAS}/MinPasswordLength")),
+        Ok(("int".into(), "6".into()))
+    );
+    assert_eq!(
+        get(&mut t, &format!("{EAS}/MaxInactivityTimeDeviceLock")),
+        Ok(("int".into(), "15".into()))
+    );
+    // Replace changes one value, Get reads it.
+    assert_eq!(
+        code(t.replace(&format!("{EAS}/MinPasswordLength"), text("8").as_ref())),
+        200
+    );
+    assert_eq!(value(&mut t, &format!("{EAS}/MinPasswordLength")), "8");
+}
+
+#[test]
+fn config_setting_values_are_replaced_and_read_back() {
+    let setting = "./cimv2/MDM_ConfigSetting/MDM_ConfigSetting.SettingName=%22Contoso%22";
+    with_tree(UserAccess::NoUserSession, |t| {
+        assert_eq!(get(t, &format!("{setting}/SettingValue")), Err(404));
+        assert_eq!(
+            code(t.replace(&format!("{setting}/SettingValue"), text("1").as_ref())),
+            200
+        );
+        assert_eq!(
+            get(t, &format!("{setting}/SettingValue")),
+            Ok(("int".into(), "1".into()))
+        );
+        assert_eq!(
+            code(t.replace(&format!("{setting}/SettingValue"), text("2").as_ref())),
+            200
+        );
+        assert_eq!(value(t, &format!("{setting}/SettingValue")), "2");
+        assert_eq!(
+            code(t.add(&format!("{setting}/SettingValue"), text("3").as_ref())),
+            418
+        );
+    });
+}
+
+#[test]
+fn security_status_properties_are_read_with_get() {
+    with_tree(UserAccess::NoUserSession, |t| {
+        let security = "./cimv2/MDM_SecurityStatus/MDM_SecurityStatus.Key=%221%22";
+        assert_eq!(
+            get(t, &format!("{security}/FirewallStatus")),
+            Ok(("int".into(), "0".into()))
+        );
+        assert_eq!(
+            get(t, &format!("{security}/RequireEncryption")),
+            Ok(("bool".into(), "false".into()))
+        );
+        assert_eq!(get(t, &format!("{security}/Nope")), Err(404));
+    });
+}
+
+#[test]
+fn add_of_an_existing_property_is_418() {
+    with_tree(UserAccess::NoUserSession, |t| {
+        let security = "./cimv2/MDM_SecurityStatus/MDM_SecurityStatus.Key=%221%22";
+        assert_eq!(
+            code(t.add(
+                &format!("{security}/RequireEncryption"),
+                text("true").as_ref()
+            )),
+            418
+        );
+        assert_eq!(
+            code(t.add(&format!("{EAS}/MinPasswordLength"), text("6").as_ref())),
+            200
+        );
+        assert_eq!(
+            code(t.add(&format!("{EAS}/MinPasswordLength"), text("7").as_ref())),
+            418
+        );
+        assert_eq!(value(t, &format!("{EAS}/MinPasswordLength")), "6");
+    });
+}
