@@ -12,6 +12,9 @@ use super::agent_server::{Backend, Env, completed, start_with};
 
 const CAMERA: &str = "./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera";
 const SPOTLIGHT: &str = "./User/Vendor/MSFT/Policy/Config/Experience/AllowWindowsSpotlight";
+const HIBERNATE: &str = "./Device/Vendor/MSFT/Policy/Config/Power/AllowHibernate";
+const PASSWORD_NODE: &str = "./Device/Vendor/MSFT/Accounts/Users/casement/Password";
+const RETRY_NODE: &str = "./Vendor/MSFT/CertificateStore/My/WSTEP/Renew/RetryAfterExpiryInterval";
 const CONFIG_SETTING: &str = "./cimv2/MDM_ConfigSetting/MDM_ConfigSetting.SettingName=%22UnEnrollOnCertExpiry%22/SettingValue";
 
 impl Env {
@@ -187,6 +190,87 @@ async fn profiles_story(env: Env) {
         "{reason}"
     );
 
+    // A local administrator turns the camera back on: the next drift check (every second in this
+    // test) reads it, re-applies the profile's value and counts the drift.
+    w11.change_setting(CAMERA, "1").unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    run(&mut w11, Event::Reboot, 2).await;
+    let (status, _, row) = env.device_profile(&w11_id, &camera).await;
+    assert_eq!(status, "verified", "{row}");
+    assert_eq!(row["drift_count"], 1, "{row}");
+    assert!(row["last_drift_at"].is_i64(), "{row}");
+    let value = w11
+        .state()
+        .tree
+        .settings
+        .iter()
+        .find(|(k, _)| k.ends_with("Camera/AllowCamera"))
+        .map(|(_, v)| format!("{v:?}"));
+    assert!(value.is_some_and(|v| v.contains('0')), "re-applied");
+    let events = env.get("/events").await;
+    assert!(
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "profile.drifted" && e["device_id"] == w11_id.as_str()),
+        "{events}"
+    );
+
+    // A value the device refuses (AllowHibernate is 0 or 1; our definitions do not know the
+    // node, the device does): failed, with the node and the device's code in words.
+    let hibernate = env
+        .profile(json!({
+            "name": "Hibernate", "platforms": ["windows-10"],
+            "settings": [{ "loc_uri": HIBERNATE, "format": "int", "value": "2" }]
+        }))
+        .await;
+    // A write-only node (Accounts CSP Password: no Get): applied, never falsely "verified".
+    let password = env
+        .profile(json!({
+            "name": "Local account", "platforms": ["windows-10"],
+            "settings": [{ "loc_uri": PASSWORD_NODE, "format": "chr", "value": "$DEVICE_ID-Secret1", "removal": "leave" }]
+        }))
+        .await;
+    // A node whose CSP refuses Delete (CertificateStore renewal retry interval).
+    let retry = env
+        .profile(json!({
+            "name": "Renewal retry", "platforms": ["windows-10"],
+            "settings": [{ "loc_uri": RETRY_NODE, "format": "int", "value": "5" }]
+        }))
+        .await;
+    for p in [&hibernate, &password, &retry] {
+        let (status, body) = env.assign(p, "all-devices").await;
+        assert_eq!(status, 201, "{body}");
+    }
+    run(&mut w11, Event::Reboot, 3).await;
+    let (status, _, row) = env.device_profile(&w11_id, &hibernate).await;
+    assert_eq!(status, "failed", "{row}");
+    assert_eq!(row["nodes"][0]["loc_uri"], HIBERNATE);
+    assert_eq!(row["nodes"][0]["code"], 500, "{row}");
+    assert_eq!(
+        row["nodes"][0]["detail"], "the device answered 500 command failed",
+        "{row}"
+    );
+    let (status, _, row) = env.device_profile(&w11_id, &password).await;
+    assert_eq!(status, "applied-not-readable", "{row}");
+    assert_eq!(row["status_words"], "applied (not readable)");
+    let (status, _, row) = env.device_profile(&w11_id, &retry).await;
+    assert_eq!(status, "verified", "{row}");
+    let (status, body) = env
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/profiles/{retry}/assignments/all-devices"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    run(&mut w11, Event::Reboot, 4).await;
+    let (status, _, row) = env.device_profile(&w11_id, &retry).await;
+    assert_eq!(status, "left-on-device", "{row}");
+    assert_eq!(row["status_words"], "left on device");
+    assert_eq!(row["nodes"][0]["code"], 405, "{row}");
+
     // Unassigning removes the setting (Delete) at the next session.
     let (status, body) = env
         .send(
@@ -197,7 +281,7 @@ async fn profiles_story(env: Env) {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(env.device_profile(&w11_id, &camera).await.0, "removing");
-    run(&mut w11, Event::Reboot, 2).await;
+    run(&mut w11, Event::Reboot, 5).await;
     let (status, _, row) = env.device_profile(&w11_id, &camera).await;
     assert_eq!(status, "removed", "{row}");
     assert!(

@@ -7,6 +7,7 @@
 //! | `Policy/Config/DeviceLock/MinDevicePasswordLength` | int | 0 (not enforced), 4..=16 | device | ✓ | ✓ | ✓ | ✓ | policy-csp-devicelock.md ("An integer X where 4 <= X <= 16", "0 - Not enforced"; Scope: Device) |
 //! | `Policy/Config/Experience/AllowCortana` | int | 0..=1 | device | ✓ | ✓ | ✓ | ✓ | policy-csp-experience.md (Scope: Device) |
 //! | `Policy/Config/Experience/AllowWindowsSpotlight` | int | 0..=1 | user | ✓ | ✓ | ✓ | ✓ | policy-csp-experience.md (Scope: User) |
+//! | `Policy/Config/Power/AllowHibernate` | int | 0..=1 | device | ✓ | ✓ | ✓ | ✓ | policy-csp-power.md (Scope: Device; "0 - Disable hibernate, 1 (Default) - Allow") |
 //! | `Accounts/Users/<name>/Password` | chr | any non-empty | device | ✓ | 405 | ✓ | 405 | accounts-csp.md ("Supported operation is Add. GET operation is not supported.") |
 //! | `CertificateStore/My/WSTEP/Renew/RetryAfterExpiryInterval` | int | any | device | ✓ | ✓ | ✓ | 405 | certificatestore-csp.md ("Supported operations are Add, Get, and Replace.") |
 //!
@@ -109,6 +110,12 @@ pub static KNOWN: &[KnownNode] = &[
         path: "Policy/Config/Experience/AllowWindowsSpotlight",
         values: Values::Int(&[(0, 1)]),
         scopes: &[Scope::User],
+        ops: ALL,
+    },
+    KnownNode {
+        path: "Policy/Config/Power/AllowHibernate",
+        values: Values::Int(&[(0, 1)]),
+        scopes: &[Scope::Device],
         ops: ALL,
     },
     KnownNode {
