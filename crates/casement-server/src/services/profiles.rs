@@ -46,26 +46,31 @@ pub enum ProfileError {
     #[error("{0}")]
     Exists(String),
     /// Two profiles would set one node to different values on the same devices.
-    #[error(
-        "profiles {first:?} and {second:?} set {node} to different values ({first_value:?} and {second_value:?}) on {devices} device(s) they share"
-    )]
-    Conflict {
-        /// The profile being assigned or changed.
-        first: String,
-        /// The profile already there.
-        second: String,
-        /// The node.
-        node: String,
-        /// Its value in `first`.
-        first_value: String,
-        /// Its value in `second`.
-        second_value: String,
-        /// How many devices both apply to.
-        devices: usize,
-    },
+    #[error("{0}")]
+    Conflict(Box<Conflict>),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Two profiles that would set one node to different values on devices they share.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "profiles {first:?} and {second:?} set {node} to different values ({first_value:?} and {second_value:?}) on {devices} device(s) they share"
+)]
+pub struct Conflict {
+    /// The profile being assigned or changed.
+    pub first: String,
+    /// The profile already there.
+    pub second: String,
+    /// The node.
+    pub node: String,
+    /// Its value in `first`.
+    pub first_value: String,
+    /// Its value in `second`.
+    pub second_value: String,
+    /// How many devices both apply to.
+    pub devices: usize,
 }
 
 impl Faulty for ProfileError {
@@ -73,7 +78,7 @@ impl Faulty for ProfileError {
         match self {
             Self::Invalid(_) => Fault::Refused,
             Self::NotFound(_) => Fault::NotFound,
-            Self::Exists(_) | Self::Conflict { .. } => Fault::Conflict,
+            Self::Exists(_) | Self::Conflict(_) => Fault::Conflict,
             Self::Store(e) => e.fault(),
         }
     }
@@ -81,7 +86,7 @@ impl Faulty for ProfileError {
     fn code(&self) -> &'static str {
         match self {
             Self::Invalid(_) => "invalid-profile",
-            Self::Conflict { .. } => "profile-conflict",
+            Self::Conflict(_) => "profile-conflict",
             other => other.fault().code(),
         }
     }
@@ -277,14 +282,14 @@ async fn check_conflicts(
             };
             if !same_value(mine.format, &mine.value, &their.value) || mine.format != their.format {
                 let shared = shared_devices(state, &other, devices).await?;
-                return Err(ProfileError::Conflict {
+                return Err(ProfileError::Conflict(Box::new(Conflict {
                     first: profile.name.clone(),
                     second: other.name.clone(),
                     node: mine.loc_uri.clone(),
                     first_value: mine.value.clone(),
                     second_value: their.value.clone(),
                     devices: shared,
-                });
+                })));
             }
         }
     }
@@ -582,6 +587,19 @@ pub async fn work_for(
         upn: device.upn.clone(),
         user_sid: device.user_sid.clone(),
     };
+    // A node being removed that another assigned profile of the device sets too (to the same
+    // value: conflicts are refused) stays: its removal becomes `leave`.
+    let kept: Vec<String> = if rows.iter().any(|(row, _)| !row.assigned) {
+        let mut kept = Vec::new();
+        for (row, profile) in state.store.profiles_of_device(&device.id).await? {
+            if row.assigned {
+                kept.extend(settings_of(&profile)?.into_iter().map(|s| s.loc_uri));
+            }
+        }
+        kept
+    } else {
+        Vec::new()
+    };
     rows.into_iter()
         .map(|(row, profile)| {
             let settings = settings_of(&profile)?
@@ -591,12 +609,19 @@ pub async fn work_for(
                     ..s
                 })
                 .collect();
-            let nodes: Vec<NodeRecord> = serde_json::from_str(&row.nodes).map_err(|e| {
+            let mut nodes: Vec<NodeRecord> = serde_json::from_str(&row.nodes).map_err(|e| {
                 StoreError::Corrupt(format!(
                     "device profile {}/{}: {e}",
                     row.device_id, row.profile_id
                 ))
             })?;
+            if !row.assigned {
+                for node in &mut nodes {
+                    if kept.iter().any(|k| k.eq_ignore_ascii_case(&node.loc_uri)) {
+                        node.removal = casement_dm::profiles::Removal::Leave;
+                    }
+                }
+            }
             let status = ProfileStatus::from_name(&row.status).unwrap_or(ProfileStatus::Pending);
             Ok(DeviceProfile {
                 profile_id: profile.id.clone(),
@@ -672,5 +697,57 @@ pub fn summary(profile: &ProfileRow, counts: &[(String, u64)]) -> String {
         "on no device".into()
     } else {
         parts.join(" · ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(platforms: Vec<Platform>, scope: &str) -> ProfileRow {
+        ProfileRow {
+            id: "p".into(),
+            name: "P".into(),
+            description: String::new(),
+            platforms,
+            scope: scope.into(),
+            settings: "[]".into(),
+            source_syncml: None,
+            revision: 1,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn the_summary_says_counts_in_words_and_what_pending_devices_wait_for() {
+        let counts = [
+            ("pending".to_owned(), 40),
+            ("verified".to_owned(), 950),
+            ("failed".to_owned(), 10),
+            ("applied-not-readable".to_owned(), 2),
+        ];
+        assert_eq!(
+            summary(&profile(vec![Platform::Windows81], "device"), &counts),
+            "950 verified · 2 applied (not readable) · 40 pending — wait for a Maintenance session · 10 failed"
+        );
+        assert_eq!(
+            summary(&profile(vec![Platform::Windows10], "user"), &counts[..1]),
+            "40 pending — wait for their users to sign in"
+        );
+        assert_eq!(
+            summary(&profile(vec![Platform::Windows10], "device"), &[]),
+            "on no device"
+        );
+    }
+
+    #[test]
+    fn rows_with_work_are_due_now_settled_ones_at_the_check_interval_removed_ones_never() {
+        assert_eq!(due_at(ProfileStatus::Pending, false, 10, 100), Some(10));
+        assert_eq!(due_at(ProfileStatus::Verified, true, 10, 100), Some(10));
+        assert_eq!(due_at(ProfileStatus::Verified, false, 10, 100), Some(110));
+        assert_eq!(due_at(ProfileStatus::Failed, false, 10, 100), Some(110));
+        assert_eq!(due_at(ProfileStatus::Removed, false, 10, 100), None);
+        assert_eq!(due_at(ProfileStatus::LeftOnDevice, false, 10, 100), None);
     }
 }

@@ -9,6 +9,15 @@ use casement_syncml::{StatusCode, SyncMl};
 use super::record::{outcome_name, record, redacted};
 use crate::services::commands::Queueing;
 
+/// The configured intervals the change set needs.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Intervals {
+    /// Least time between two pushes to one device.
+    pub(super) push_ms: i64,
+    /// How often verified profile settings are read again for drift.
+    pub(super) profile_check_ms: i64,
+}
+
 /// Translates the core's effects into one storage change set.
 pub(super) fn changes_for(
     snapshot: &ManagementSnapshot,
@@ -17,9 +26,12 @@ pub(super) fn changes_for(
     (incoming, incoming_raw): (&SyncMl, &[u8]),
     step: &Step,
     now: i64,
-    push_interval_ms: i64,
-    profile_check_interval_ms: i64,
+    intervals: Intervals,
 ) -> MessageChanges {
+    let Intervals {
+        push_ms: push_interval_ms,
+        profile_check_ms: profile_check_interval_ms,
+    } = intervals;
     let device_id = snapshot.device.id.clone();
     let mut changes = MessageChanges {
         device_id: device_id.clone(),

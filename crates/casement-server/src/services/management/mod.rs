@@ -226,8 +226,10 @@ async fn handle_once(
         (message, body),
         &step,
         now,
-        state.config.push_interval_ms,
-        state.config.profile_check_interval_ms,
+        changes::Intervals {
+            push_ms: state.config.push_interval_ms,
+            profile_check_ms: state.config.profile_check_interval_ms,
+        },
     );
     let app_commands_ended: Vec<&str> = step
         .effects
