@@ -15,6 +15,7 @@ const SPOTLIGHT: &str = "./User/Vendor/MSFT/Policy/Config/Experience/AllowWindow
 const HIBERNATE: &str = "./Device/Vendor/MSFT/Policy/Config/Power/AllowHibernate";
 const PASSWORD_NODE: &str = "./Device/Vendor/MSFT/Accounts/Users/casement/Password";
 const RETRY_NODE: &str = "./Vendor/MSFT/CertificateStore/My/WSTEP/Renew/RetryAfterExpiryInterval";
+const EAS_MIN_LENGTH: &str = "./cimv2/MDM_EASPolicy/MDM_EASPolicy.Key=%221%22/MinPasswordLength";
 const CONFIG_SETTING: &str = "./cimv2/MDM_ConfigSetting/MDM_ConfigSetting.SettingName=%22UnEnrollOnCertExpiry%22/SettingValue";
 
 impl Env {
@@ -105,8 +106,10 @@ async fn issue_14_profiles_are_applied_verified_and_wait_for_the_session_that_ca
 
 async fn profiles_story(env: Env) {
     let (mut w11, _) = env.enroll("w11", WindowsRelease::Windows11).await;
+    let (mut w10, _) = env.enroll("w10", WindowsRelease::Windows10).await;
     let (mut w81, _) = env.enroll("w81", WindowsRelease::Windows81).await;
     let w11_id = w11.device().device_id.clone();
+    let w10_id = w10.device().device_id.clone();
     let w81_id = w81.device().device_id.clone();
 
     let camera = env
@@ -124,7 +127,10 @@ async fn profiles_story(env: Env) {
     let legacy = env
         .profile(json!({
             "name": "Unenroll on expiry", "platforms": ["windows-8.1"], "scope": "device",
-            "settings": [{ "loc_uri": CONFIG_SETTING, "format": "chr", "value": "true", "removal": "leave" }]
+            "settings": [
+                { "loc_uri": CONFIG_SETTING, "format": "chr", "value": "true", "removal": "leave" },
+                { "loc_uri": EAS_MIN_LENGTH, "format": "int", "value": "8", "removal": { "restore": "4" } }
+            ]
         }))
         .await;
     for p in [&camera, &spotlight, &legacy] {
@@ -161,6 +167,22 @@ async fn profiles_story(env: Env) {
     run(&mut w81, Event::Logon, 1).await;
     let (status, _, row) = env.device_profile(&w81_id, &legacy).await;
     assert_eq!(status, "verified", "{row}");
+    let sent: Vec<String> = env.get(&format!("/devices/{w81_id}/commands")).await["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["label"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        sent.iter()
+            .any(|l| l.contains("MDM_EASPolicy.SetValues MinPasswordLength")),
+        "an MDM_EASPolicy property is set with the class's SetValues: {sent:?}"
+    );
+
+    // Windows 10 as Windows 11: the device profile in a session without a user.
+    run(&mut w10, Event::Reboot, 0).await;
+    let (status, _, row) = env.device_profile(&w10_id, &camera).await;
+    assert_eq!(status, "verified", "{row}");
 
     // The list says it in numbers and words.
     let list = env.get("/profiles").await;
@@ -170,8 +192,8 @@ async fn profiles_story(env: Env) {
         .iter()
         .find(|p| p["id"] == camera.as_str())
         .unwrap();
-    assert_eq!(camera_row["counts"]["verified"], 1, "{camera_row}");
-    assert_eq!(camera_row["summary"], "1 verified");
+    assert_eq!(camera_row["counts"]["verified"], 2, "{camera_row}");
+    assert_eq!(camera_row["summary"], "2 verified");
 
     // A second profile setting the camera node to another value is refused at assignment.
     let other = env
@@ -255,6 +277,44 @@ async fn profiles_story(env: Env) {
     let (status, _, row) = env.device_profile(&w11_id, &password).await;
     assert_eq!(status, "applied-not-readable", "{row}");
     assert_eq!(row["status_words"], "applied (not readable)");
+    let stored = w11
+        .state()
+        .tree
+        .settings
+        .iter()
+        .find(|(k, _)| k.ends_with("Users/casement/Password"))
+        .map(|(_, v)| format!("{v:?}"))
+        .unwrap();
+    assert!(
+        stored.contains(&format!("{w11_id}-Secret1")),
+        "$DEVICE_ID expanded per device: {stored}"
+    );
+
+    // A new revision of the profile: the device gets only what changed, read back again.
+    let (status, body) = env
+        .send(
+            reqwest::Method::PUT,
+            &format!("/profiles/{retry}"),
+            Some(json!({
+                "name": "Renewal retry", "platforms": ["windows-10"],
+                "settings": [{ "loc_uri": RETRY_NODE, "format": "int", "value": "7" }]
+            })),
+        )
+        .await;
+    assert_eq!(
+        (status, body["revision"].as_i64()),
+        (200, Some(2)),
+        "{body}"
+    );
+    assert_eq!(env.device_profile(&w11_id, &retry).await.0, "pending");
+    run(&mut w11, Event::Reboot, 3).await;
+    let (status, _, row) = env.device_profile(&w11_id, &retry).await;
+    assert_eq!(
+        (status.as_str(), row["revision"].as_i64()),
+        ("verified", Some(2)),
+        "{row}"
+    );
+    assert_eq!(row["nodes"][0]["desired"], "7");
     let (status, _, row) = env.device_profile(&w11_id, &retry).await;
     assert_eq!(status, "verified", "{row}");
     let (status, body) = env
