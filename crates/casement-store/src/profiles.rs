@@ -262,3 +262,106 @@ pub trait ProfileStore: Send + Sync {
         except_profile: &str,
     ) -> StoreResult<Vec<ProfileRow>>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device(platform: Platform, model: &str, os: &str, upn: &str) -> Device {
+        Device {
+            id: "D1".into(),
+            platform,
+            user_id: "u1".into(),
+            upn: upn.into(),
+            user_sid: None,
+            name: Some("PC-1".into()),
+            enrollment_context: vec![("OSVersion".into(), os.into())],
+            enrolled_at: 0,
+            updated_at: 0,
+            retired_at: None,
+            retired_reason: None,
+            last_session_at: None,
+            last_context: None,
+            devinfo: Some(format!(r#"{{"./DevInfo/Mod":"{model}"}}"#)),
+        }
+    }
+
+    #[test]
+    fn a_filter_matches_every_field_it_gives() {
+        let d = device(
+            Platform::Windows10,
+            "Surface Laptop 5",
+            "10.0.22631.2428",
+            "Alice@Contoso.com",
+        );
+        let filter = |f: GroupFilter| f.matches(&d);
+        assert!(filter(GroupFilter::default()));
+        assert!(filter(GroupFilter {
+            platform: Some(Platform::Windows10),
+            os_version: Some("10.0.22631".into()),
+            model: Some("surface laptop 5".into()),
+            user: Some("alice@contoso.com".into()),
+        }));
+        assert!(!filter(GroupFilter {
+            platform: Some(Platform::Windows81),
+            ..GroupFilter::default()
+        }));
+        assert!(!filter(GroupFilter {
+            os_version: Some("10.0.19045".into()),
+            ..GroupFilter::default()
+        }));
+        assert!(!filter(GroupFilter {
+            model: Some("Surface Pro".into()),
+            ..GroupFilter::default()
+        }));
+        assert!(!filter(GroupFilter {
+            user: Some("bob@contoso.com".into()),
+            ..GroupFilter::default()
+        }));
+    }
+
+    #[test]
+    fn groups_hold_no_retired_device() {
+        let mut d = device(Platform::Windows81, "X", "6.3", "a@b");
+        let all = GroupRow {
+            id: ALL_DEVICES_GROUP.into(),
+            name: "All devices".into(),
+            description: String::new(),
+            members: GroupMembers::All,
+            created_at: 0,
+        };
+        let fixed = GroupRow {
+            members: GroupMembers::Static {
+                devices: vec!["D1".into()],
+            },
+            ..all.clone()
+        };
+        assert!(all.contains(&d) && fixed.contains(&d));
+        d.retired_at = Some(1);
+        assert!(!all.contains(&d) && !fixed.contains(&d));
+    }
+
+    #[test]
+    fn members_read_and_write_as_the_api_gives_them() {
+        let filter: GroupMembers = serde_json::from_str(
+            r#"{"kind":"filter","filter":{"platform":"windows-10","user":"a@b"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            filter,
+            GroupMembers::Filter {
+                filter: GroupFilter {
+                    platform: Some(Platform::Windows10),
+                    user: Some("a@b".into()),
+                    ..GroupFilter::default()
+                }
+            }
+        );
+        let fixed: GroupMembers =
+            serde_json::from_str(r#"{"kind":"static","devices":["D1"]}"#).unwrap();
+        assert_eq!(
+            serde_json::to_value(&fixed).unwrap(),
+            serde_json::json!({ "kind": "static", "devices": ["D1"] })
+        );
+    }
+}
