@@ -431,6 +431,47 @@ impl DeviceProfile {
         if matches!(verdict, Verdict::Retry(_)) {
             return (None, None);
         }
+        let index = self
+            .nodes
+            .iter()
+            .position(|n| n.command.as_ref().is_some_and(|(c, _)| c == command));
+        let out = self.answer(command, status, results, now);
+        if let Some(i) = index
+            && self.nodes[i].command.is_none()
+        {
+            self.catch_up(i, now);
+        }
+        out
+    }
+
+    /// A node whose command ended while the profile changed under it (a new revision, a setting
+    /// dropped, the profile unassigned) is not settled: it goes back to be planned again.
+    fn catch_up(&mut self, i: usize, now: i64) {
+        let node = &self.nodes[i];
+        let setting = self
+            .settings
+            .iter()
+            .find(|s| s.loc_uri.eq_ignore_ascii_case(&node.loc_uri));
+        let wanted = self.assigned && setting.is_some();
+        let state = match (wanted, setting) {
+            (true, Some(s)) if s.value != node.desired && !is_removal_state(node.state) => {
+                NodeState::Pending
+            }
+            (false, _) if !is_removal_state(node.state) => NodeState::Removing,
+            _ => return,
+        };
+        let node = &mut self.nodes[i];
+        node.state = state;
+        node.at = now;
+    }
+
+    fn answer(
+        &mut self,
+        command: &CommandRef,
+        status: StatusCode,
+        results: &[ResultItem],
+        now: i64,
+    ) -> (Option<ProfileCommand>, Option<DriftFound>) {
         let name = self.profile_name.clone();
         let Some(node) = self
             .nodes
@@ -977,6 +1018,41 @@ mod tests {
         assert!(removal[0].spec.label.contains("restore"));
         p.on_reported(&removal[0].id, &done(), StatusCode::Ok, &[], 5);
         assert_eq!(p.status(), ProfileStatus::Removed);
+    }
+
+    #[test]
+    fn a_value_changed_while_its_write_was_in_flight_is_written_again() {
+        let mut p = profile(vec![camera("0", Removal::Delete)]);
+        let sent = p.plan("D1", "s1", 1);
+        // A new revision arrives while the Add is on its way.
+        p.settings = vec![camera("1", Removal::Delete)];
+        assert!(
+            p.plan("D1", "s2", 2).is_empty(),
+            "the node's command is in flight"
+        );
+        let (get, _) = p.on_reported(&sent[0].id, &done(), StatusCode::Ok, &[], 3);
+        p.on_reported(&get.unwrap().id, &done(), StatusCode::Ok, &read("0"), 4);
+        assert_eq!(
+            p.status(),
+            ProfileStatus::Pending,
+            "not settled on the old value"
+        );
+        let again = p.plan("D1", "s3", 5);
+        assert_eq!(again.iter().map(kind).collect::<Vec<_>>(), ["Replace"]);
+        assert_eq!(p.nodes[0].desired, "1");
+    }
+
+    #[test]
+    fn a_profile_unassigned_while_its_write_was_in_flight_is_removed_after() {
+        let mut p = profile(vec![camera("0", Removal::Delete)]);
+        let sent = p.plan("D1", "s1", 1);
+        p.assigned = false;
+        let (get, _) = p.on_reported(&sent[0].id, &done(), StatusCode::Ok, &[], 2);
+        assert!(get.is_some(), "the write is read back first");
+        p.on_reported(&get.unwrap().id, &done(), StatusCode::Ok, &read("0"), 3);
+        assert_eq!(p.status(), ProfileStatus::Removing);
+        let removal = p.plan("D1", "s2", 4);
+        assert_eq!(removal.iter().map(kind).collect::<Vec<_>>(), ["Delete"]);
     }
 
     #[test]

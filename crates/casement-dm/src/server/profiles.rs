@@ -50,11 +50,11 @@ pub(super) fn plan(
             continue;
         }
         let mut profile = profile.clone();
-        let before = profile.clone();
         let commands = profile.plan(&session.device_id, &key, now);
-        if profile != before {
-            out.effects.push(progress(&profile, Vec::new()));
-        }
+        // Always: even with nothing to send (a drift check of nodes that cannot be read, a new
+        // revision with the same values) the row's status and next due time are written, so a
+        // settled profile is not read again at every check-in.
+        out.effects.push(progress(&profile, Vec::new()));
         for command in commands {
             out.queue(command);
         }
