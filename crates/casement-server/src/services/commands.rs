@@ -456,6 +456,16 @@ pub async fn cancel(
     actor: &str,
     id: &str,
 ) -> Result<casement_store::CommandRow, StoreError> {
+    // A profile's commands follow the profile (docs/profiles.md): its node waits for their
+    // answer, so they are not cancelled one by one — unassigning the profile removes it.
+    if let Some(command) = state.store.command(id).await?
+        && command.kind == casement_dm::catalog::CommandKind::Profile
+    {
+        return Err(StoreError::Conflict(
+            "a configuration profile's command cannot be cancelled on its own: unassign the profile instead"
+                .into(),
+        ));
+    }
     let row = state.store.cancel_command(id, state.clock.now_ms()).await?;
     super::audit::record(
         state,
