@@ -190,16 +190,16 @@ async fn handle_once(
         .active_session
         .as_ref()
         .filter(|s| s.session_id == message.header.session_id);
-    let mut config = core_config(state, &snapshot, continuing.is_none());
-    if continuing.is_none() {
-        // The device's profiles that need work: one indexed read, at package 1 only.
-        config.profiles = crate::services::profiles::work_for(state, &snapshot.device, now).await?;
-    }
     if let (None, Some(stale)) = (continuing, &snapshot.active_session) {
         // A new session replaces one that never ended (lost reply, aborted run): its unanswered
         // commands go back to pending first, then the new session starts from a fresh snapshot.
         abandon(state, device_id, stale, now).await?;
         return Box::pin(handle_once(state, verified, serial, facts, message, body)).await;
+    }
+    let mut config = core_config(state, &snapshot, continuing.is_none());
+    if continuing.is_none() {
+        // The device's profiles that need work: one indexed read, at package 1 only.
+        config.profiles = crate::services::profiles::work_for(state, &snapshot.device, now).await?;
     }
     let candidates = pending_for_core(&snapshot.pending)?;
     let (step, session_row) = match continuing {
