@@ -137,8 +137,16 @@ fn collect_items(
             .and_then(|m| m.type_value())
             .or_else(|| command_meta.and_then(|m| m.type_value()))
             .map(str::to_owned);
+        let loc_uri = target.loc_uri.trim().to_owned();
+        // A WMI-bridge property cannot be deleted ([MS-MDM] §3.1.5.1.3: properties are set with
+        // Replace): what Windows 8.1 was given stays when the profile leaves.
+        let removal = if super::setting::is_wmi_bridge(&loc_uri) {
+            Removal::Leave
+        } else {
+            Removal::Delete
+        };
         out.push(Setting {
-            loc_uri: target.loc_uri.trim().to_owned(),
+            loc_uri,
             format,
             r#type,
             value: item
@@ -146,7 +154,7 @@ fn collect_items(
                 .as_ref()
                 .map(|d| d.as_str().to_owned())
                 .unwrap_or_default(),
-            removal: Removal::Delete,
+            removal,
         });
     }
     Ok(())
@@ -179,7 +187,11 @@ mod tests {
         );
         assert_eq!(settings[0].format, Format::Chr);
         assert_eq!(settings[0].value, "true");
-        assert_eq!(settings[0].removal, Removal::Delete);
+        assert_eq!(
+            settings[0].removal,
+            Removal::Leave,
+            "a WMI property cannot be deleted: it is left"
+        );
         assert_eq!(
             settings[1].loc_uri,
             "./cimv2/MDM_Restrictions/MDM_Restrictions.Key=%221%22/DataRoamingEnabled"
