@@ -106,7 +106,7 @@ impl Env {
 
     /// `casement apply DIR [extra…]` against the server.
     async fn apply(&self, dir: &Path, extra: &[&str]) -> Output {
-        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_casement"))
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_casement"))
             .arg("apply")
             .arg(dir)
             .args(extra)
@@ -120,8 +120,7 @@ impl Env {
             .env_remove("CASEMENT_URL")
             .output()
             .await
-            .unwrap();
-        out
+            .unwrap()
     }
 }
 
@@ -355,4 +354,125 @@ async fn issue_14_apply_reports_mistakes_in_the_files_without_calling_the_server
         env.get("/profiles").await["profiles"],
         serde_json::json!([])
     );
+}
+
+impl Env {
+    /// `casement admin ARGS…` against the server; its JSON output.
+    async fn admin(&self, args: &[&str], stdin: Option<&str>) -> (bool, Value, String) {
+        use tokio::io::AsyncWriteExt;
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_casement"))
+            .arg("admin")
+            .arg("--url")
+            .arg(self.server.local_url())
+            .arg("--ca-cert")
+            .arg(self.dir.path().join("tls.pem"))
+            .arg("--token")
+            .arg(&self.token)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        input
+            .write_all(stdin.unwrap_or_default().as_bytes())
+            .await
+            .unwrap();
+        drop(input);
+        let out = child.wait_with_output().await.unwrap();
+        (
+            out.status.success(),
+            serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+            stderr(&out),
+        )
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn issue_14_admin_profiles_and_groups_from_the_shell() {
+    let env = start().await;
+    let group_file = env.dir.path().join("group.json");
+    std::fs::write(
+        &group_file,
+        r#"{"name": "Windows 10 PCs", "kind": "filter", "filter": {"platform": "windows-10"}}"#,
+    )
+    .unwrap();
+    let (ok, group, err) = env
+        .admin(
+            &["groups", "create", "--file", group_file.to_str().unwrap()],
+            None,
+        )
+        .await;
+    assert!(ok, "{err}");
+    assert_eq!(group["devices"], 2);
+    let (_, groups, _) = env.admin(&["groups", "list"], None).await;
+    assert_eq!(groups["groups"].as_array().unwrap().len(), 2, "{groups}");
+    let (_, shown, _) = env.admin(&["groups", "show", "Windows 10 PCs"], None).await;
+    assert_eq!(shown["device_ids"].as_array().unwrap().len(), 2);
+
+    // The profile from stdin.
+    let profile = format!(
+        r#"{{"name": "Camera off", "platforms": ["windows-10"], "settings": [{{"loc_uri": "{CAMERA}", "format": "int", "value": "0"}}]}}"#
+    );
+    let (ok, created, err) = env
+        .admin(&["profiles", "create", "--file", "-"], Some(&profile))
+        .await;
+    assert!(ok, "{err}");
+    assert_eq!(created["revision"], 1);
+    let (ok, assigned, err) = env
+        .admin(
+            &["profiles", "assign", "Camera off", "Windows 10 PCs"],
+            None,
+        )
+        .await;
+    assert!(ok, "{err}");
+    assert_eq!(assigned["devices_added"], 2);
+    let (_, devices, _) = env
+        .admin(
+            &["profiles", "devices", "Camera off", "--status", "pending"],
+            None,
+        )
+        .await;
+    assert_eq!(devices["devices"].as_array().unwrap().len(), 2, "{devices}");
+    let device = devices["devices"][0]["device_id"].as_str().unwrap();
+    let (_, of_device, _) = env.admin(&["devices", "profiles", device], None).await;
+    assert_eq!(of_device["profiles"][0]["profile_name"], "Camera off");
+
+    // A conflicting profile: refused with the server's reason, exit code 2.
+    let conflicting = profile
+        .replace("Camera off", "Camera blocked")
+        .replace("\"0\"", "\"1\"");
+    let (ok, _, err) = env
+        .admin(&["profiles", "create", "--file", "-"], Some(&conflicting))
+        .await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = env
+        .admin(
+            &["profiles", "assign", "Camera blocked", "all-devices"],
+            None,
+        )
+        .await;
+    assert!(!ok);
+    assert!(
+        err.contains("409") && err.contains("different values"),
+        "{err}"
+    );
+
+    let (ok, _, err) = env
+        .admin(
+            &["profiles", "unassign", "Camera off", "Windows 10 PCs"],
+            None,
+        )
+        .await;
+    assert!(ok, "{err}");
+    let (ok, deleted, err) = env.admin(&["profiles", "delete", "Camera off"], None).await;
+    assert!(ok, "{err}");
+    assert_eq!(deleted["deleted"], true);
+    let (ok, _, err) = env
+        .admin(&["groups", "delete", "Windows 10 PCs"], None)
+        .await;
+    assert!(ok, "{err}");
+    let (_, list, _) = env.admin(&["profiles", "list"], None).await;
+    assert_eq!(list["profiles"].as_array().unwrap().len(), 1);
 }
