@@ -476,3 +476,31 @@ async fn issue_14_admin_profiles_and_groups_from_the_shell() {
     let (_, list, _) = env.admin(&["profiles", "list"], None).await;
     assert_eq!(list["profiles"].as_array().unwrap().len(), 1);
 }
+
+/// The example of docs/configuration-as-code.md, as written there.
+fn documented_example() -> String {
+    let doc = include_str!("../../../docs/configuration-as-code.md");
+    let start = doc.find("```toml\n").expect("the doc has a toml example") + "```toml\n".len();
+    let end = start + doc[start..].find("```").unwrap();
+    doc[start..end].to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn issue_14_the_documented_example_applies_and_then_changes_nothing() {
+    let env = start().await;
+    let dir = env.write_dir("doc", &[("example.toml", &documented_example())]);
+    let applied = env.apply(&dir, &["--yes"]).await;
+    assert!(
+        applied.status.success(),
+        "{}{}",
+        stdout(&applied),
+        stderr(&applied)
+    );
+    assert!(
+        stdout(&applied).contains("Applied 9 change(s)."),
+        "{}",
+        stdout(&applied)
+    );
+    let again = env.apply(&dir, &[]).await;
+    assert_eq!(stdout(&again), "No changes.\n", "{}", stderr(&again));
+}
