@@ -25,6 +25,9 @@ enum Command {
     Serve(cli::serve::ServeArgs),
     /// Administer a running server through its API (users, devices, commands, sessions).
     Admin(cli::admin::AdminArgs),
+    /// Configuration profiles and device groups as code: the plan from a directory of TOML
+    /// files to the server (`--yes` applies it; docs/configuration-as-code.md).
+    Apply(cli::apply::ApplyArgs),
     /// Simulate Windows devices: enroll one, run a fleet as a load test.
     Sim(cli::sim::SimArgs),
     /// Validate and pretty-print SyncML (OMA-DM) messages.
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Serve(args) => cli::serve::run(args),
         Command::Admin(args) => cli::admin::run(args),
+        Command::Apply(args) => cli::apply::run(args),
         Command::Sim(args) => cli::sim::run(args),
         Command::Syncml(args) => cli::syncml::run(args),
         Command::Demo(args) => cli::demo::run(args),

@@ -13,6 +13,16 @@ use serde_json::{Value, json};
 /// Administer a running server through its API.
 #[derive(Debug, Args)]
 pub struct AdminArgs {
+    #[command(flatten)]
+    connection: Connection,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+/// Where the server is and how to authenticate to it (shared by `casement admin` and
+/// `casement apply`).
+#[derive(Debug, Args)]
+pub struct Connection {
     /// Server base URL.
     #[arg(long, env = "CASEMENT_URL", default_value = "https://127.0.0.1:8443")]
     url: String,
@@ -25,8 +35,6 @@ pub struct AdminArgs {
     /// PEM certificate to trust for the server (default: <data-dir>/tls.pem).
     #[arg(long)]
     ca_cert: Option<PathBuf>,
-    #[command(subcommand)]
-    command: AdminCommand,
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,6 +72,13 @@ enum AdminCommand {
     /// Webhooks: events POSTed (signed) to HTTPS receivers.
     #[command(subcommand)]
     Webhooks(Webhooks),
+    /// Configuration profiles: settings given to the devices of groups (docs/configuration-as-code.md
+    /// manages them from files with `casement apply`).
+    #[command(subcommand)]
+    Profiles(Profiles),
+    /// Device groups that profiles are assigned to (`all-devices` is built in).
+    #[command(subcommand)]
+    Groups(Groups),
     /// The audit log.
     Audit {
         /// Most entries.
@@ -153,6 +168,64 @@ enum Webhooks {
 }
 
 #[derive(Debug, Subcommand)]
+enum Profiles {
+    /// List profiles with their groups and counts by status.
+    List,
+    /// One profile (by id or name).
+    Show { id: String },
+    /// Create a profile from a JSON file (`-` for stdin): {"name","description","platforms",
+    /// "scope","settings":[…]} or with "syncml" instead of "settings".
+    Create {
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Replace a profile's fields from a JSON file (`-` for stdin), as for create.
+    Update {
+        id: String,
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Delete a profile: it is removed from every device it was on.
+    Delete { id: String },
+    /// Assign a profile to a group (refused with the reason when it conflicts with another).
+    Assign { id: String, group: String },
+    /// Unassign a profile from a group.
+    Unassign { id: String, group: String },
+    /// A profile's devices and each one's status.
+    Devices {
+        id: String,
+        /// Only devices in this status (pending, sending, verifying, verified, failed, …).
+        #[arg(long)]
+        status: Option<String>,
+        /// Most devices.
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Groups {
+    /// List groups with their device counts.
+    List,
+    /// One group (by id or name) with its devices.
+    Show { id: String },
+    /// Create a group from a JSON file (`-` for stdin): {"name","description","kind":"static",
+    /// "devices":[…]} or {"name","kind":"filter","filter":{"platform","os_version","model","user"}}.
+    Create {
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Replace a group's fields from a JSON file (`-` for stdin), as for create.
+    Update {
+        id: String,
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Delete a group: profiles assigned through it leave its devices.
+    Delete { id: String },
+}
+
+#[derive(Debug, Subcommand)]
 enum Devices {
     /// List devices.
     List {
@@ -189,6 +262,8 @@ enum Devices {
     Approve { request: String },
     /// Reject an action request: nothing is queued.
     Reject { request: String },
+    /// A device's profiles and each one's status.
+    Profiles { id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -231,39 +306,7 @@ enum Sessions {
 }
 
 pub fn run(args: AdminArgs) -> anyhow::Result<()> {
-    let token = match &args.token {
-        Some(t) => t.clone(),
-        None => {
-            let path = args.data_dir.join("admin-token");
-            std::fs::read_to_string(&path)
-                .with_context(|| {
-                    format!(
-                        "reading the admin token from {} (or pass --token)",
-                        path.display()
-                    )
-                })?
-                .trim()
-                .to_owned()
-        }
-    };
-    let ca_path = args
-        .ca_cert
-        .clone()
-        .unwrap_or_else(|| args.data_dir.join("tls.pem"));
-    let ca = std::fs::read(&ca_path).with_context(|| {
-        format!(
-            "reading the server certificate {} (or pass --ca-cert)",
-            ca_path.display()
-        )
-    })?;
-    let client = reqwest::Client::builder()
-        .tls_certs_only([reqwest::Certificate::from_pem(&ca).context("server certificate")?])
-        .build()?;
-    let api = Api {
-        client,
-        base: format!("{}/api/v1", args.url.trim_end_matches('/')),
-        token,
-    };
+    let api = args.connection.connect()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -272,6 +315,47 @@ pub fn run(args: AdminArgs) -> anyhow::Result<()> {
         // Text answers (the CSV) are printed as they are.
         Value::String(text) => crate::cli::print_stdout(&text),
         value => crate::cli::print_stdout(&format!("{}\n", serde_json::to_string_pretty(&value)?)),
+    }
+}
+
+impl Connection {
+    /// The API client: the token from `--token` or `<data-dir>/admin-token`, trusting
+    /// `--ca-cert` or `<data-dir>/tls.pem`.
+    pub fn connect(&self) -> anyhow::Result<Api> {
+        let args = self;
+        let token = match &args.token {
+            Some(t) => t.clone(),
+            None => {
+                let path = args.data_dir.join("admin-token");
+                std::fs::read_to_string(&path)
+                    .with_context(|| {
+                        format!(
+                            "reading the admin token from {} (or pass --token)",
+                            path.display()
+                        )
+                    })?
+                    .trim()
+                    .to_owned()
+            }
+        };
+        let ca_path = args
+            .ca_cert
+            .clone()
+            .unwrap_or_else(|| args.data_dir.join("tls.pem"));
+        let ca = std::fs::read(&ca_path).with_context(|| {
+            format!(
+                "reading the server certificate {} (or pass --ca-cert)",
+                ca_path.display()
+            )
+        })?;
+        let client = reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(&ca).context("server certificate")?])
+            .build()?;
+        Ok(Api {
+            client,
+            base: format!("{}/api/v1", args.url.trim_end_matches('/')),
+            token,
+        })
     }
 }
 
@@ -465,8 +549,75 @@ async fn dispatch(api: &Api, command: AdminCommand) -> anyhow::Result<Value> {
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
         }
+        AdminCommand::Profiles(command) => profiles(api, command).await,
+        AdminCommand::Groups(command) => groups(api, command).await,
+        AdminCommand::Devices(Devices::Profiles { id }) => {
+            api.get(&format!("/devices/{}/profiles", encode(&id))).await
+        }
         AdminCommand::Audit { limit } => api.get(&format!("/audit?limit={limit}")).await,
     }
+}
+
+async fn profiles(api: &Api, command: Profiles) -> anyhow::Result<Value> {
+    match command {
+        Profiles::List => api.get("/profiles").await,
+        Profiles::Show { id } => api.get(&format!("/profiles/{}", encode(&id))).await,
+        Profiles::Create { file } => api.post("/profiles", json_file(&file)?).await,
+        Profiles::Update { id, file } => {
+            api.put(&format!("/profiles/{}", encode(&id)), json_file(&file)?)
+                .await
+        }
+        Profiles::Delete { id } => api.delete(&format!("/profiles/{}", encode(&id))).await,
+        Profiles::Assign { id, group } => {
+            api.post(
+                &format!("/profiles/{}/assignments", encode(&id)),
+                json!({ "group": group }),
+            )
+            .await
+        }
+        Profiles::Unassign { id, group } => {
+            api.delete(&format!(
+                "/profiles/{}/assignments/{}",
+                encode(&id),
+                encode(&group)
+            ))
+            .await
+        }
+        Profiles::Devices { id, status, limit } => {
+            let mut query = Vec::new();
+            if let Some(status) = status {
+                query.push(format!("status={}", encode(&status)));
+            }
+            if let Some(limit) = limit {
+                query.push(format!("limit={limit}"));
+            }
+            let mut path = format!("/profiles/{}/devices", encode(&id));
+            if !query.is_empty() {
+                path.push('?');
+                path.push_str(&query.join("&"));
+            }
+            api.get(&path).await
+        }
+    }
+}
+
+async fn groups(api: &Api, command: Groups) -> anyhow::Result<Value> {
+    match command {
+        Groups::List => api.get("/groups").await,
+        Groups::Show { id } => api.get(&format!("/groups/{}", encode(&id))).await,
+        Groups::Create { file } => api.post("/groups", json_file(&file)?).await,
+        Groups::Update { id, file } => {
+            api.put(&format!("/groups/{}", encode(&id)), json_file(&file)?)
+                .await
+        }
+        Groups::Delete { id } => api.delete(&format!("/groups/{}", encode(&id))).await,
+    }
+}
+
+/// A JSON request body from a file (`-`: stdin).
+fn json_file(path: &std::path::Path) -> anyhow::Result<Value> {
+    let (name, bytes) = crate::cli::read_input(path)?;
+    serde_json::from_slice(&bytes).with_context(|| format!("{name} is not JSON"))
 }
 
 /// A password from `--password` or from stdin (`--password-stdin`), exactly one of them.
@@ -482,14 +633,15 @@ fn read_password(password: Option<String>, from_stdin: bool) -> anyhow::Result<S
     }
 }
 
-struct Api {
+/// The admin API at one server, with a token.
+pub struct Api {
     client: reqwest::Client,
     base: String,
     token: String,
 }
 
 impl Api {
-    async fn get(&self, path: &str) -> anyhow::Result<Value> {
+    pub(crate) async fn get(&self, path: &str) -> anyhow::Result<Value> {
         let response = self
             .client
             .get(format!("{}{path}", self.base))
@@ -515,7 +667,7 @@ impl Api {
         Ok(response.text().await?)
     }
 
-    async fn delete(&self, path: &str) -> anyhow::Result<Value> {
+    pub(crate) async fn delete(&self, path: &str) -> anyhow::Result<Value> {
         let response = self
             .client
             .delete(format!("{}{path}", self.base))
@@ -526,7 +678,19 @@ impl Api {
         answer(response).await
     }
 
-    async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+    pub(crate) async fn put(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        let response = self
+            .client
+            .put(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .with_context(|| format!("PUT {}{path}", self.base))?;
+        answer(response).await
+    }
+
+    pub(crate) async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
         let response = self
             .client
             .post(format!("{}{path}", self.base))
@@ -554,6 +718,7 @@ async fn answer(response: reqwest::Response) -> anyhow::Result<Value> {
     Ok(value)
 }
 
-fn encode(segment: &str) -> String {
+/// `segment` percent-encoded for a URL path.
+pub(crate) fn encode(segment: &str) -> String {
     percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC).to_string()
 }

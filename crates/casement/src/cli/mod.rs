@@ -2,6 +2,7 @@
 //! stdin), and how a failure is printed and which exit code it maps to.
 
 pub mod admin;
+pub mod apply;
 pub mod demo;
 pub mod fleet;
 pub mod serve;
