@@ -543,6 +543,13 @@ async fn issue_14_console_profiles_list_and_a_devices_profiles() {
         .text(Locator::Css("#profile-devices tr[data-status=verified]"))
         .await;
     assert!(row.contains(CAMERA) && row.contains("verified"), "{row}");
+    // The devices table is below the settings and groups: scrolled to for the screenshot.
+    b.execute(
+        "document.getElementById('devices-h').scrollIntoView()",
+        vec![],
+    )
+    .await
+    .unwrap();
     browser.shot("console-20-profile").await;
 
     // The device's profiles: verified, and the user profile waits for its user.

@@ -81,6 +81,21 @@ async fn page(
             .sum()
     };
     let total: u64 = counts.iter().map(|(_, n)| *n).sum();
+    let mut assigned_groups = Vec::new();
+    for gid in &assigned {
+        let (name, n) = match groups.iter().find(|g| &g.id == gid) {
+            Some(g) => (
+                g.name.clone(),
+                state
+                    .store
+                    .group_device_ids(g, Some(&profile.platforms))
+                    .await?
+                    .len(),
+            ),
+            None => (gid.clone(), 0),
+        };
+        assigned_groups.push((gid.clone(), name, n));
+    }
     let unassigned: Vec<_> = groups
         .iter()
         .filter(|g| !assigned.contains(&g.id))
@@ -116,19 +131,20 @@ async fn page(
         }
         section aria-labelledby="groups-h" {
             h2 #groups-h { "Groups" }
-            @if assigned.is_empty() { p.muted #no-groups { "Not assigned: on no device." } } @else {
-                ul #profile-groups { @for gid in &assigned {
-                    @let name = groups.iter().find(|g| &g.id == gid).map_or(gid.as_str(), |g| g.name.as_str());
-                    li data-group-id=(gid) {
-                        (name) " "
-                        @if can_manage {
-                            form.inline method="post" action=(format!("{href}/unassign")) {
+            @if assigned_groups.is_empty() { p.muted #no-groups { "Not assigned: on no device." } } @else {
+                div.table-wrap { table #profile-groups {
+                    thead { tr { th scope="col" { "Group" } th scope="col" { "Its devices on this profile's platforms" } th scope="col" { span.sr-only { "Action" } } } }
+                    tbody { @for (gid, name, n) in &assigned_groups { tr data-group-id=(gid) {
+                        td { (name) }
+                        td { (n) }
+                        td { @if can_manage {
+                            form method="post" action=(format!("{href}/unassign")) {
                                 (csrf_field(session))
                                 input type="hidden" name="group" value=(gid);
                                 button.secondary type="submit" aria-label=(format!("Unassign from {name}")) { "Unassign" }
                             }
-                        }
-                    }
+                        } }
+                    } } }
                 } }
             }
             @if can_manage && !unassigned.is_empty() {
