@@ -151,3 +151,49 @@ pub async fn show(
         body,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(nodes: &str) -> DeviceProfileRow {
+        DeviceProfileRow {
+            device_id: "D".into(),
+            profile_id: "P".into(),
+            revision: 1,
+            assigned: true,
+            status: "failed".into(),
+            nodes: nodes.into(),
+            due_at: None,
+            drift_count: 0,
+            last_drift_at: None,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn a_nodes_state_and_what_the_device_said_are_in_words() {
+        let html = node_table(&row(
+            r#"[{"loc_uri":"./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera","format":"int","removal":"delete","desired":"0","state":"failed","code":400,"detail":"the device answered 400 bad request","at":0},
+                {"loc_uri":"./Vendor/MSFT/X","format":"int","removal":"delete","desired":"0","state":"not-readable","code":405,"at":0}]"#,
+        ))
+        .into_string();
+        assert!(
+            html.contains(
+                "failed — <span class=\"detail\">the device answered 400 bad request</span>"
+            ),
+            "{html}"
+        );
+        assert!(html.contains("applied (not readable) — "), "{html}");
+        assert!(html.contains("the device answered 405 "), "{html}");
+        assert!(
+            node_table(&row("[]"))
+                .into_string()
+                .contains("nothing sent yet")
+        );
+        assert_eq!(
+            status_badge(ProfileStatus::LeftOnDevice).into_string(),
+            "<span class=\"badge bad\">left on device</span>"
+        );
+    }
+}
