@@ -6,6 +6,9 @@
 //!   the simulated PC runs its Apps session, and the page shows "Installed" by itself.
 //! - Console: an administrator signs in, finds the device, queues push configuration and sees
 //!   it wait for a Maintenance session (still after a Machine session).
+//! - Console, issue 14: a profile created with the form and assigned, verified on a Windows 11
+//!   PC, and a user profile waiting for its user, in the list, the profile's page and the
+//!   device's profiles.
 //!
 //! Screenshots of every page go to `target/screenshots/` (or `$CASEMENT_SCREENSHOTS`).
 //! Without `chromium` and `chromedriver` (Debian packages `chromium`, `chromium-driver`) the
@@ -393,6 +396,201 @@ async fn console_an_administrator_wipes_a_windows_11_pc_after_typing_its_name() 
         "{retired}"
     );
     browser.shot("console-16-wiped-and-retired").await;
+    browser.stop().await;
+    env.server.shutdown().await;
+}
+
+/// Issue 14: the console's profiles. The administrator creates a device profile with the form
+/// (a wrong value is refused with the validation's reason), assigns it to all devices on its
+/// page; a user profile is added through the API. The simulated Windows 11 PC restarts: its
+/// session without a user writes and reads back the device profile (verified), while the user
+/// profile waits for alice to sign in. The list, the profile's page and the device's profiles
+/// say so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_14_console_profiles_list_and_a_devices_profiles() {
+    const CAMERA: &str = "./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera";
+    const SPOTLIGHT: &str = "./User/Vendor/MSFT/Policy/Config/Experience/AllowWindowsSpotlight";
+    let Some(browser) = Browser::start_or_skip("console-profiles").await else {
+        return;
+    };
+    let env = Env::start().await;
+    let (status, body) = env
+        .post(
+            "/admins",
+            json!({ "username": ADMIN, "password": ADMIN_PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let mut agent = env.agent_of(WindowsRelease::Windows11).await;
+
+    browser
+        .sign_in(
+            &env.url("/console"),
+            ("username", ADMIN, ADMIN_PASSWORD),
+            "console-17-sign-in-for-profiles",
+            |at| at == "/console",
+            Locator::Css("figure.chart svg"),
+        )
+        .await;
+    browser
+        .click_to_page(
+            Locator::LinkText("Profiles"),
+            |at| at == "/console/profiles",
+            Locator::Id("create-profile"),
+        )
+        .await;
+
+    // The form: a value that is not an int is refused with the validation's reason.
+    let b = &browser.client;
+    let on_page = &browser;
+    let fill = move |field: &'static str, text: &'static str| async move {
+        let input = on_page.wait_for(Locator::Id(field)).await;
+        input.clear().await.unwrap();
+        input.send_keys(text).await.unwrap();
+    };
+    fill("profile-name", "Camera off").await;
+    b.find(Locator::Id("platform-windows-10"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill("profile-loc-uri", CAMERA).await;
+    fill("profile-value", "off").await;
+    browser
+        .click_to_page(
+            Locator::Id("create-profile-submit"),
+            |at| at == "/console/profiles",
+            Locator::Css("p.error[role=alert]"),
+        )
+        .await;
+    let refused = browser.text(Locator::Css("p.error[role=alert]")).await;
+    assert!(
+        refused.contains(&format!(
+            "setting 1 ({CAMERA}): value \"off\" is not an int"
+        )),
+        "{refused}"
+    );
+    browser.shot("console-18-profile-refused").await;
+
+    // Corrected (the form kept the rest): the new profile's page; assigned to all devices.
+    fill("profile-value", "0").await;
+    browser
+        .click_to_page(
+            Locator::Id("create-profile-submit"),
+            |at| at.starts_with("/console/profiles/") && at.ends_with("?done=profile"),
+            Locator::Id("assign-form"),
+        )
+        .await;
+    browser
+        .click_to_page(
+            Locator::Id("assign-submit"),
+            |at| at.contains("done=assigned"),
+            Locator::Id("profile-devices"),
+        )
+        .await;
+    let profile_page = browser.address().await;
+    let profile_page = profile_page.split('?').next().unwrap().to_owned();
+    let (status, spotlight) = env
+        .post(
+            "/profiles",
+            json!({ "name": "No Spotlight", "platforms": ["windows-10"], "scope": "user",
+                    "settings": [{ "loc_uri": SPOTLIGHT, "format": "int", "value": "0" }] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{spotlight}");
+    let (status, body) = env
+        .post(
+            &format!(
+                "/profiles/{}/assignments",
+                spotlight["id"].as_str().unwrap()
+            ),
+            json!({ "group": "all-devices" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    // The PC restarts: nobody signed in. The device profile is written and read back.
+    agent
+        .event(Event::Reboot, time::OffsetDateTime::now_utc())
+        .await;
+
+    browser
+        .goto_then(&env.url("/console/profiles"), Locator::Id("profiles"))
+        .await;
+    let rows = browser.text(Locator::Id("profiles")).await;
+    assert!(
+        rows.contains("Camera off") && rows.contains("1 verified"),
+        "{rows}"
+    );
+    assert!(
+        rows.contains("No Spotlight")
+            && rows.contains("1 pending — wait for their users to sign in"),
+        "{rows}"
+    );
+    browser.shot("console-19-profiles").await;
+
+    browser
+        .click_to_page(
+            Locator::LinkText("Camera off"),
+            |at| at == profile_page,
+            Locator::Css("#profile-devices tr[data-status=verified]"),
+        )
+        .await;
+    let summary = browser.text(Locator::Id("profile-summary")).await;
+    assert_eq!(summary, "1 verified");
+    let row = browser
+        .text(Locator::Css("#profile-devices tr[data-status=verified]"))
+        .await;
+    assert!(row.contains(CAMERA) && row.contains("verified"), "{row}");
+    // The devices table is below the settings and groups: scrolled to for the screenshot.
+    b.execute(
+        "document.getElementById('devices-h').scrollIntoView()",
+        vec![],
+    )
+    .await
+    .unwrap();
+    browser.shot("console-20-profile").await;
+
+    // The device's profiles: verified, and the user profile waits for its user.
+    browser
+        .click_to_page(
+            Locator::Css("#profile-devices a[href^='/console/devices/']"),
+            |at| at.starts_with("/console/devices/") && !at.ends_with("/profiles"),
+            Locator::Id("device-profiles-link"),
+        )
+        .await;
+    browser
+        .click_to_page(
+            Locator::Id("device-profiles-link"),
+            |at| at.ends_with("/profiles"),
+            Locator::Id("device-profiles"),
+        )
+        .await;
+    let waits = browser
+        .text(Locator::Css(
+            "#device-profiles tr[data-status=pending] .waits",
+        ))
+        .await;
+    assert!(
+        waits.starts_with("waits for alice@contoso.com to sign in on "),
+        "{waits}"
+    );
+    let verified = browser
+        .text(Locator::Css("#device-profiles tr[data-status=verified]"))
+        .await;
+    assert!(
+        verified.contains("Camera off") && verified.contains(CAMERA),
+        "{verified}"
+    );
+    browser.shot("console-21-device-profiles").await;
+
+    browser
+        .goto_then(&env.url("/console/groups"), Locator::Id("groups"))
+        .await;
+    let groups = browser.text(Locator::Id("groups")).await;
+    assert!(groups.contains("every enrolled device"), "{groups}");
+    browser.shot("console-22-groups").await;
     browser.stop().await;
     env.server.shutdown().await;
 }

@@ -21,6 +21,8 @@ pub enum Site {
 pub const CONSOLE_NAV: &[(&str, &str)] = &[
     ("/console", "Dashboard"),
     ("/console/devices", "Devices"),
+    ("/console/profiles", "Profiles"),
+    ("/console/groups", "Groups"),
     ("/console/apps", "Apps"),
     ("/console/users", "Users"),
     ("/console/audit", "Audit log"),
@@ -226,6 +228,16 @@ pub fn notice(code: Option<&str>) -> Markup {
         Some("app") => "The app was added to the catalog.",
         Some("user") => "The user was added.",
         Some("admin") => "The administrator account was added.",
+        Some("profile") => "The profile was created. Assign it to a group to apply it.",
+        Some("profile-deleted") => "The profile was deleted: it is being removed from its devices.",
+        Some("assigned") => {
+            "The profile was assigned: the group's devices get it at their next sessions."
+        }
+        Some("unassigned") => {
+            "The profile was unassigned: it is being removed from devices no other group covers."
+        }
+        Some("group") => "The group was created.",
+        Some("group-deleted") => "The group was deleted.",
         _ => return html! {},
     };
     html! { p.notice role="status" { (text) } }

@@ -1,5 +1,5 @@
 //! A device's page: its facts, inventory, sessions, queue (what each pending command waits for),
-//! channel and pushes, installs, and the action forms.
+//! channel and pushes, installs, profiles (`device_profiles.rs`), and the action forms.
 
 use std::collections::HashMap;
 
@@ -74,6 +74,7 @@ pub(super) async fn device_page(
     {
         install_views.push(installs::view(state, install).await?);
     }
+    let profiles = super::device_profiles::section(state, &device).await?;
     let (tone, channel_state) = words::channel_for_admin(channel.as_ref().map(|c| c.state));
     let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
     let body = html! {
@@ -145,6 +146,7 @@ pub(super) async fn device_page(
                 (actions(session, &device, &apps))
             }
         }
+        (profiles)
         section aria-labelledby="queue-h" {
             h2 #queue-h { "Command queue" }
             @if commands.is_empty() { p.muted { "Nothing was ever queued." } } @else {

@@ -1,5 +1,6 @@
 //! The administrators' console (`/console`): sign in with an administrator account, then the
-//! dashboard, devices (list, device page with its queue, sessions, channel and actions), a
+//! dashboard, devices (list, device page with its queue, sessions, channel, actions and
+//! profiles), configuration profiles and device groups (issue 14), a
 //! session's SyncML side by side, the app catalog, users and administrators, the audit log,
 //! the team (roles, accounts, personal API tokens). What each route needs is in
 //! `crate::authz::CONSOLE_ROUTES`, checked when the `ConsoleSession` is extracted.
@@ -9,8 +10,12 @@ mod actions;
 mod chart;
 mod device;
 mod device_forms;
+mod device_profiles;
 mod devices;
 mod directory;
+mod groups;
+mod profile;
+mod profiles;
 mod sessions;
 mod team;
 
@@ -64,6 +69,17 @@ pub fn router() -> Router<AppState> {
             "/console/action-requests/{id}/reject",
             post(actions::reject),
         )
+        .route("/console/devices/{id}/profiles", get(device_profiles::show))
+        .route(
+            "/console/profiles",
+            get(profiles::list).post(profiles::create),
+        )
+        .route("/console/profiles/{id}", get(profile::show))
+        .route("/console/profiles/{id}/assignments", post(profile::assign))
+        .route("/console/profiles/{id}/unassign", post(profile::unassign))
+        .route("/console/profiles/{id}/delete", post(profile::delete))
+        .route("/console/groups", get(groups::list).post(groups::create))
+        .route("/console/groups/{id}/delete", post(groups::delete))
         .route("/console/sessions/{id}", get(sessions::show))
         .route(
             "/console/apps",
