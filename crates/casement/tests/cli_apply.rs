@@ -16,14 +16,22 @@ struct Env {
     http: reqwest::Client,
     token: String,
     dir: tempfile::TempDir,
+    // Dropped last: stops the throwaway PostgreSQL server after the Casement server.
+    _postgres: Option<casement_store_tests::postgres::TempPostgres>,
 }
 
 /// A server with two Windows 10 PCs and one Windows 8.1 PC enrolled.
 async fn start() -> Env {
+    start_on(None).await
+}
+
+/// [`start`] on a throwaway PostgreSQL server when one is given.
+async fn start_on(postgres: Option<casement_store_tests::postgres::TempPostgres>) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(RawConfig {
         data_dir: dir.path().join("data"),
         listen: "127.0.0.1:0".into(),
+        database: postgres.as_ref().map(|pg| pg.url.clone()),
         ..RawConfig::default()
     })
     .await
@@ -44,6 +52,7 @@ async fn start() -> Env {
         http,
         token,
         dir,
+        _postgres: postgres,
     };
     let created = env
         .http
@@ -166,7 +175,18 @@ removal = "leave"
 
 #[tokio::test(flavor = "multi_thread")]
 async fn issue_14_apply_twice_changes_nothing_the_second_time() {
-    let env = start().await;
+    apply_twice(start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_14_apply_twice_changes_nothing_the_second_time_on_postgres() {
+    let test = "issue_14_apply_twice_changes_nothing_the_second_time_on_postgres";
+    if let Some(pg) = casement_store_tests::postgres::start_or_skip(test) {
+        apply_twice(start_on(Some(pg)).await).await;
+    }
+}
+
+async fn apply_twice(env: Env) {
     let dir = env.write_dir(
         "fleet",
         &[("groups.toml", GROUPS), ("profiles/base.toml", PROFILES)],
