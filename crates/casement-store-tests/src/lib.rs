@@ -7,7 +7,7 @@ mod web;
 
 mod story;
 
-use story::{actions, apps, directory, fleet, push, queue};
+use story::{actions, apps, directory, fleet, profiles, push, queue};
 
 use casement_store::*;
 
@@ -131,4 +131,5 @@ pub async fn story(store: &dyn Store) {
     team::story(store).await;
     actions::requests(store).await;
     queue::every_class_and_kind(store).await;
+    profiles::reconcile(store).await;
 }
