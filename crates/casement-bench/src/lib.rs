@@ -12,6 +12,7 @@
 //! casement bench sessions --database postgres --nodes 2 --nginx  # two nodes behind nginx
 //! casement bench fanout --queued-for 100000                      # queue 1 command for 100k
 //! casement bench growth --sizes 10000,100000,1000000             # check-ins as the fleet grows
+//! casement bench profiles --assigned-to 100000                   # 1 profile to 100k, counts
 //! ```
 //!
 //! [`cluster`] (nodes, database, nginx) is also what the multi-node end-to-end test starts.
@@ -58,6 +59,19 @@ enum BenchCommand {
         #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
         sizes: Vec<u64>,
     },
+    /// Assign one configuration profile to N devices (timed), unassign and assign it again,
+    /// read the status counts; the enrolled fleet applies it.
+    Profiles {
+        #[command(flatten)]
+        setup: scenarios::Setup,
+        /// Devices in the database the profile is assigned to (the enrolled fleet plus devices
+        /// seeded in bulk).
+        #[arg(long, default_value_t = 100_000)]
+        assigned_to: u64,
+        /// Timed repeats of the unassignment + assignment and of the count reads (medians).
+        #[arg(long, default_value_t = 5)]
+        repeats: usize,
+    },
 }
 
 /// Runs a benchmark; `exe` is the `casement` binary the nodes are started from.
@@ -74,6 +88,14 @@ pub fn run(args: BenchArgs, exe: &Path) -> anyhow::Result<()> {
             }
             BenchCommand::Fanout { setup, queued_for } => Ok((
                 scenarios::fanout(setup, exe, *queued_for).await?,
+                setup.json.clone(),
+            )),
+            BenchCommand::Profiles {
+                setup,
+                assigned_to,
+                repeats,
+            } => Ok((
+                scenarios::profiles(setup, exe, *assigned_to, *repeats).await?,
                 setup.json.clone(),
             )),
             BenchCommand::Growth { setup, sizes } => Ok((

@@ -59,6 +59,9 @@ pub struct Row {
     pub node_peak_rss_mib: f64,
     /// Rate as a fraction of the transport ceiling measured in the same run.
     pub ratio_to_ceiling: Option<f64>,
+    /// Rate as a fraction of the idle check-in measured in the same run (the rows that compare
+    /// a check-in with more state, e.g. verified profiles, with the idle one).
+    pub ratio_to_idle: Option<f64>,
     /// The first few errors.
     pub first_errors: Vec<String>,
 }
@@ -103,6 +106,7 @@ impl Row {
             server_cores: (nodes + database + nginx) / seconds.max(1e-9),
             node_peak_rss_mib: after.nodes.peak_rss_bytes as f64 / (1024.0 * 1024.0),
             ratio_to_ceiling: None,
+            ratio_to_idle: None,
             first_errors: m.errors.iter().take(3).cloned().collect(),
         }
     }
@@ -114,6 +118,14 @@ impl Row {
             .map(|c| self.per_second / c.per_second);
         self
     }
+
+    /// Sets the ratio to the idle check-in row's rate.
+    pub fn against_idle(mut self, idle: Option<&Row>) -> Row {
+        self.ratio_to_idle = idle
+            .filter(|c| c.per_second > 0.0)
+            .map(|c| self.per_second / c.per_second);
+        self
+    }
 }
 
 impl Report {
@@ -121,7 +133,7 @@ impl Report {
     pub fn table(&self) -> String {
         let mut out = format!("{}\n  {}\n", self.title, self.command);
         out.push_str(&format!(
-            "{:<40} {:>7} {:>4} {:>9} {:>7} {:>7} {:>7} {:>5} {:>6} {:>7} {:>6} {:>6} {:>6} {:>6} {:>7}\n",
+            "{:<40} {:>7} {:>4} {:>9} {:>7} {:>7} {:>7} {:>5} {:>6} {:>7} {:>6} {:>6} {:>6} {:>6} {:>7} {:>5}\n",
             "scenario",
             "ops",
             "err",
@@ -137,10 +149,11 @@ impl Report {
             "nginx",
             "RSS MB",
             "ceiling",
+            "idle",
         ));
         for r in &self.rows {
             out.push_str(&format!(
-                "{:<40} {:>7} {:>4} {:>9.1} {:>7.2} {:>7.2} {:>7.1} {:>5.1} {:>6} {:>7.3} {:>6.3} {:>6.3} {:>6.3} {:>6.0} {:>7}\n",
+                "{:<40} {:>7} {:>4} {:>9.1} {:>7.2} {:>7.2} {:>7.1} {:>5.1} {:>6} {:>7.3} {:>6.3} {:>6.3} {:>6.3} {:>6.0} {:>7} {:>5}\n",
                 truncate(&r.scenario, 40),
                 r.operations,
                 r.errors,
@@ -161,13 +174,15 @@ impl Report {
                 r.node_peak_rss_mib,
                 r.ratio_to_ceiling
                     .map_or_else(|| "-".to_owned(), |x| format!("{:.0}%", x * 100.0)),
+                r.ratio_to_idle
+                    .map_or_else(|| "-".to_owned(), |x| format!("{x:.2}")),
             ));
             for e in &r.first_errors {
                 out.push_str(&format!("    error: {}\n", truncate(e, 200)));
             }
         }
         out.push_str(
-            "  req: HTTP requests per operation; resum: TLS handshakes that resumed a session; cpu ms: server\n  CPU per operation (node + db + nginx); ceiling: ops/s as a share of the transport ceiling (a\n  trivial mTLS request over the same kind of connection) measured in this run.\n",
+            "  req: HTTP requests per operation; resum: TLS handshakes that resumed a session; cpu ms: server\n  CPU per operation (node + db + nginx); ceiling: ops/s as a share of the transport ceiling (a\n  trivial mTLS request over the same kind of connection) measured in this run; idle: ops/s as a\n  ratio to the idle check-in measured in this run.\n",
         );
         for note in &self.notes {
             out.push_str(&format!("  note: {note}\n"));

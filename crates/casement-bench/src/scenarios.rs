@@ -7,6 +7,9 @@
 //!   to the enrolled fleet in its next check-ins.
 //! - `growth`: the check-in scenarios with 10k, 100k, 1M devices already in the database
 //!   (seeded in bulk), the nodes restarted at each size so that peak memory is per size.
+//! - `profiles`: one configuration profile assigned to N devices (timed: the request's wall
+//!   time, the server's work), unassigned and assigned again, and the status counts read for
+//!   them (`GET /api/v1/profiles`); `sessions` has the check-in with 10 verified profiles.
 
 use std::time::{Duration, Instant};
 
@@ -60,8 +63,9 @@ pub struct Setup {
     /// Write the report as JSON to this file too.
     #[arg(long)]
     pub json: Option<std::path::PathBuf>,
-    /// Check-in scenarios to run after the ceiling (`idle`, `commands`).
-    #[arg(long, value_delimiter = ',', default_value = "idle,commands")]
+    /// Check-in scenarios to run after the ceiling (`idle`, `commands`, `profiles`: a check-in
+    /// of a device with 10 verified configuration profiles, as a ratio to the idle one).
+    #[arg(long, value_delimiter = ',', default_value = "idle,commands,profiles")]
     pub scenarios: Vec<String>,
 }
 
@@ -326,6 +330,160 @@ impl Bench {
         Ok(started.elapsed())
     }
 
+    /// An admin API request on the first node: its status, JSON body and wall time.
+    async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<(u16, Value, Duration)> {
+        let mut request = self
+            .admin
+            .request(method, format!("{}/api/v1{path}", self.cluster.node_url(0)))
+            .bearer_auth(&self.cluster.admin_token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let started = Instant::now();
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await?;
+        let elapsed = started.elapsed();
+        Ok((
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            elapsed,
+        ))
+    }
+
+    /// `api`, failing unless the answer is `expect`.
+    async fn api_ok(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        expect: u16,
+    ) -> anyhow::Result<(Value, Duration)> {
+        let what = format!("{method} {path}");
+        let (status, value, elapsed) = self.api(method, path, body).await?;
+        if status != expect {
+            bail!("{what}: HTTP {status}: {value}");
+        }
+        Ok((value, elapsed))
+    }
+
+    /// Creates a Windows 10/11 device profile of one int Policy node; returns its id.
+    async fn create_profile(&self, name: &str, node: &str, value: &str) -> anyhow::Result<String> {
+        let (body, _) = self
+            .api_ok(
+                reqwest::Method::POST,
+                "/profiles",
+                Some(json!({
+                    "name": name,
+                    "platforms": ["windows-10"],
+                    "scope": "device",
+                    "settings": [{
+                        "loc_uri": format!("./Device/Vendor/MSFT/Policy/Config/{node}"),
+                        "format": "int",
+                        "value": value,
+                    }],
+                })),
+                201,
+            )
+            .await?;
+        Ok(body["id"].as_str().context("profile id")?.to_owned())
+    }
+
+    /// `POST /profiles/{id}/assignments` to the built-in group of all devices (timed).
+    async fn assign_all(&self, id: &str) -> anyhow::Result<(Value, Duration)> {
+        self.api_ok(
+            reqwest::Method::POST,
+            &format!("/profiles/{id}/assignments"),
+            Some(json!({ "group": casement_store::ALL_DEVICES_GROUP })),
+            201,
+        )
+        .await
+    }
+
+    /// `DELETE /profiles/{id}/assignments/all-devices` (timed).
+    async fn unassign_all(&self, id: &str) -> anyhow::Result<(Value, Duration)> {
+        self.api_ok(
+            reqwest::Method::DELETE,
+            &format!(
+                "/profiles/{id}/assignments/{}",
+                casement_store::ALL_DEVICES_GROUP
+            ),
+            None,
+            200,
+        )
+        .await
+    }
+
+    /// The status counts of the profiles `ids`, summed (`GET /api/v1/profiles`), e.g.
+    /// `{"verified": 40, "pending": 0, …}`; and the request's wall time.
+    async fn profile_counts(
+        &self,
+        ids: &[String],
+    ) -> anyhow::Result<(Vec<(String, u64)>, Duration)> {
+        let (body, elapsed) = self
+            .api_ok(reqwest::Method::GET, "/profiles", None, 200)
+            .await?;
+        let mut sums: Vec<(String, u64)> = Vec::new();
+        for p in body["profiles"].as_array().context("profiles")? {
+            if !ids.iter().any(|id| p["id"] == json!(id)) {
+                continue;
+            }
+            for (status, n) in p["counts"].as_object().context("counts")? {
+                let n = n.as_u64().unwrap_or(0);
+                match sums.iter_mut().find(|(s, _)| s == status) {
+                    Some((_, sum)) => *sum += n,
+                    None => sums.push((status.clone(), n)),
+                }
+            }
+        }
+        Ok((sums, elapsed))
+    }
+
+    /// Creates [`TEN_PROFILES`] assigned to all devices and runs untimed rounds until every
+    /// enrolled device has verified them all (at most 3); returns the profiles' ids and a note
+    /// with their counts.
+    async fn ten_verified_profiles(&mut self) -> anyhow::Result<(Vec<String>, String)> {
+        let mut ids = Vec::with_capacity(TEN_PROFILES.len());
+        for (i, (node, value)) in TEN_PROFILES.iter().enumerate() {
+            let id = self
+                .create_profile(&format!("bench profile {i}: {node}"), node, value)
+                .await?;
+            self.assign_all(&id).await?;
+            ids.push(id);
+        }
+        let wanted = (ids.len() * self.fleet.len()) as u64;
+        let mut rounds = 0;
+        let counts = loop {
+            let (counts, _) = self.profile_counts(&ids).await?;
+            let verified = count_of(&counts, "verified");
+            if verified >= wanted || rounds == 3 {
+                break counts;
+            }
+            self.warm_up().await;
+            rounds += 1;
+        };
+        let counts_text: Vec<String> = counts
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect();
+        Ok((
+            ids.clone(),
+            format!(
+                "check-in with 10 verified profiles: {} profiles (one Policy node each) assigned to all devices, applied and read back in {rounds} untimed round(s) before the measure; counts (GET /api/v1/profiles) before it: {} of {} device × profile rows verified ({})",
+                ids.len(),
+                count_of(&counts, "verified"),
+                wanted,
+                counts_text.join(", ")
+            ),
+        ))
+    }
+
     fn report(&self, what: &str, rows: Vec<Row>, notes: Vec<String>) -> Report {
         Report {
             title: self.setup.title(what),
@@ -335,6 +493,69 @@ impl Bench {
             notes,
         }
     }
+}
+
+/// The 10 profiles of the "check-in with 10 verified profiles" scenario: distinct Policy
+/// nodes (below `./Device/Vendor/MSFT/Policy/Config/`) with values within their ranges.
+const TEN_PROFILES: [(&str, &str); 10] = [
+    ("Camera/AllowCamera", "0"),
+    ("Experience/AllowCortana", "0"),
+    ("DeviceLock/MinDevicePasswordLength", "8"),
+    ("Connectivity/AllowUSBConnection", "0"),
+    ("Bluetooth/AllowDiscoverableMode", "0"),
+    ("Experience/AllowScreenCapture", "0"),
+    ("Update/ActiveHoursStart", "8"),
+    ("Update/ActiveHoursEnd", "18"),
+    ("Defender/AllowRealtimeMonitoring", "1"),
+    ("DeviceLock/MaxInactivityTimeDeviceLock", "15"),
+];
+
+fn count_of(counts: &[(String, u64)], status: &str) -> u64 {
+    counts
+        .iter()
+        .filter(|(s, _)| s == status)
+        .map(|(_, n)| *n)
+        .sum()
+}
+
+/// The median of some timings.
+fn median(timings: &[Duration]) -> Duration {
+    let mut sorted = timings.to_vec();
+    sorted.sort();
+    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
+}
+
+/// A row of `timings` of one request each working on `units` things (devices): the latencies
+/// are the requests', the rate is units per second at the median, CPU is per unit.
+fn request_row(
+    scenario: String,
+    timings: &[Duration],
+    units: u64,
+    cpu: (f64, f64, f64),
+    after: &crate::cluster::ServerUsage,
+) -> Row {
+    let m = Measurement {
+        elapsed: timings.iter().sum(),
+        latencies: timings.to_vec(),
+        errors: Vec::new(),
+        requests: timings.len() as u64,
+        ..Measurement::default()
+    };
+    let mut row = Row::with_cpu(scenario, &m, cpu, after);
+    let per_unit = |ms_per_request: f64| ms_per_request / units.max(1) as f64;
+    row.operations = units as usize;
+    row.per_second = units as f64 / median(timings).as_secs_f64().max(1e-9);
+    row.server_cpu_ms = per_unit(row.server_cpu_ms);
+    row.node_cpu_ms = per_unit(row.node_cpu_ms);
+    row.database_cpu_ms = per_unit(row.database_cpu_ms);
+    row.nginx_cpu_ms = per_unit(row.nginx_cpu_ms);
+    row
+}
+
+fn add_cpu(total: &mut (f64, f64, f64), (n, d, x): (f64, f64, f64)) {
+    total.0 += n;
+    total.1 += d;
+    total.2 += x;
 }
 
 fn maintenance() -> Work {
@@ -352,16 +573,50 @@ pub async fn sessions(setup: &Setup, exe: &std::path::Path) -> anyhow::Result<Re
     let mut bench = Bench::start(setup, exe).await?;
     let ceiling = bench.ceiling().await?;
     let mut rows = vec![ceiling.clone()];
-    if setup.scenarios.iter().any(|s| s == "idle") {
-        let idle = bench.idle("idle check-in (package 1 → end)").await?;
-        rows.push(idle.against(Some(&ceiling)));
+    let mut notes = standard_notes(setup);
+    let wants = |name: &str| setup.scenarios.iter().any(|s| s == name);
+    // With the profiles' row, the idle row is measured right before it (after the commands
+    // row) so that the ratio compares adjacent phases of the run; rows print in the usual order.
+    let profiles_too = wants("profiles");
+    let delivering = if wants("commands") && profiles_too {
+        let name = format!("check-in delivering {} commands", setup.commands);
+        Some(bench.delivering(&name).await?.against(Some(&ceiling)))
+    } else {
+        None
+    };
+    let mut idle = None;
+    if wants("idle") {
+        let row = bench
+            .idle("idle check-in (package 1 → end)")
+            .await?
+            .against(Some(&ceiling));
+        idle = Some(row.clone());
+        rows.push(row);
     }
-    if setup.scenarios.iter().any(|s| s == "commands") {
+    if let Some(row) = delivering {
+        rows.push(row);
+    } else if wants("commands") {
         let name = format!("check-in delivering {} commands", setup.commands);
         rows.push(bench.delivering(&name).await?.against(Some(&ceiling)));
     }
+    if profiles_too {
+        // Last of the check-ins: the profiles stay assigned once created.
+        let (_, note) = bench.ten_verified_profiles().await?;
+        notes.push(note);
+        let row = bench
+            .idle("check-in with 10 verified profiles")
+            .await?
+            .against(Some(&ceiling))
+            .against_idle(idle.as_ref());
+        if let Some(ratio) = row.ratio_to_idle {
+            notes.push(format!(
+                "check-in with 10 verified profiles: {ratio:.2} of the idle check-in's rate in this run (goal ≥ 0.9: a device with nothing to change pays one indexed read); the idle row was measured right before the profiles were created, after the commands row"
+            ));
+        }
+        rows.push(row);
+    }
     rows.push(bench.enrollment.clone().against(Some(&ceiling)));
-    Ok(bench.report("sessions", rows, standard_notes(setup)))
+    Ok(bench.report("sessions", rows, notes))
 }
 
 /// `casement bench fanout`: queue one command for `queued_for` devices, then deliver it.
@@ -424,6 +679,188 @@ pub async fn fanout(
     Ok(bench.report(
         &format!("fanout --queued-for {queued_for}"),
         vec![ceiling, queue_row, deliver, idle],
+        notes,
+    ))
+}
+
+/// `casement bench profiles`: one profile assigned to the built-in group of all devices with
+/// `assigned_to` devices in the database, timed; then `repeats` times unassigned and assigned
+/// again; the status counts for them read `repeats` times; the enrolled fleet's check-ins
+/// applying it, and idle once it is verified.
+pub async fn profiles(
+    setup: &Setup,
+    exe: &std::path::Path,
+    assigned_to: u64,
+    repeats: usize,
+) -> anyhow::Result<Report> {
+    let repeats = repeats.max(1);
+    let mut bench = Bench::start(setup, exe).await?;
+    let seeded = bench.seed_to(assigned_to).await?;
+    bench.cluster.restart_nodes().await?;
+    bench.warm_up().await;
+    let ceiling = bench.ceiling().await?;
+    let idle = bench.idle("idle check-in").await?.against(Some(&ceiling));
+    let label = human(assigned_to);
+    let id = bench
+        .create_profile(
+            "bench profile: Camera/AllowCamera",
+            "Camera/AllowCamera",
+            "0",
+        )
+        .await?;
+
+    // The first assignment: a device × profile row made for every device.
+    let before = bench.cluster.usage();
+    let (body, first) = bench.assign_all(&id).await?;
+    let after = bench.cluster.usage();
+    let added = body["devices_added"].as_u64().unwrap_or(0);
+    let first_row = request_row(
+        format!("assign 1 profile to {label} (new rows)"),
+        &[first],
+        added,
+        after.cpu_since(&before),
+        &after,
+    );
+
+    // Unassigned and assigned again: the rows turn removing, then pending again.
+    let (mut unassign, mut reassign) = (Vec::new(), Vec::new());
+    let (mut unassign_cpu, mut reassign_cpu) = ((0.0, 0.0, 0.0), (0.0, 0.0, 0.0));
+    let mut removed = 0;
+    let mut back = 0;
+    let progress = Progress::start("unassign + assign".into(), repeats as u64);
+    for _ in 0..repeats {
+        let before = bench.cluster.usage();
+        let (body, t) = bench.unassign_all(&id).await?;
+        add_cpu(&mut unassign_cpu, bench.cluster.usage().cpu_since(&before));
+        unassign.push(t);
+        removed = body["devices_removed"].as_u64().unwrap_or(0);
+        let before = bench.cluster.usage();
+        let (body, t) = bench.assign_all(&id).await?;
+        add_cpu(&mut reassign_cpu, bench.cluster.usage().cpu_since(&before));
+        reassign.push(t);
+        back = body["devices_added"].as_u64().unwrap_or(0);
+        progress
+            .counter()
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    progress.finish();
+    let usage = bench.cluster.usage();
+    let unassign_row = request_row(
+        format!("unassign it from {label}"),
+        &unassign,
+        removed,
+        unassign_cpu,
+        &usage,
+    );
+    let reassign_row = request_row(
+        format!("assign it again to {label}"),
+        &reassign,
+        back,
+        reassign_cpu,
+        &usage,
+    );
+
+    // The status counts of the profile's devices, as the console lists them.
+    let ids = vec![id.clone()];
+    let mut list = Vec::new();
+    let mut one = Vec::new();
+    let mut counts = Vec::new();
+    let before = bench.cluster.usage();
+    for _ in 0..repeats {
+        let (c, t) = bench.profile_counts(&ids).await?;
+        counts = c;
+        list.push(t);
+    }
+    let between = bench.cluster.usage();
+    for _ in 0..repeats {
+        let (_, t) = bench
+            .api_ok(reqwest::Method::GET, &format!("/profiles/{id}"), None, 200)
+            .await?;
+        one.push(t);
+    }
+    let after = bench.cluster.usage();
+    let list_row = Row::new(
+        format!("counts for {label}: GET /profiles"),
+        &Measurement {
+            elapsed: list.iter().sum(),
+            latencies: list.clone(),
+            requests: list.len() as u64,
+            ..Measurement::default()
+        },
+        &before,
+        &between,
+    );
+    let one_row = Row::new(
+        format!("counts for {label}: GET /profiles/{{id}}"),
+        &Measurement {
+            elapsed: one.iter().sum(),
+            latencies: one.clone(),
+            requests: one.len() as u64,
+            ..Measurement::default()
+        },
+        &between,
+        &after,
+    );
+
+    // The enrolled fleet applies it in its next check-ins, then checks in with it verified.
+    let applying = bench
+        .measure(
+            "check-ins applying it (write + read-back)",
+            maintenance(),
+            1,
+            async |_| Ok(()),
+        )
+        .await?
+        .against(Some(&ceiling));
+    let verified = bench
+        .idle("check-in with it verified")
+        .await?
+        .against(Some(&ceiling))
+        .against_idle(Some(&idle));
+
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let verdict = |d: Duration, goal_ms: f64| if ms(d) < goal_ms { "met" } else { "NOT met" };
+    let mut notes = standard_notes(setup);
+    let counts_text: Vec<String> = counts
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    notes.push(format!(
+        "{assigned_to} devices in the database ({} enrolled, the rest seeded in bulk in {:.1} s); times are the requests' wall time over loopback (the server's work plus a local round trip)",
+        bench.fleet.len(),
+        seeded.as_secs_f64(),
+    ));
+    notes.push(format!(
+        "goal: assigning one profile to {label} < 1 s of server work: first assignment (new rows) {:.0} ms ({}); assigned again after an unassignment, median of {repeats}: {:.0} ms ({}); unassignment, median of {repeats}: {:.0} ms",
+        ms(first),
+        verdict(first, 1000.0),
+        ms(median(&reassign)),
+        verdict(median(&reassign), 1000.0),
+        ms(median(&unassign)),
+    ));
+    notes.push(format!(
+        "goal: the status counts for {label} < 100 ms: GET /api/v1/profiles median of {repeats}: {:.1} ms ({}); GET /api/v1/profiles/{{id}} median of {repeats}: {:.1} ms ({}); counts read: {}",
+        ms(median(&list)),
+        verdict(median(&list), 100.0),
+        ms(median(&one)),
+        verdict(median(&one), 100.0),
+        counts_text.join(", "),
+    ));
+    notes.push("assignment rows: ops = devices per request, ops/s = devices per second at the median, latencies are the requests', cpu ms per device".into());
+    Ok(bench.report(
+        &format!("profiles --assigned-to {assigned_to}"),
+        vec![
+            ceiling,
+            idle,
+            first_row,
+            unassign_row,
+            reassign_row,
+            list_row,
+            one_row,
+            applying,
+            verified,
+        ],
         notes,
     ))
 }

@@ -1,7 +1,7 @@
 //! Configuration profiles, device groups, assignments and device × profile state (migration
 //! 0013, docs/profiles.md).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use async_trait::async_trait;
 use casement_store::{
@@ -12,13 +12,11 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::devices::{DEVICE_COLUMNS, device};
-use crate::{SqlStore, corrupt, map_err};
+use crate::{Backend, SqlStore, corrupt, map_err};
 
 const PROFILE_COLUMNS: &str = "p.id, p.name, p.description, p.platforms, p.scope, p.settings, p.source_syncml, p.revision, p.created_at, p.updated_at";
 const DP_COLUMNS: &str = "dp.device_id, dp.profile_id, dp.revision, dp.assigned, dp.status, dp.nodes, dp.due_at, dp.drift_count, dp.last_drift_at, dp.updated_at";
 const GROUP_COLUMNS: &str = "id, name, description, members, created_at";
-/// Rows per multi-row INSERT (7 parameters each: well under SQLite's and PostgreSQL's limits).
-const CHUNK: usize = 500;
 
 fn profile(row: &AnyRow) -> StoreResult<ProfileRow> {
     let platforms: String = row.try_get("platforms").map_err(map_err)?;
@@ -67,14 +65,6 @@ fn platforms_json(p: &[Platform]) -> StoreResult<String> {
     serde_json::to_string(p).map_err(corrupt)
 }
 
-/// `$n, $n+1, …` for `count` parameters starting at `first`.
-fn params(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The rows a message's profile progress writes; in the message's transaction.
 pub(crate) async fn apply_progress(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -110,6 +100,71 @@ pub(crate) async fn apply_progress(
 }
 
 impl SqlStore {
+    /// Makes the profile's rows follow `wanted_set` (a query of one column `value`, the wanted
+    /// device ids, reading its one parameter `$4` = `param`), set-based in three statements
+    /// whatever the number of devices: rows of devices no longer wanted being removed, rows of
+    /// devices wanted again pending, a pending row for each wanted device without one.
+    async fn reconcile_rows(
+        &self,
+        profile_id: &str,
+        revision: i64,
+        now: i64,
+        wanted_set: &str,
+        param: &str,
+    ) -> StoreResult<Reconciled> {
+        let not_wanted = match self.backend() {
+            Backend::Sqlite => format!("device_id NOT IN ({wanted_set})"),
+            // Written so that PostgreSQL hashes the set (an anti join).
+            Backend::Postgres => format!(
+                "NOT EXISTS (SELECT 1 FROM ({wanted_set}) AS w WHERE w.value = device_profiles.device_id)"
+            ),
+        };
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let gone = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE device_profiles SET assigned = 0, status = 'removing', revision = $2, due_at = $3, updated_at = $3 \
+             WHERE profile_id = $1 AND assigned = 1 AND {not_wanted}"
+        )))
+        .bind(profile_id)
+        .bind(revision)
+        .bind(now)
+        .bind(param)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        let back = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE device_profiles SET assigned = 1, status = 'pending', revision = $2, due_at = $3, updated_at = $3 \
+             WHERE profile_id = $1 AND assigned = 0 AND device_id IN ({wanted_set})"
+        )))
+        .bind(profile_id)
+        .bind(revision)
+        .bind(now)
+        .bind(param)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        let new = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO device_profiles (device_id, profile_id, revision, assigned, status, nodes, due_at, drift_count, updated_at) \
+             SELECT DISTINCT w.value, $1, CAST($2 AS BIGINT), 1, 'pending', '[]', CAST($3 AS BIGINT), 0, CAST($3 AS BIGINT) FROM ({wanted_set}) AS w \
+             WHERE NOT EXISTS (SELECT 1 FROM device_profiles dp WHERE dp.device_id = w.value AND dp.profile_id = $1)"
+        )))
+        .bind(profile_id)
+        .bind(revision)
+        .bind(now)
+        .bind(param)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        tx.commit().await.map_err(map_err)?;
+        Ok(Reconciled {
+            added: new + back,
+            removed: gone,
+        })
+    }
+
     async fn profile_pairs(
         &self,
         sql: String,
@@ -540,74 +595,34 @@ impl ProfileStore for SqlStore {
         devices: &[String],
         now: i64,
     ) -> StoreResult<Reconciled> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let rows =
-            sqlx::query("SELECT device_id, assigned FROM device_profiles WHERE profile_id = $1")
-                .bind(profile_id)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        let mut existing: HashMap<String, bool> = HashMap::with_capacity(rows.len());
-        for r in &rows {
-            let assigned: i64 = r.try_get("assigned").map_err(map_err)?;
-            existing.insert(r.try_get("device_id").map_err(map_err)?, assigned != 0);
-        }
-        let wanted: HashSet<&str> = devices.iter().map(String::as_str).collect();
-        let new: Vec<&str> = devices
-            .iter()
-            .map(String::as_str)
-            .filter(|d| !existing.contains_key(*d))
-            .collect();
-        let back: Vec<&str> = existing
-            .iter()
-            .filter(|(d, assigned)| !**assigned && wanted.contains(d.as_str()))
-            .map(|(d, _)| d.as_str())
-            .collect();
-        let gone: Vec<&str> = existing
-            .iter()
-            .filter(|(d, assigned)| **assigned && !wanted.contains(d.as_str()))
-            .map(|(d, _)| d.as_str())
-            .collect();
-        for chunk in new.chunks(CHUNK) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(${}, $1, $2, 1, 'pending', '[]', $3, 0, $3)", 4 + i))
-                .collect();
-            let sql = format!(
-                "INSERT INTO device_profiles (device_id, profile_id, revision, assigned, status, nodes, due_at, drift_count, updated_at) VALUES {}",
-                values.join(", ")
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql))
-                .bind(profile_id)
-                .bind(revision)
-                .bind(now);
-            for d in chunk {
-                q = q.bind(*d);
+        let wanted = serde_json::to_string(devices).map_err(corrupt)?;
+        let wanted_set = match self.backend() {
+            Backend::Sqlite => "SELECT value FROM json_each($4)",
+            Backend::Postgres => "SELECT value FROM json_array_elements_text(CAST($4 AS json))",
+        };
+        self.reconcile_rows(profile_id, revision, now, wanted_set, &wanted)
+            .await
+    }
+
+    async fn set_profile_all_devices(
+        &self,
+        profile_id: &str,
+        revision: i64,
+        platforms: &[Platform],
+        now: i64,
+    ) -> StoreResult<Reconciled> {
+        let names: Vec<&str> = platforms.iter().map(|p| p.as_str()).collect();
+        let platforms = serde_json::to_string(&names).map_err(corrupt)?;
+        let wanted_set = match self.backend() {
+            Backend::Sqlite => {
+                "SELECT id AS value FROM devices WHERE retired_at IS NULL AND platform IN (SELECT value FROM json_each($4))"
             }
-            q.execute(&mut *tx).await.map_err(map_err)?;
-        }
-        for (ids, assigned, status) in [(&back, 1, "pending"), (&gone, 0, "removing")] {
-            for chunk in ids.chunks(CHUNK) {
-                let sql = format!(
-                    "UPDATE device_profiles SET assigned = {assigned}, status = '{status}', revision = $2, due_at = $3, updated_at = $3 \
-                     WHERE profile_id = $1 AND device_id IN ({})",
-                    params(4, chunk.len())
-                );
-                let mut q = sqlx::query(AssertSqlSafe(sql))
-                    .bind(profile_id)
-                    .bind(revision)
-                    .bind(now);
-                for d in chunk {
-                    q = q.bind(*d);
-                }
-                q.execute(&mut *tx).await.map_err(map_err)?;
+            Backend::Postgres => {
+                "SELECT id AS value FROM devices WHERE retired_at IS NULL AND platform IN (SELECT value FROM json_array_elements_text(CAST($4 AS json)))"
             }
-        }
-        tx.commit().await.map_err(map_err)?;
-        Ok(Reconciled {
-            added: (new.len() + back.len()) as u64,
-            removed: gone.len() as u64,
-        })
+        };
+        self.reconcile_rows(profile_id, revision, now, wanted_set, &platforms)
+            .await
     }
 
     async fn add_device_profiles(

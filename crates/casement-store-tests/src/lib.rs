@@ -7,7 +7,7 @@ mod web;
 
 mod story;
 
-use story::{actions, apps, directory, fleet, profiles, push, queue};
+use story::{actions, apps, directory, fleet, profile_rows, profiles, push, queue};
 
 use casement_store::*;
 
@@ -131,5 +131,6 @@ pub async fn story(store: &dyn Store) {
     team::story(store).await;
     actions::requests(store).await;
     queue::every_class_and_kind(store).await;
+    profile_rows::reconcile(store).await;
     profiles::profiles(store).await;
 }

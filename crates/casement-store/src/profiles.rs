@@ -247,6 +247,15 @@ pub trait ProfileStore: Send + Sync {
         devices: &[String],
         now: i64,
     ) -> StoreResult<Reconciled>;
+    /// [`Self::set_profile_devices`] with every device not retired of `platforms` (the built-in
+    /// group of all devices), worked out by the database rather than listed.
+    async fn set_profile_all_devices(
+        &self,
+        profile_id: &str,
+        revision: i64,
+        platforms: &[Platform],
+        now: i64,
+    ) -> StoreResult<Reconciled>;
     /// Adds (or brings back) the rows of one device for these profiles `(id, revision)`.
     async fn add_device_profiles(
         &self,

@@ -325,17 +325,27 @@ pub async fn assign(
     if !groups.iter().any(|g| g.id == group.id) {
         groups.push(group.clone());
     }
-    let devices = devices_of_groups(state, &groups, &profile.platforms).await?;
-    check_conflicts(state, &profile, &settings_of(&profile)?, &devices).await?;
+    // Only another assigned profile can conflict: without one, the devices need not be
+    // listed here (assigning to all devices is then worked out by the database alone).
+    let others = state
+        .store
+        .all_assignments()
+        .await?
+        .iter()
+        .any(|(p, _)| p != &profile.id);
+    let devices = if others || !covers_all(&groups) {
+        let devices = devices_of_groups(state, &groups, &profile.platforms).await?;
+        check_conflicts(state, &profile, &settings_of(&profile)?, &devices).await?;
+        Some(devices)
+    } else {
+        None
+    };
     let now = state.clock.now_ms();
     state
         .store
         .add_assignment(&profile.id, &group.id, now)
         .await?;
-    let reconciled = state
-        .store
-        .set_profile_devices(&profile.id, profile.revision, &devices, now)
-        .await?;
+    let reconciled = set_devices(state, &profile, &groups, devices.as_deref(), now).await?;
     Ok((profile, group, reconciled))
 }
 
@@ -368,15 +378,44 @@ pub async fn reconcile_profile(
     profile: &ProfileRow,
 ) -> Result<Reconciled, StoreError> {
     let groups = groups_of(state, profile).await?;
-    let devices = devices_of_groups(state, &groups, &profile.platforms).await?;
+    set_devices(state, profile, &groups, None, state.clock.now_ms()).await
+}
+
+/// True when one of `groups` is the built-in group of all devices (their union is then every
+/// device of the profile's platforms).
+fn covers_all(groups: &[GroupRow]) -> bool {
+    groups
+        .iter()
+        .any(|g| matches!(g.members, GroupMembers::All))
+}
+
+/// Makes the profile apply to the devices of `groups` (`devices` if already listed): with the
+/// group of all devices, the database works them out itself (one statement per change, no
+/// list of 100k ids through the server).
+async fn set_devices(
+    state: &AppState,
+    profile: &ProfileRow,
+    groups: &[GroupRow],
+    devices: Option<&[String]>,
+    now: i64,
+) -> Result<Reconciled, StoreError> {
+    if covers_all(groups) {
+        return state
+            .store
+            .set_profile_all_devices(&profile.id, profile.revision, &profile.platforms, now)
+            .await;
+    }
+    let listed;
+    let devices = match devices {
+        Some(d) => d,
+        None => {
+            listed = devices_of_groups(state, groups, &profile.platforms).await?;
+            &listed
+        }
+    };
     state
         .store
-        .set_profile_devices(
-            &profile.id,
-            profile.revision,
-            &devices,
-            state.clock.now_ms(),
-        )
+        .set_profile_devices(&profile.id, profile.revision, devices, now)
         .await
 }
 

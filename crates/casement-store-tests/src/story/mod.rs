@@ -4,6 +4,7 @@ pub(crate) mod actions;
 pub(crate) mod apps;
 pub(crate) mod directory;
 pub(crate) mod fleet;
+pub(crate) mod profile_rows;
 pub(crate) mod profiles;
 pub(crate) mod push;
 pub(crate) mod queue;
