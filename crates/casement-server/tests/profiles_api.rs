@@ -4,42 +4,12 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use casement_server::{AppState, RawConfig};
+use axum::http::StatusCode;
+use casement_server::RawConfig;
 use casement_store::Role;
+use common::router_api as api;
 use common::*;
-use serde_json::{Value, json};
-use tower::ServiceExt;
-
-async fn api(
-    state: &AppState,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("authorization", format!("Bearer {token}"));
-    if body.is_some() {
-        request = request.header("content-type", "application/json");
-    }
-    let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
-    let response = casement_server::http::app(state.clone())
-        .oneshot(request.body(body).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
-        .await
-        .unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
+use serde_json::json;
 
 const CAMERA: &str = "./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera";
 
@@ -268,7 +238,7 @@ async fn issue_14_a_profile_from_a_syncml_body_groups_and_a_conflict_at_assignme
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
-    // The device's profiles, and a profile's command is not cancelled on its own.
+    // The device's profiles.
     let (_, of_device) = api(
         state,
         "GET",
@@ -281,6 +251,39 @@ async fn issue_14_a_profile_from_a_syncml_body_groups_and_a_conflict_at_assignme
         of_device["profiles"].as_array().unwrap().len(),
         2,
         "{of_device}"
+    );
+
+    // A profile's command (queued by the core at a check-in) is not cancelled on its own: its
+    // node waits for the answer.
+    let queued = casement_store::NewCommand {
+        id: "profile-command-1".into(),
+        device_id: "PROF-1".into(),
+        kind: casement_store::CommandKind::Profile,
+        class: casement_store::CommandClass::Settings,
+        label: "Profile \"Camera off\": add".into(),
+        payload: "{}".into(),
+        secret: false,
+        created_at: 1,
+        expires_at: None,
+        max_attempts: 5,
+        created_by: "system".into(),
+    };
+    state.store.enqueue_commands(&[queued]).await.unwrap();
+    let (status, refused) = api(
+        state,
+        "POST",
+        "/api/v1/commands/profile-command-1/cancel",
+        &h.token,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert!(
+        refused["reason"]
+            .as_str()
+            .unwrap()
+            .contains("unassign the profile"),
+        "{refused}"
     );
     h.server.shutdown().await;
 }

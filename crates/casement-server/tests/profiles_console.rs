@@ -7,7 +7,7 @@
 mod common;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use casement_dm::profiles::validate::validate_profile;
 use casement_dm::profiles::{Format, ProfileScope, Removal, Setting};
 use casement_server::{AppState, RawConfig};
@@ -15,44 +15,11 @@ use casement_store::{NewCertificate, NewDevice, Platform, Role};
 use common::*;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 const CAMERA: &str = "./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera";
 const SPOTLIGHT: &str = "./User/Vendor/MSFT/Policy/Config/Experience/AllowWindowsSpotlight";
 
-/// One request through the router; the status, the `Location` header and the body.
-async fn call(
-    state: &AppState,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<String>,
-) -> (StatusCode, String, String) {
-    let mut request = Request::builder().method(method).uri(path);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let body = body.map_or_else(Body::empty, Body::from);
-    let response = casement_server::http::app(state.clone())
-        .oneshot(request.body(body).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let location = response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
-        .await
-        .unwrap();
-    (
-        status,
-        location,
-        String::from_utf8_lossy(&bytes).into_owned(),
-    )
-}
+use common::oneshot as call;
 
 /// A console session of one role: its cookie and CSRF token.
 struct Console {
@@ -116,27 +83,16 @@ impl Console {
             ("cookie", self.cookie.as_str()),
             ("content-type", "application/x-www-form-urlencoded"),
         ];
-        call(state, "POST", path, &headers, Some(form)).await
+        call(state, "POST", path, &headers, Some(Body::from(form))).await
     }
 }
 
 /// The admin API with the bootstrap token.
 async fn api(state: &AppState, token: &str, method: &str, path: &str, body: Value) -> Value {
-    let bearer = format!("Bearer {token}");
-    let headers = [
-        ("authorization", bearer.as_str()),
-        ("content-type", "application/json"),
-    ];
-    let (status, _, text) = call(
-        state,
-        method,
-        &format!("/api/v1{path}"),
-        &headers,
-        Some(body.to_string()),
-    )
-    .await;
-    assert!(status.is_success(), "{method} {path}: {status} {text}");
-    serde_json::from_str(&text).unwrap()
+    let (status, answer) =
+        router_api(state, method, &format!("/api/v1{path}"), token, Some(body)).await;
+    assert!(status.is_success(), "{method} {path}: {status} {answer}");
+    answer
 }
 
 /// Text as the page writes it (maud escapes `&`, `<`, `>` and `"`).

@@ -8,54 +8,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use casement_server::authz::{self, API_ROUTES, CONSOLE_ROUTES, Need, Permission};
 use casement_server::clock::ManualClock;
 use casement_server::{AppState, RawConfig};
 use casement_store::Role;
 use common::*;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-/// One request through the router (no sockets); the status and the body (JSON, or the text).
-async fn call(
-    state: &AppState,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<Body>,
-) -> (StatusCode, String) {
-    let mut request = Request::builder().method(method).uri(path);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = casement_server::http::app(state.clone())
-        .oneshot(request.body(body.unwrap_or_else(Body::empty)).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
-        .await
-        .unwrap();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
-}
-
-async fn api(
-    state: &AppState,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let bearer = format!("Bearer {token}");
-    let mut headers = vec![("authorization", bearer.as_str())];
-    let body = body.map(|b| {
-        headers.push(("content-type", "application/json"));
-        Body::from(b.to_string())
-    });
-    let (status, text) = call(state, method, path, &headers, body).await;
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
+use common::router_api as api;
 
 /// A personal token of `role`, made with the bootstrap token.
 async fn token_of(state: &AppState, bootstrap: &str, role: Role) -> String {
@@ -232,7 +193,7 @@ async fn issue_15_every_console_action_and_role_is_allowed_or_refused_by_the_one
                     ("content-type", "application/x-www-form-urlencoded"),
                 ];
                 let body = (rule.method == "POST").then(|| Body::from(form.to_owned()));
-                let (status, page) = call(&state, rule.method, &path, &headers, body).await;
+                let (status, _, page) = oneshot(&state, rule.method, &path, &headers, body).await;
                 let what = format!("{} {} as {}", rule.method, rule.path, role.as_str());
                 if authz::grants(*role, permission) {
                     assert_ne!(status, StatusCode::FORBIDDEN, "{what}: {page}");
@@ -775,7 +736,7 @@ async fn issue_15_a_throttled_sign_in_is_an_event() {
     let form = format!("csrf={csrf}&upn=demio&password=wrong-password");
     let mut throttled = 0;
     for _ in 0..8 {
-        let (status, _) = call(
+        let (status, _, _) = oneshot(
             &state,
             "POST",
             "/portal/login",

@@ -100,6 +100,18 @@ pub(crate) async fn apply_progress(
 }
 
 impl SqlStore {
+    /// A query of one text column `value`: the elements of the JSON array of strings bound as
+    /// parameter `$n` (SQLite `json_each`, PostgreSQL `json_array_elements_text`), so that a
+    /// list of any length is one parameter.
+    fn json_values(&self, n: usize) -> String {
+        match self.backend() {
+            Backend::Sqlite => format!("SELECT value FROM json_each(${n})"),
+            Backend::Postgres => {
+                format!("SELECT value FROM json_array_elements_text(CAST(${n} AS json))")
+            }
+        }
+    }
+
     /// Makes the profile's rows follow `wanted_set` (a query of one column `value`, the wanted
     /// device ids, reading its one parameter `$4` = `param`), set-based in three statements
     /// whatever the number of devices: rows of devices no longer wanted being removed, rows of
@@ -596,11 +608,7 @@ impl ProfileStore for SqlStore {
         now: i64,
     ) -> StoreResult<Reconciled> {
         let wanted = serde_json::to_string(devices).map_err(corrupt)?;
-        let wanted_set = match self.backend() {
-            Backend::Sqlite => "SELECT value FROM json_each($4)",
-            Backend::Postgres => "SELECT value FROM json_array_elements_text(CAST($4 AS json))",
-        };
-        self.reconcile_rows(profile_id, revision, now, wanted_set, &wanted)
+        self.reconcile_rows(profile_id, revision, now, &self.json_values(4), &wanted)
             .await
     }
 
@@ -613,15 +621,11 @@ impl ProfileStore for SqlStore {
     ) -> StoreResult<Reconciled> {
         let names: Vec<&str> = platforms.iter().map(|p| p.as_str()).collect();
         let platforms = serde_json::to_string(&names).map_err(corrupt)?;
-        let wanted_set = match self.backend() {
-            Backend::Sqlite => {
-                "SELECT id AS value FROM devices WHERE retired_at IS NULL AND platform IN (SELECT value FROM json_each($4))"
-            }
-            Backend::Postgres => {
-                "SELECT id AS value FROM devices WHERE retired_at IS NULL AND platform IN (SELECT value FROM json_array_elements_text(CAST($4 AS json)))"
-            }
-        };
-        self.reconcile_rows(profile_id, revision, now, wanted_set, &platforms)
+        let wanted_set = format!(
+            "SELECT id AS value FROM devices WHERE retired_at IS NULL AND platform IN ({})",
+            self.json_values(4)
+        );
+        self.reconcile_rows(profile_id, revision, now, &wanted_set, &platforms)
             .await
     }
 
@@ -660,33 +664,18 @@ impl ProfileStore for SqlStore {
         devices: &[String],
         except_profile: &str,
     ) -> StoreResult<Vec<ProfileRow>> {
-        // Profiles are few: read each other profile's devices and intersect.
-        let rows = sqlx::query(
-            "SELECT DISTINCT profile_id FROM device_profiles WHERE profile_id <> $1 AND assigned = 1",
-        )
+        // One query, the devices as one JSON array parameter.
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {PROFILE_COLUMNS} FROM profiles p WHERE p.deleted_at IS NULL AND p.id <> $1 \
+             AND EXISTS (SELECT 1 FROM device_profiles dp WHERE dp.profile_id = p.id AND dp.assigned = 1 \
+             AND dp.device_id IN ({})) ORDER BY p.name_lower",
+            self.json_values(2)
+        )))
         .bind(except_profile)
+        .bind(serde_json::to_string(devices).map_err(corrupt)?)
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        let wanted: HashSet<&str> = devices.iter().map(String::as_str).collect();
-        let mut out = Vec::new();
-        for r in &rows {
-            let id: String = r.try_get("profile_id").map_err(map_err)?;
-            let ids = sqlx::query(
-                "SELECT device_id FROM device_profiles WHERE profile_id = $1 AND assigned = 1",
-            )
-            .bind(&id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-            let shares = ids.iter().any(|r| {
-                r.try_get::<String, _>("device_id")
-                    .is_ok_and(|d| wanted.contains(d.as_str()))
-            });
-            if shares && let Some(p) = self.profile(&id).await? {
-                out.push(p);
-            }
-        }
-        Ok(out)
+        rows.iter().map(profile).collect()
     }
 }

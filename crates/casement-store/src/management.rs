@@ -388,6 +388,9 @@ pub struct ManagementSnapshot {
     pub channel: Option<ChannelRow>,
     /// The certificate asked for, if it exists (possibly another device's).
     pub certificate: Option<crate::Certificate>,
+    /// When the device's next configuration-profile row is due (`None`: none is): the
+    /// profiles themselves are read ([`crate::ProfileStore::due_profiles`]) only once it has come.
+    pub profiles_due_at: Option<i64>,
 }
 
 /// A session write, checked against the version read.

@@ -205,8 +205,8 @@ pub trait ProfileStore: Send + Sync {
         &self,
         device_id: &str,
     ) -> StoreResult<Vec<(DeviceProfileRow, ProfileRow)>>;
-    /// The device's rows due at `now` with their profiles: the one indexed read a check-in
-    /// makes for profiles.
+    /// The device's rows due at `now` with their profiles: read at package 1 only when the
+    /// management snapshot's `profiles_due_at` has come.
     async fn due_profiles(
         &self,
         device_id: &str,

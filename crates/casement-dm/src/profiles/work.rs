@@ -2,8 +2,8 @@
 //!
 //! Each node of a profile on a device has a [`NodeRecord`]; the device × profile's
 //! [`ProfileStatus`] is derived from its nodes. At the start of a session the core is given the
-//! device's profiles that need work ([`DeviceProfile`], loaded by one indexed read of the
-//! rows that are due) and [`plan`]s, for each one the session's context may carry:
+//! device's profiles that need work ([`DeviceProfile`], the rows that are due, read only when
+//! one is) and [`plan`]s, for each one the session's context may carry:
 //!
 //! | node | what is queued | node becomes |
 //! |---|---|---|
@@ -60,6 +60,20 @@ pub enum NodeState {
 }
 
 impl NodeState {
+    /// Every state.
+    pub const ALL: [NodeState; 10] = [
+        Self::Pending,
+        Self::Sending,
+        Self::Verifying,
+        Self::Verified,
+        Self::NotReadable,
+        Self::Failed,
+        Self::Drifted,
+        Self::Removing,
+        Self::Removed,
+        Self::LeftOnDevice,
+    ];
+
     /// The name in the API and in storage.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -579,23 +593,6 @@ impl DeviceProfile {
             }
         }
         (None, None)
-    }
-
-    /// A command of this profile went back to the queue unsent or unanswered: nothing to do —
-    /// its node keeps the command, which the queue delivers in a later session. A command that
-    /// will never be answered (expired, cancelled) frees its node to be planned again.
-    pub fn forget(&mut self, command: &CommandRef, now: i64) {
-        for node in &mut self.nodes {
-            if node.command.as_ref().is_some_and(|(c, _)| c == command) {
-                node.command = None;
-                let state = if is_removal_state(node.state) {
-                    NodeState::Removing
-                } else {
-                    NodeState::Pending
-                };
-                set(node, state, None, None, now);
-            }
-        }
     }
 
     fn node_index_or_insert(&mut self, setting: &Setting, now: i64) -> usize {

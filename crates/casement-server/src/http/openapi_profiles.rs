@@ -68,21 +68,7 @@ pub fn paths() -> Value {
 pub fn schemas() -> Value {
     let formats: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
     let statuses: Vec<&str> = ProfileStatus::ALL.iter().map(|s| s.as_str()).collect();
-    let node_states: Vec<&str> = [
-        NodeState::Pending,
-        NodeState::Sending,
-        NodeState::Verifying,
-        NodeState::Verified,
-        NodeState::NotReadable,
-        NodeState::Failed,
-        NodeState::Drifted,
-        NodeState::Removing,
-        NodeState::Removed,
-        NodeState::LeftOnDevice,
-    ]
-    .iter()
-    .map(|s| s.as_str())
-    .collect();
+    let node_states: Vec<&str> = NodeState::ALL.iter().map(|s| s.as_str()).collect();
     let counts: serde_json::Map<String, Value> = statuses
         .iter()
         .map(|s| ((*s).to_owned(), json!({ "type": "integer" })))

@@ -419,17 +419,22 @@ async fn set_devices(
         .await
 }
 
-/// Reconciles every profile assigned to a group (after the group changed or was deleted).
-pub async fn reconcile_group(state: &AppState, group_id: &str) -> Result<(), StoreError> {
-    let assignments = state.store.all_assignments().await?;
-    let mut done = HashSet::new();
-    for profile in state.store.list_profiles().await? {
-        let assigned_here = assignments
-            .iter()
-            .any(|(p, g)| p == &profile.id && g == group_id);
-        if (assigned_here || !assignments.iter().any(|(p, _)| p == &profile.id))
-            && done.insert(profile.id.clone())
-        {
+/// The profiles assigned to a group.
+async fn assigned_to(state: &AppState, group_id: &str) -> Result<Vec<String>, StoreError> {
+    Ok(state
+        .store
+        .all_assignments()
+        .await?
+        .into_iter()
+        .filter(|(_, g)| g == group_id)
+        .map(|(p, _)| p)
+        .collect())
+}
+
+/// Reconciles these profiles (after a group they are assigned to changed or was deleted).
+async fn reconcile_profiles(state: &AppState, ids: &[String]) -> Result<(), StoreError> {
+    for id in ids {
+        if let Some(profile) = state.store.profile(id).await? {
             reconcile_profile(state, &profile).await?;
         }
     }
@@ -538,7 +543,7 @@ pub async fn update_group(
         .update_group(&row)
         .await
         .map_err(|e| name_taken(e, "group", &name))?;
-    reconcile_group(state, &row.id).await?;
+    reconcile_profiles(state, &assigned_to(state, &row.id).await?).await?;
     Ok(row)
 }
 
@@ -551,21 +556,9 @@ pub async fn delete_group(state: &AppState, id: &str) -> Result<(), ProfileError
             "the built-in group of all devices cannot be deleted".into(),
         ));
     }
-    let assigned: Vec<String> = state
-        .store
-        .all_assignments()
-        .await?
-        .into_iter()
-        .filter(|(_, g)| g == &group.id)
-        .map(|(p, _)| p)
-        .collect();
+    let assigned = assigned_to(state, &group.id).await?;
     state.store.delete_group(&group.id).await?;
-    for profile_id in assigned {
-        if let Some(profile) = state.store.profile(&profile_id).await? {
-            reconcile_profile(state, &profile).await?;
-        }
-    }
-    Ok(())
+    Ok(reconcile_profiles(state, &assigned).await?)
 }
 
 fn checked_group(name: &str, members: &GroupMembers) -> Result<String, ProfileError> {

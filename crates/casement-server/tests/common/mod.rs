@@ -394,3 +394,64 @@ pub async fn read_until_closed<R: tokio::io::AsyncRead + Unpin>(
     tokio::time::timeout(bound, read).await.ok()?;
     Some(received)
 }
+
+/// One request through the router (no sockets): the status, the `Location` header (empty when
+/// none) and the body as text.
+pub async fn oneshot(
+    state: &casement_server::AppState,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<axum::body::Body>,
+) -> (axum::http::StatusCode, String, String) {
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::builder().method(method).uri(path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = casement_server::http::app(state.clone())
+        .oneshot(
+            request
+                .body(body.unwrap_or_else(axum::body::Body::empty))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status();
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
+        .await
+        .unwrap();
+    (
+        status,
+        location,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+/// One admin API request through the router with a bearer token: the status and the JSON
+/// answer (`Null` when it is not JSON).
+pub async fn router_api(
+    state: &casement_server::AppState,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (axum::http::StatusCode, serde_json::Value) {
+    let bearer = format!("Bearer {token}");
+    let mut headers = vec![("authorization", bearer.as_str())];
+    let body = body.map(|b| {
+        headers.push(("content-type", "application/json"));
+        axum::body::Body::from(b.to_string())
+    });
+    let (status, _, text) = oneshot(state, method, path, &headers, body).await;
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}

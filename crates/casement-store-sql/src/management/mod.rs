@@ -151,7 +151,8 @@ impl SessionStore for SqlStore {
     ) -> StoreResult<Option<ManagementSnapshot>> {
         // One row: the device, the certificate asked for, the channel, the session not ended
         // (found through the partial unique index one_active_session_per_device) and whether
-        // any command is pending; the pending commands themselves only if there are some.
+        // any command is pending, and when its next profile row is due (the index
+        // device_profiles_due); the pending commands themselves only if there are some.
         let row = sqlx::query(AssertSqlSafe(snapshot_sql()))
             .bind(device_id)
             .bind(certificate_serial)
@@ -215,6 +216,7 @@ impl SessionStore for SqlStore {
             active_session,
             pending,
             certificate,
+            profiles_due_at: row.try_get("profiles_due_at").map_err(map_err)?,
         }))
     }
 

@@ -99,7 +99,8 @@ pub(super) fn snapshot_sql() -> &'static str {
              ch.last_error AS ch_last_error, ch.reason AS ch_reason, ch.updated_at AS ch_updated_at, \
              c.serial_hex AS c_serial_hex, c.device_id AS c_device_id, c.thumbprint AS c_thumbprint, \
              c.not_before AS c_not_before, c.not_after AS c_not_after, c.issued_at AS c_issued_at, c.revoked_at AS c_revoked_at, \
-             CAST(CASE WHEN EXISTS (SELECT 1 FROM commands p WHERE p.device_id = d.id AND p.state = 'pending') THEN 1 ELSE 0 END AS BIGINT) AS has_pending \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM commands p WHERE p.device_id = d.id AND p.state = 'pending') THEN 1 ELSE 0 END AS BIGINT) AS has_pending, \
+             (SELECT MIN(dp.due_at) FROM device_profiles dp WHERE dp.device_id = d.id) AS profiles_due_at \
              FROM devices d \
              LEFT JOIN sessions s ON s.device_id = d.id AND s.ended_at IS NULL \
              LEFT JOIN push_channels ch ON ch.device_id = d.id \

@@ -116,6 +116,18 @@ pub(crate) async fn profiles(store: &dyn Store) {
     );
     assert_eq!(due[0].1.id, "P1");
     assert!(store.due_profiles("PD1", 5_999).await.unwrap().is_empty());
+    // The management snapshot says when the next row is due, so a check-in reads the rows only
+    // once one is.
+    let snapshot = |id: &'static str| async move {
+        store
+            .management_snapshot(id, None, 10)
+            .await
+            .unwrap()
+            .unwrap()
+            .profiles_due_at
+    };
+    assert_eq!(snapshot("PD1").await, Some(6_000));
+    assert_eq!(snapshot("PD3").await, None, "no profile rows");
 
     // Progress written with a message; settled rows are not read until due again.
     store
@@ -131,6 +143,7 @@ pub(crate) async fn profiles(store: &dyn Store) {
         .await
         .unwrap();
     assert!(store.due_profiles("PD1", 8_999).await.unwrap().is_empty());
+    assert_eq!(snapshot("PD1").await, Some(9_000));
     let (row, _) = store.due_profiles("PD1", 9_000).await.unwrap().remove(0);
     assert_eq!(
         (row.status.as_str(), row.drift_count, row.last_drift_at),

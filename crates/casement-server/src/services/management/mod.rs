@@ -197,8 +197,9 @@ async fn handle_once(
         return Box::pin(handle_once(state, verified, serial, facts, message, body)).await;
     }
     let mut config = core_config(state, &snapshot, continuing.is_none());
-    if continuing.is_none() {
-        // The device's profiles that need work: one indexed read, at package 1 only.
+    if continuing.is_none() && snapshot.profiles_due_at.is_some_and(|due| due <= now) {
+        // The device's profiles that need work, at package 1 only, and only when the snapshot
+        // says one is due: a device whose profiles are settled makes no second read.
         config.profiles = crate::services::profiles::work_for(state, &snapshot.device, now).await?;
     }
     let candidates = pending_for_core(&snapshot.pending)?;
