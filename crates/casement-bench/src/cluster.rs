@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use casement_store_tests::postgres::TempPostgres;
+use casement_store_tests::postgres::{Durability, TempPostgres};
 
 use crate::nginx::{Nginx, NginxFiles};
 use crate::procs::{self, Usage};
@@ -44,6 +44,8 @@ pub struct ClusterSpec {
     pub nginx_workers: usize,
     /// Extra `CASEMENT_*` settings for every node.
     pub env: Vec<(String, String)>,
+    /// How the throwaway PostgreSQL server commits (ignored for SQLite).
+    pub postgres_durability: Durability,
 }
 
 /// The running processes. Stopped on drop (nodes, then nginx, then the database).
@@ -88,9 +90,10 @@ impl Cluster {
         let data_dir = dir.path().join("data");
         let postgres = match spec.database {
             Database::Sqlite => None,
-            Database::Postgres => {
-                Some(TempPostgres::start().map_err(|e| anyhow::anyhow!("PostgreSQL: {e}"))?)
-            }
+            Database::Postgres => Some(
+                TempPostgres::start_with(spec.postgres_durability)
+                    .map_err(|e| anyhow::anyhow!("PostgreSQL: {e}"))?,
+            ),
         };
         let database_url = match &postgres {
             Some(pg) => pg.url.clone(),

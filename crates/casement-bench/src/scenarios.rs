@@ -22,10 +22,21 @@ use crate::cluster::{Cluster, ClusterSpec, Database};
 use crate::fleet::{self, FleetDevice, Measurement, Work};
 use crate::progress::Progress;
 use crate::report::{Report, Row};
+use casement_store_tests::postgres::Durability;
 
 /// The bench user's credentials (created on the fresh server).
 const USER: &str = "bench@contoso.com";
 const PASSWORD: &str = "bench password 1";
+
+/// A setting that is on or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum OnOff {
+    /// On.
+    On,
+    /// Off.
+    Off,
+}
 
 /// How the load and the server side are set up (shared by every benchmark).
 #[derive(Debug, Clone, clap::Args)]
@@ -60,6 +71,15 @@ pub struct Setup {
     /// Commands each session delivers in the "delivering commands" scenario.
     #[arg(long, default_value_t = 5)]
     pub commands: usize,
+    /// PostgreSQL's `synchronous_commit` (the bench's PostgreSQL always runs with `fsync=on`
+    /// and `full_page_writes=on`, as in production): `on` waits for the WAL flush at each
+    /// commit, `off` does not (a crash may lose the last moments of commits, never corrupt).
+    #[arg(long, value_enum, default_value = "on")]
+    pub pg_synchronous_commit: OnOff,
+    /// The `casement` binary the nodes run (default: this one): to measure an older build
+    /// with the same load, side by side.
+    #[arg(long)]
+    pub server_exe: Option<std::path::PathBuf>,
     /// Write the report as JSON to this file too.
     #[arg(long)]
     pub json: Option<std::path::PathBuf>,
@@ -72,12 +92,15 @@ pub struct Setup {
 impl Setup {
     fn spec(&self, exe: &std::path::Path) -> ClusterSpec {
         ClusterSpec {
-            exe: exe.to_owned(),
+            exe: self.server_exe.clone().unwrap_or_else(|| exe.to_owned()),
             nodes: self.nodes,
             database: self.database,
             nginx: self.nginx,
             nginx_workers: self.nginx_workers,
             env: Vec::new(),
+            postgres_durability: Durability::Durable {
+                synchronous_commit: self.pg_synchronous_commit == OnOff::On,
+            },
         }
     }
 
@@ -93,16 +116,25 @@ impl Setup {
             "connection": self.connection,
             "tls": self.tls,
             "commands_per_session": self.commands,
+            "postgres": (self.database == Database::Postgres).then(|| json!({
+                "fsync": "on",
+                "full_page_writes": "on",
+                "synchronous_commit": self.pg_synchronous_commit,
+            })),
             "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
             "load_average_at_start": std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
             "entry": cluster.entry_url(),
+            "server_exe": self.server_exe,
         })
     }
 
     fn title(&self, what: &str) -> String {
         let database = match self.database {
             Database::Sqlite => "SQLite",
-            Database::Postgres => "PostgreSQL",
+            Database::Postgres => match self.pg_synchronous_commit {
+                OnOff::On => "PostgreSQL (fsync=on, synchronous_commit=on)",
+                OnOff::Off => "PostgreSQL (fsync=on, synchronous_commit=off)",
+            },
         };
         format!(
             "casement bench {what}: {database}, {} node{}{}, {} devices, concurrency {}, TLS {}, connections: {}",
@@ -918,9 +950,10 @@ fn standard_notes(setup: &Setup) -> Vec<String> {
         "the simulator runs on the same machine and cores as the server: rates are what both together reach; CPU per operation is the server's alone".to_owned(),
     ];
     if setup.database == Database::Postgres {
-        notes.push(
-            "PostgreSQL is a throwaway server on the same machine (fsync=off, synchronous_commit=off, like SQLite's synchronous=NORMAL it does not wait for the disk on each commit)".into(),
-        );
+        notes.push(match setup.pg_synchronous_commit {
+            OnOff::On => "PostgreSQL is a throwaway server on the same machine and disk with fsync=on, full_page_writes=on, synchronous_commit=on: every commit waits for its WAL flush (concurrent commits share a flush)".into(),
+            OnOff::Off => "PostgreSQL is a throwaway server on the same machine and disk with fsync=on, full_page_writes=on, synchronous_commit=off: a commit returns before its WAL flush (the WAL writer flushes within 3 × wal_writer_delay; a crash may lose those commits, never corrupts), like SQLite's synchronous=NORMAL".into(),
+        });
     }
     notes
 }

@@ -19,9 +19,45 @@ pub struct TempPostgres {
     pub port: u16,
 }
 
+/// How a throwaway server writes its commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// `fsync=off`, `synchronous_commit=off`, `full_page_writes=off`: for tests, where a crash
+    /// loses nothing anyone needs.
+    Scratch,
+    /// `fsync=on`, `full_page_writes=on` (PostgreSQL's defaults, as in production) with
+    /// `synchronous_commit` on (a commit returns after its WAL is flushed) or off (returns
+    /// before; a crash can lose the last ~3 × `wal_writer_delay` of commits, never corrupt).
+    Durable {
+        /// `synchronous_commit`.
+        synchronous_commit: bool,
+    },
+}
+
+impl Durability {
+    /// The server options that set it.
+    fn options(self) -> &'static str {
+        match self {
+            Durability::Scratch => "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+            Durability::Durable {
+                synchronous_commit: true,
+            } => "-c fsync=on -c synchronous_commit=on -c full_page_writes=on",
+            Durability::Durable {
+                synchronous_commit: false,
+            } => "-c fsync=on -c synchronous_commit=off -c full_page_writes=on",
+        }
+    }
+}
+
 impl TempPostgres {
-    /// Starts a server, or says why it cannot (binaries missing, initdb failed, …).
+    /// Starts a server for tests ([`Durability::Scratch`]), or says why it cannot (binaries
+    /// missing, initdb failed, …).
     pub fn start() -> Result<Self, String> {
+        Self::start_with(Durability::Scratch)
+    }
+
+    /// Starts a server writing as `durability` says.
+    pub fn start_with(durability: Durability) -> Result<Self, String> {
         let bin = find_bin().ok_or("no PostgreSQL server binaries under /usr/lib/postgresql/*/bin (apt-get install postgresql)")?;
         let as_postgres = is_root();
         let dir =
@@ -53,8 +89,9 @@ impl TempPostgres {
             ],
         )?;
         let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
-            dir.display()
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 {} -c max_connections=200",
+            dir.display(),
+            durability.options()
         );
         server.run(
             "pg_ctl",

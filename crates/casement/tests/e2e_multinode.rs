@@ -113,6 +113,7 @@ async fn two_nodes_behind_nginx_deliver_every_command_exactly_once() {
         nginx: true,
         nginx_workers: 1,
         env: Vec::new(),
+        postgres_durability: casement_store_tests::postgres::Durability::Scratch,
     })
     .await
     .unwrap();
