@@ -60,6 +60,8 @@ pub enum Permission {
     CommandsQueue,
     /// Cancel a pending command.
     CommandsCancel,
+    /// Put a device under investigation: every session keeps its messages (docs/retention.md).
+    SessionsRecord,
     /// Install an app on a device.
     InstallsCreate,
     /// Add apps to the catalog.
@@ -100,6 +102,7 @@ pub const GRANTS: &[(Permission, [bool; 4])] = &[
     (Permission::DeviceWipe, [A, N, N, N]),
     (Permission::CommandsQueue, [A, A, N, N]),
     (Permission::CommandsCancel, [A, A, N, N]),
+    (Permission::SessionsRecord, [A, A, N, N]),
     (Permission::InstallsCreate, [A, A, N, N]),
     (Permission::AppsManage, [A, A, N, N]),
     (Permission::ProfilesManage, [A, A, N, N]),
@@ -135,6 +138,7 @@ impl Permission {
             Self::DeviceWipe => "device.wipe",
             Self::CommandsQueue => "commands.queue",
             Self::CommandsCancel => "commands.cancel",
+            Self::SessionsRecord => "sessions.record",
             Self::InstallsCreate => "installs.create",
             Self::AppsManage => "apps.manage",
             Self::ProfilesManage => "profiles.manage",
@@ -231,6 +235,12 @@ pub const API_ROUTES: &[Rule] = &[
     rule("GET", "/api/v1/devices/{id}/commands", P::DevicesRead),
     by_kind("POST", "/api/v1/devices/{id}/commands"),
     rule("GET", "/api/v1/devices/{id}/sessions", P::DevicesRead),
+    rule("PUT", "/api/v1/devices/{id}/recording", P::SessionsRecord),
+    rule(
+        "DELETE",
+        "/api/v1/devices/{id}/recording",
+        P::SessionsRecord,
+    ),
     by_kind("POST", "/api/v1/commands"),
     rule("GET", "/api/v1/commands/{id}", P::DevicesRead),
     rule("POST", "/api/v1/commands/{id}/cancel", P::CommandsCancel),

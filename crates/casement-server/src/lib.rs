@@ -50,6 +50,7 @@ pub struct Server {
     push_worker: Option<tokio::task::JoinHandle<()>>,
     webhook_worker: tokio::task::JoinHandle<()>,
     profile_reconciler: tokio::task::JoinHandle<()>,
+    retention_sweeper: tokio::task::JoinHandle<()>,
     metrics_task: Option<(SocketAddr, tokio::task::JoinHandle<()>)>,
 }
 
@@ -120,6 +121,7 @@ impl Server {
         };
         let webhook_worker = services::webhooks::spawn(state.clone());
         let profile_reconciler = services::profiles::spawn_reconciler(state.clone());
+        let retention_sweeper = services::retention::spawn(state.clone());
         let metrics_task = match config.network.metrics_listen {
             Some(addr) => Some(
                 http::metrics_listener(addr, state.clone())
@@ -173,6 +175,7 @@ impl Server {
             push_worker,
             webhook_worker,
             profile_reconciler,
+            retention_sweeper,
             metrics_task,
         })
     }
@@ -194,6 +197,7 @@ impl Server {
         }
         self.webhook_worker.abort();
         self.profile_reconciler.abort();
+        self.retention_sweeper.abort();
         if let Some((_, task)) = &self.metrics_task {
             task.abort();
         }

@@ -1035,6 +1035,7 @@ async fn measure_the_console_device_list_at_10000_devices() {
             message_count: 4,
             commands_sent: 1,
             warnings: Vec::new(),
+            messages_kept: true,
         }));
         if i % 3 == 1 {
             changes.channel = Some(ChannelRow {

@@ -103,7 +103,7 @@ impl SqlStore {
     /// A query of one text column `value`: the elements of the JSON array of strings bound as
     /// parameter `$n` (SQLite `json_each`, PostgreSQL `json_array_elements_text`), so that a
     /// list of any length is one parameter.
-    fn json_values(&self, n: usize) -> String {
+    pub(crate) fn json_values(&self, n: usize) -> String {
         match self.backend() {
             Backend::Sqlite => format!("SELECT value FROM json_each(${n})"),
             Backend::Postgres => {

@@ -258,11 +258,20 @@ impl BrowseStore for SqlStore {
         bucket_ms: i64,
     ) -> StoreResult<Vec<ContextCount>> {
         let rows = sqlx::query(
-            "SELECT (started_at / $2) * $2 AS bucket, context, COUNT(*) AS n FROM sessions WHERE started_at >= $1 \
-             GROUP BY (started_at / $2) * $2, context ORDER BY bucket, context",
+            // Sessions with their row and idle sessions' compact records (from their first day
+            // on: the day leads their key).
+            "SELECT bucket, context, CAST(SUM(n) AS BIGINT) AS n FROM ( \
+               SELECT (started_at / $2) * $2 AS bucket, context, COUNT(*) AS n FROM sessions WHERE started_at >= $1 \
+               GROUP BY (started_at / $2) * $2, context \
+               UNION ALL \
+               SELECT (i.started_at / $2) * $2 AS bucket, e.context, COUNT(*) AS n FROM idle_sessions i \
+               JOIN session_evidence e ON e.id = i.evidence_id WHERE i.day >= $3 AND i.started_at >= $1 \
+               GROUP BY (i.started_at / $2) * $2, e.context) AS both_kinds \
+             GROUP BY bucket, context ORDER BY bucket, context",
         )
         .bind(since)
         .bind(bucket_ms.max(1))
+        .bind(since.div_euclid(86_400_000))
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;

@@ -7,7 +7,7 @@ mod web;
 
 mod story;
 
-use story::{actions, apps, directory, fleet, profile_rows, profiles, push, queue};
+use story::{actions, apps, directory, fleet, profile_rows, profiles, push, queue, retention};
 
 use casement_store::*;
 
@@ -83,6 +83,7 @@ fn session_row(id: &str, device_id: &str, version: i64) -> SessionRow {
         message_count: 0,
         commands_sent: 0,
         warnings: Vec::new(),
+        messages_kept: true,
     }
 }
 
@@ -133,4 +134,5 @@ pub async fn story(store: &dyn Store) {
     queue::every_class_and_kind(store).await;
     profile_rows::reconcile(store).await;
     profiles::profiles(store).await;
+    retention::idle_sessions_and_pruning(store).await;
 }

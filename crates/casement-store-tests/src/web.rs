@@ -76,6 +76,7 @@ async fn session(store: &dyn Store, id: &str, device: &str, context: Context, at
         message_count: 2,
         commands_sent: 0,
         warnings: Vec::new(),
+        messages_kept: true,
     }));
     store.apply_message(&changes).await.expect("session");
 }

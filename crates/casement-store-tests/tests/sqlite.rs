@@ -71,6 +71,7 @@ async fn concurrent_messages_commit_together_and_conflicts_stay_alone() {
         message_count: 2,
         commands_sent: 0,
         warnings: Vec::new(),
+        messages_kept: true,
     };
     let message = |id: &str, row: &str| MessageChanges {
         device_id: id.into(),

@@ -140,6 +140,27 @@ pub trait SessionStore: Send + Sync {
     async fn session_deliveries(&self, id: &str) -> StoreResult<Vec<DeliveryRow>>;
     /// A device's inventory, by LocURI.
     async fn inventory_of_device(&self, device_id: &str) -> StoreResult<Vec<InventoryRow>>;
+    /// Puts a device under investigation until `until` (every session keeps its messages), or
+    /// ends it (`None`). False if there is no such device.
+    async fn set_recording(&self, device_id: &str, until: Option<i64>) -> StoreResult<bool>;
+    /// Until when a device's sessions keep their messages (`None`: only those that carried
+    /// commands or failed do).
+    async fn recording_until(&self, device_id: &str) -> StoreResult<Option<i64>>;
+    /// Deletes up to `batch` ended sessions that started before `before` (with their messages
+    /// and deliveries) and up to `batch` idle-session records from before it, in one
+    /// transaction: the retention sweep calls it until it returns fewer than asked.
+    async fn prune_sessions(&self, before: i64, batch: u32) -> StoreResult<Pruned>;
+}
+
+/// What one [`SessionStore::prune_sessions`] call deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Sessions (their messages and deliveries went with them).
+    pub sessions: u64,
+    /// Their messages.
+    pub messages: u64,
+    /// Idle-session records.
+    pub idle_sessions: u64,
 }
 
 /// Push channels.

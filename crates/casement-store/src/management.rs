@@ -220,6 +220,63 @@ pub struct SessionRow {
     /// What the administrator should know about it, in words (the device could not process a
     /// message, package 1 named another device, …), in the order they arose.
     pub warnings: Vec<String>,
+    /// False for an idle session's compact record ([`IdleSessionRow`]): its messages were not
+    /// kept (docs/retention.md).
+    pub messages_kept: bool,
+}
+
+/// The compact record an idle session leaves instead of a [`SessionRow`] and its messages: a
+/// session that started and ended in one exchange, carried no command and raised no warning,
+/// of a device not under investigation (docs/retention.md). Read back as a [`SessionRow`] with
+/// `messages_kept: false` and the id [`IdleSessionRow::id`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdleSessionRow {
+    /// Device.
+    pub device_id: String,
+    /// The device's SyncML SessionID.
+    pub session_id: String,
+    /// When (its only message).
+    pub started_at: i64,
+    /// The context it ran in.
+    pub context: Context,
+    /// The rule that decided it.
+    pub reason: String,
+    /// The evidence (JSON), stored once per distinct value.
+    pub evidence: String,
+}
+
+impl IdleSessionRow {
+    /// Prefix of an idle session's id.
+    pub const ID_PREFIX: &'static str = "idle.";
+
+    /// Its id as sessions are named in the API and console: `idle.<started_at>.<device id>`.
+    pub fn id(device_id: &str, started_at: i64) -> String {
+        format!("{}{started_at}.{device_id}", Self::ID_PREFIX)
+    }
+
+    /// The device and start time an idle session's id names (`None`: not such an id).
+    pub fn parse_id(id: &str) -> Option<(&str, i64)> {
+        let rest = id.strip_prefix(Self::ID_PREFIX)?;
+        let (at, device) = rest.split_once('.')?;
+        Some((device, at.parse().ok()?))
+    }
+
+    /// The id its evidence is stored under: 63 bits of an FNV-1a hash of context, reason and
+    /// evidence — the same on every node, so a write never has to read it first.
+    pub fn evidence_id(&self) -> i64 {
+        let mut hash = 0xcbf2_9ce4_8422_2325u64;
+        for part in [self.context.as_str(), &self.reason, &self.evidence] {
+            for b in part.bytes().chain(std::iter::once(0)) {
+                hash = (hash ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+            }
+        }
+        (hash >> 1) as i64
+    }
+
+    /// The day it belongs to (retention deletes whole days): days since the epoch, UTC.
+    pub fn day(&self) -> i64 {
+        self.started_at.div_euclid(86_400_000)
+    }
 }
 
 /// One SyncML message of a session, secrets redacted, size-capped.
@@ -391,6 +448,9 @@ pub struct ManagementSnapshot {
     /// When the device's next configuration-profile row is due (`None`: none is): the
     /// profiles themselves are read ([`crate::ProfileStore::due_profiles`]) only once it has come.
     pub profiles_due_at: Option<i64>,
+    /// Until when every session of the device keeps its messages (a device under
+    /// investigation; docs/retention.md).
+    pub record_sessions_until: Option<i64>,
 }
 
 /// A session write, checked against the version read.
@@ -466,6 +526,8 @@ pub struct MessageChanges {
     pub events: Vec<crate::NewEvent>,
     /// Device × profile states the message moved (issue 14).
     pub profiles: Vec<crate::ProfileProgressRow>,
+    /// An idle session's compact record (then `sessions` and `messages` are empty).
+    pub idle_session: Option<IdleSessionRow>,
 }
 
 /// An app in the catalog.

@@ -77,6 +77,9 @@ pub struct RawConfig {
     /// How often a device's verified profile settings are read again for drift, in seconds
     /// (`profile_check_interval`, default 8 hours; docs/profiles.md).
     pub profile_check_interval_seconds: u32,
+    /// Days a session's record (its messages, or an idle session's compact record) is kept;
+    /// older ones are pruned in the background. 0 keeps them forever (docs/retention.md).
+    pub session_retention_days: u32,
     /// Seconds a client has to send a complete request head, counted from the moment the
     /// server waits for it: after the TLS handshake, and after each response on a kept-alive
     /// connection. It is therefore also the idle timeout: an idle connection is closed after it.
@@ -161,6 +164,7 @@ impl Default for RawConfig {
             wns_trust_pem: None,
             push_interval_seconds: 10,
             profile_check_interval_seconds: 8 * 3600,
+            session_retention_days: 30,
             header_timeout_seconds: 30,
             body_timeout_seconds: 60,
             max_connections: 10_000,

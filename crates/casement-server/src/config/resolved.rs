@@ -44,6 +44,8 @@ pub struct Config {
     pub push_interval_ms: i64,
     /// How often verified profile settings are read again for drift.
     pub profile_check_interval_ms: i64,
+    /// Sessions older than this are pruned (`None`: kept forever).
+    pub session_retention_ms: Option<i64>,
     /// The bootstrap token is refused.
     pub disable_bootstrap_token: bool,
     /// Wipes wait for a second administrator's approval.

@@ -105,6 +105,8 @@ impl RawConfig {
             webhooks,
             push_interval_ms: i64::from(self.push_interval_seconds) * 1000,
             profile_check_interval_ms: i64::from(self.profile_check_interval_seconds.max(1)) * 1000,
+            session_retention_ms: (self.session_retention_days > 0)
+                .then(|| i64::from(self.session_retention_days) * 86_400_000),
             network: NetworkLimits {
                 header_timeout: seconds(self.header_timeout_seconds, "header_timeout_seconds")?,
                 body_timeout: seconds(self.body_timeout_seconds, "body_timeout_seconds")?,

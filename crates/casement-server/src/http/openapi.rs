@@ -11,6 +11,7 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/devices/{id}", &["get"]),
     ("/api/v1/devices/{id}/commands", &["get", "post"]),
     ("/api/v1/devices/{id}/sessions", &["get"]),
+    ("/api/v1/devices/{id}/recording", &["put", "delete"]),
     ("/api/v1/commands/{id}", &["get"]),
     ("/api/v1/commands/{id}/cancel", &["post"]),
     ("/api/v1/commands", &["post"]),
@@ -316,6 +317,19 @@ fn base_document() -> Value {
                 "parameters": merge_params(id_parameter("Device ID"), json!([{ "name": "limit", "in": "query", "schema": { "type": "integer" } }])),
                 "responses": merge(json!({ "200": ok("Sessions", list("Session", "sessions")) }), errors(&["401", "404"]))
             }},
+            "/api/v1/devices/{id}/recording": {
+                "put": {
+                    "summary": "Put the device under investigation: every session keeps its whole messages, idle ones too, for the hours given (1 to 720; docs/retention.md)",
+                    "parameters": id_parameter("Device ID"),
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["hours"], "properties": { "hours": { "type": "integer", "minimum": 1, "maximum": 720 } } } } } },
+                    "responses": merge(json!({ "200": ok("Recording until", reference("Recording")) }), errors(&["401", "403", "404", "422"]))
+                },
+                "delete": {
+                    "summary": "End the investigation: idle sessions leave compact records again",
+                    "parameters": id_parameter("Device ID"),
+                    "responses": merge(json!({ "200": ok("Recording ended", reference("Recording")) }), errors(&["401", "403", "404"]))
+                }
+            },
             "/api/v1/commands": { "post": {
                 "summary": "Queue one command request on many devices: all active devices, a user's, or listed ids (at most 10,000). Devices of a platform the request cannot be built for are reported in refused.",
                 "requestBody": { "required": true, "content": { "application/json": { "schema": reference("BulkCommandRequest") } } },
@@ -437,6 +451,7 @@ fn schemas() -> Value {
             "name": nullable("string"),
             "enrolled_user": { "type": "object", "properties": { "id": { "type": "string" }, "upn": { "type": "string" }, "sid": nullable("string") } },
             "os_version": nullable("string"),
+            "record_sessions_until": { "type": "integer", "description": "Until when every session keeps its messages (a device under investigation); only in GET /devices/{id}" },
             "enrolled_at": { "type": "integer", "description": "unix ms" },
             "updated_at": { "type": "integer" },
             "retired_at": nullable("integer"),
@@ -522,7 +537,12 @@ fn schemas() -> Value {
             "outcome": nullable("string"),
             "messages": { "type": "integer" },
             "commands_delivered": { "type": "integer" },
-            "warnings": { "type": "array", "items": { "type": "string" }, "description": "What the administrator should know about the session, in words (e.g. the device could not process a message)" }
+            "warnings": { "type": "array", "items": { "type": "string" }, "description": "What the administrator should know about the session, in words (e.g. the device could not process a message)" },
+            "messages_kept": { "type": "boolean", "description": "False for an idle session's compact record: its messages were not kept (docs/retention.md)" }
+        }},
+        "Recording": { "type": "object", "required": ["device_id"], "properties": {
+            "device_id": { "type": "string" },
+            "record_sessions_until": nullable("integer")
         }},
         "SessionDetail": { "allOf": [ { "$ref": "#/components/schemas/Session" }, { "type": "object", "properties": {
             "messages": { "type": "array", "items": { "type": "object", "properties": {

@@ -12,6 +12,7 @@ pub mod package1;
 pub mod profiles;
 pub mod push;
 pub mod reports;
+pub mod retention;
 pub mod signin;
 pub mod tokens;
 pub mod users;

@@ -108,6 +108,10 @@ pub(crate) async fn apply_changes(
         }
         written = true;
     }
+    if let Some(idle) = &c.idle_session {
+        write_idle(tx, idle).await.map_err(fail(written))?;
+        written = true;
+    }
     // The rest is not checked: rows of several kinds, many per statement.
     if !c.deliveries.is_empty() {
         let mut query = sqlx::query(AssertSqlSafe(multi_row_insert(
@@ -234,6 +238,84 @@ pub(crate) async fn apply_changes(
             .await
             .map_err(|e| (e, written))?;
     }
+    Ok(())
+}
+
+/// The evidence (once per distinct value) and the compact record of an idle session.
+async fn write_idle(
+    tx: &mut Transaction<'_, Any>,
+    idle: &IdleSessionRow,
+) -> Result<(), sqlx::Error> {
+    let evidence_id = idle.evidence_id();
+    sqlx::query(
+        "INSERT INTO session_evidence (id, context, reason, evidence) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(evidence_id)
+    .bind(idle.context.as_str())
+    .bind(&idle.reason)
+    .bind(&idle.evidence)
+    .execute(&mut **tx)
+    .await?;
+    // The same device cannot start two sessions in one millisecond (its messages are handled
+    // one at a time); a replayed record is the same record.
+    sqlx::query(
+        "INSERT INTO idle_sessions (day, device_id, started_at, session_id, evidence_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+    )
+    .bind(idle.day())
+    .bind(&idle.device_id)
+    .bind(idle.started_at)
+    .bind(&idle.session_id)
+    .bind(evidence_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The idle record of `c` when it is all `c` writes besides the device's last context and
+/// DevInfo: then one statement does it (PostgreSQL: [`write_idle_alone`]).
+pub(super) fn idle_only(c: &MessageChanges) -> Option<&IdleSessionRow> {
+    let alone = c.sessions.is_empty()
+        && c.enqueue.is_empty()
+        && c.commands.is_empty()
+        && c.deliveries.is_empty()
+        && c.messages.is_empty()
+        && c.inventory.is_empty()
+        && c.retire.is_none()
+        && c.channel.is_none()
+        && c.push.is_none()
+        && c.audit.is_empty()
+        && c.events.is_empty()
+        && c.profiles.is_empty();
+    c.idle_session.as_ref().filter(|_| alone)
+}
+
+/// An idle session's whole write in one PostgreSQL statement (data-modifying CTEs run in the
+/// statement's one implicit transaction): evidence, the device's last context and DevInfo, the
+/// compact record — one round trip instead of BEGIN, three statements and COMMIT.
+pub(super) async fn write_idle_alone(
+    pool: &sqlx::AnyPool,
+    c: &MessageChanges,
+    idle: &IdleSessionRow,
+) -> StoreResult<()> {
+    sqlx::query(
+        "WITH e AS (INSERT INTO session_evidence (id, context, reason, evidence) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING), \
+         d AS (UPDATE devices SET devinfo = COALESCE($5, devinfo), last_context = $6, last_session_at = $7 WHERE id = $8) \
+         INSERT INTO idle_sessions (day, device_id, started_at, session_id, evidence_id) VALUES ($9, $8, $10, $11, $1) ON CONFLICT DO NOTHING",
+    )
+    .bind(idle.evidence_id())
+    .bind(idle.context.as_str())
+    .bind(&idle.reason)
+    .bind(&idle.evidence)
+    .bind(&c.devinfo)
+    .bind(c.last_context.unwrap_or(idle.context).as_str())
+    .bind(c.now)
+    .bind(&c.device_id)
+    .bind(idle.day())
+    .bind(idle.started_at)
+    .bind(&idle.session_id)
+    .execute(pool)
+    .await
+    .map_err(map_err)?;
     Ok(())
 }
 

@@ -19,7 +19,8 @@ use apply::insert_audit;
 pub(crate) use apply::{apply_changes, retire_in};
 use placeholders::insert_commands;
 use rows::{
-    COMMAND_COLUMNS, SESSION_COLUMNS, command, conflict, session, session_as, snapshot_sql,
+    COMMAND_COLUMNS, IDLE_COLUMNS, SESSION_COLUMNS, command, conflict, idle_session, session,
+    session_as, snapshot_sql,
 };
 
 #[async_trait]
@@ -217,12 +218,17 @@ impl SessionStore for SqlStore {
             pending,
             certificate,
             profiles_due_at: row.try_get("profiles_due_at").map_err(map_err)?,
+            record_sessions_until: row.try_get("record_sessions_until").map_err(map_err)?,
         }))
     }
 
     async fn apply_message(&self, c: &MessageChanges) -> StoreResult<()> {
         if let Some(writes) = &self.sqlite {
             return writes.apply(c.clone()).await;
+        }
+        if let Some(idle) = apply::idle_only(c) {
+            // One statement, no transaction around it: one round trip.
+            return apply::write_idle_alone(&self.pool, c, idle).await;
         }
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         apply_changes(&mut tx, self.backend, c)
@@ -236,16 +242,49 @@ impl SessionStore for SqlStore {
         device_id: &str,
         limit: u32,
     ) -> StoreResult<Vec<SessionRow>> {
+        let limit = i64::from(limit.clamp(1, 10_000));
         let rows = sqlx::query(AssertSqlSafe(format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE device_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2")))
             .bind(device_id)
-            .bind(i64::from(limit.clamp(1, 10_000)))
+            .bind(limit)
             .fetch_all(&self.pool)
             .await
             .map_err(map_err)?;
-        rows.iter().map(session).collect()
+        let mut sessions: Vec<SessionRow> = rows.iter().map(session).collect::<StoreResult<_>>()?;
+        // Idle sessions: one seek per day of the (day, device, start) key, newest day first.
+        let idle = sqlx::query(AssertSqlSafe(format!(
+            "WITH RECURSIVE days(d) AS (SELECT MAX(day) FROM idle_sessions \
+               UNION ALL SELECT d - 1 FROM days WHERE d > (SELECT MIN(day) FROM idle_sessions)) \
+             SELECT {IDLE_COLUMNS} FROM days CROSS JOIN idle_sessions i \
+             JOIN session_evidence e ON e.id = i.evidence_id \
+             WHERE i.day = days.d AND i.device_id = $1 ORDER BY i.started_at DESC LIMIT $2"
+        )))
+        .bind(device_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        for row in &idle {
+            sessions.push(idle_session(row)?);
+        }
+        sessions.sort_by(|a, b| (b.started_at, &b.id).cmp(&(a.started_at, &a.id)));
+        sessions.truncate(limit as usize);
+        Ok(sessions)
     }
 
     async fn session(&self, id: &str) -> StoreResult<Option<SessionRow>> {
+        if let Some((device_id, started_at)) = IdleSessionRow::parse_id(id) {
+            let row = sqlx::query(AssertSqlSafe(format!(
+                "SELECT {IDLE_COLUMNS} FROM idle_sessions i JOIN session_evidence e ON e.id = i.evidence_id \
+                 WHERE i.day = $1 AND i.device_id = $2 AND i.started_at = $3"
+            )))
+            .bind(started_at.div_euclid(86_400_000))
+            .bind(device_id)
+            .bind(started_at)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+            return row.as_ref().map(idle_session).transpose();
+        }
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
         )))
@@ -287,6 +326,85 @@ impl SessionStore for SqlStore {
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(map_err)
+    }
+
+    async fn set_recording(&self, device_id: &str, until: Option<i64>) -> StoreResult<bool> {
+        let _turn = self.write_turn().await;
+        let done = sqlx::query("UPDATE devices SET record_sessions_until = $2 WHERE id = $1")
+            .bind(device_id)
+            .bind(until)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn recording_until(&self, device_id: &str) -> StoreResult<Option<i64>> {
+        let row = sqlx::query("SELECT record_sessions_until FROM devices WHERE id = $1")
+            .bind(device_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(match row {
+            Some(r) => r.try_get("record_sessions_until").map_err(map_err)?,
+            None => None,
+        })
+    }
+
+    async fn prune_sessions(&self, before: i64, batch: u32) -> StoreResult<Pruned> {
+        let _turn = self.write_turn().await;
+        let batch = i64::from(batch.max(1));
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // Ended sessions started before the cut, oldest first (index sessions_by_start).
+        let ids: Vec<String> = sqlx::query(
+            "SELECT id FROM sessions WHERE started_at < $1 AND ended_at IS NOT NULL ORDER BY started_at LIMIT $2",
+        )
+        .bind(before)
+        .bind(batch)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect::<Result<_, _>>()
+        .map_err(map_err)?;
+        let mut pruned = Pruned::default();
+        if !ids.is_empty() {
+            let list = serde_json::to_string(&ids).unwrap_or_default();
+            let values = self.json_values(1);
+            for (table, column) in [
+                ("session_commands", "session_row"),
+                ("session_messages", "session_row"),
+                ("sessions", "id"),
+            ] {
+                let done = sqlx::query(AssertSqlSafe(format!(
+                    "DELETE FROM {table} WHERE {column} IN ({values})"
+                )))
+                .bind(&list)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                match table {
+                    "session_messages" => pruned.messages = done.rows_affected(),
+                    "sessions" => pruned.sessions = done.rows_affected(),
+                    _ => {}
+                }
+            }
+        }
+        // Idle records: from the front of their (day, device, start) key.
+        let done = sqlx::query(
+            "DELETE FROM idle_sessions WHERE (day, device_id, started_at) IN \
+             (SELECT day, device_id, started_at FROM idle_sessions WHERE day <= $1 AND started_at < $2 ORDER BY day LIMIT $3)",
+        )
+        .bind(before.div_euclid(86_400_000))
+        .bind(before)
+        .bind(batch)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        pruned.idle_sessions = done.rows_affected();
+        tx.commit().await.map_err(map_err)?;
+        Ok(pruned)
     }
 
     async fn inventory_of_device(&self, device_id: &str) -> StoreResult<Vec<InventoryRow>> {

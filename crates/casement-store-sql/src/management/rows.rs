@@ -63,6 +63,7 @@ pub(super) fn session_as(row: &AnyRow, prefix: &str) -> StoreResult<SessionRow> 
             .try_get(col("commands_sent").as_str())
             .map_err(map_err)?,
         warnings: warnings_from_column(row.try_get(col("warnings").as_str()).map_err(map_err)?)?,
+        messages_kept: true,
     })
 }
 
@@ -100,7 +101,8 @@ pub(super) fn snapshot_sql() -> &'static str {
              c.serial_hex AS c_serial_hex, c.device_id AS c_device_id, c.thumbprint AS c_thumbprint, \
              c.not_before AS c_not_before, c.not_after AS c_not_after, c.issued_at AS c_issued_at, c.revoked_at AS c_revoked_at, \
              CAST(CASE WHEN EXISTS (SELECT 1 FROM commands p WHERE p.device_id = d.id AND p.state = 'pending') THEN 1 ELSE 0 END AS BIGINT) AS has_pending, \
-             (SELECT MIN(dp.due_at) FROM device_profiles dp WHERE dp.device_id = d.id) AS profiles_due_at \
+             (SELECT MIN(dp.due_at) FROM device_profiles dp WHERE dp.device_id = d.id) AS profiles_due_at, \
+             d.record_sessions_until AS record_sessions_until \
              FROM devices d \
              LEFT JOIN sessions s ON s.device_id = d.id AND s.ended_at IS NULL \
              LEFT JOIN push_channels ch ON ch.device_id = d.id \
@@ -109,5 +111,33 @@ pub(super) fn snapshot_sql() -> &'static str {
             device.join(", "),
             session.join(", ")
         )
+    })
+}
+
+/// The columns an idle session is read back from (`i`: idle_sessions, `e`: session_evidence).
+pub(super) const IDLE_COLUMNS: &str =
+    "i.device_id, i.session_id, i.started_at, e.context, e.reason, e.evidence";
+
+/// An idle session's compact record read back as a session whose messages were not kept.
+pub(super) fn idle_session(row: &AnyRow) -> StoreResult<SessionRow> {
+    let device_id: String = row.try_get("device_id").map_err(map_err)?;
+    let started_at: i64 = row.try_get("started_at").map_err(map_err)?;
+    Ok(SessionRow {
+        id: IdleSessionRow::id(&device_id, started_at),
+        device_id,
+        session_id: row.try_get("session_id").map_err(map_err)?,
+        context: names::get(row, "context")?,
+        reason: row.try_get("reason").map_err(map_err)?,
+        evidence: row.try_get("evidence").map_err(map_err)?,
+        started_at,
+        updated_at: started_at,
+        ended_at: Some(started_at),
+        outcome: Some("completed".into()),
+        core_state: None,
+        version: 1,
+        message_count: 2,
+        commands_sent: 0,
+        warnings: Vec::new(),
+        messages_kept: false,
     })
 }

@@ -8,5 +8,6 @@ pub(crate) mod profile_rows;
 pub(crate) mod profiles;
 pub(crate) mod push;
 pub(crate) mod queue;
+pub(crate) mod retention;
 
 pub(crate) use super::*;

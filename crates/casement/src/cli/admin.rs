@@ -264,6 +264,17 @@ enum Devices {
     Reject { request: String },
     /// A device's profiles and each one's status.
     Profiles { id: String },
+    /// Put a device under investigation: every session keeps its whole messages, idle ones
+    /// too, for the hours given (docs/retention.md); `--stop` ends it.
+    Record {
+        id: String,
+        /// How long, from now (1 to 720).
+        #[arg(long, default_value_t = 24, conflicts_with = "stop")]
+        hours: u32,
+        /// End the investigation.
+        #[arg(long)]
+        stop: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -553,6 +564,14 @@ async fn dispatch(api: &Api, command: AdminCommand) -> anyhow::Result<Value> {
         AdminCommand::Groups(command) => groups(api, command).await,
         AdminCommand::Devices(Devices::Profiles { id }) => {
             api.get(&format!("/devices/{}/profiles", encode(&id))).await
+        }
+        AdminCommand::Devices(Devices::Record { id, hours, stop }) => {
+            let path = format!("/devices/{}/recording", encode(&id));
+            if stop {
+                api.delete(&path).await
+            } else {
+                api.put(&path, json!({ "hours": hours })).await
+            }
         }
         AdminCommand::Audit { limit } => api.get(&format!("/audit?limit={limit}")).await,
     }

@@ -30,6 +30,10 @@ pub struct DeviceView {
     enrollment_context: Option<Vec<(String, String)>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     inventory: Option<Vec<InventoryView>>,
+    /// Until when every session keeps its messages (a device under investigation), in the
+    /// device's own view only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record_sessions_until: Option<i64>,
 }
 
 /// The push channel, with the URI's token left out (it is a credential to push to the device).
@@ -102,6 +106,15 @@ async fn view(state: &AppState, device: Device, detail: bool) -> Result<DeviceVi
     } else {
         None
     };
+    let record_sessions_until = if detail {
+        state
+            .store
+            .recording_until(&device.id)
+            .await?
+            .filter(|until| *until > state.clock.now_ms())
+    } else {
+        None
+    };
     let push_channel = state
         .store
         .push_channel(&device.id)
@@ -129,6 +142,7 @@ async fn view(state: &AppState, device: Device, detail: bool) -> Result<DeviceVi
             .as_deref()
             .and_then(|d| serde_json::from_str(d).ok()),
         inventory,
+        record_sessions_until,
         platform: device.platform.as_str(),
         os_version: device.context_value("OSVersion").map(str::to_owned),
         enrolled_user: EnrolledUser {
@@ -228,4 +242,68 @@ pub fn csv_response(body: String) -> axum::response::Response {
         body,
     )
         .into_response()
+}
+
+/// Longest investigation one request starts (30 days).
+const MAX_RECORDING_HOURS: u32 = 720;
+
+#[derive(Debug, Deserialize)]
+pub struct RecordingRequest {
+    /// How long every session of the device keeps its messages, from now.
+    hours: u32,
+}
+
+/// `PUT /devices/{id}/recording` `{"hours": N}`: the device is under investigation — every
+/// session keeps its whole messages, idle ones too — for N hours (1 to 720).
+pub async fn start_recording(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(request): Json<RecordingRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if !(1..=MAX_RECORDING_HOURS).contains(&request.hours) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-request",
+            format!(
+                "hours must be 1 to {MAX_RECORDING_HOURS}, not {}",
+                request.hours
+            ),
+        ));
+    }
+    let until = state.clock.now_ms() + i64::from(request.hours) * 3_600_000;
+    set_recording(&state, &id, Some(until)).await
+}
+
+/// `DELETE /devices/{id}/recording`: the investigation ends; idle sessions leave compact
+/// records again (docs/retention.md).
+pub async fn stop_recording(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    set_recording(&state, &id, None).await
+}
+
+async fn set_recording(
+    state: &AppState,
+    id: &str,
+    until: Option<i64>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if !state.store.set_recording(id, until).await? {
+        return Err(not_found(format!("no device {id}")));
+    }
+    let action = if until.is_some() {
+        "device.recording.start"
+    } else {
+        "device.recording.stop"
+    };
+    super::audit(
+        state,
+        action,
+        Some(id),
+        serde_json::json!({ "record_sessions_until": until }),
+    )
+    .await;
+    Ok(Json(
+        serde_json::json!({ "device_id": id, "record_sessions_until": until }),
+    ))
 }

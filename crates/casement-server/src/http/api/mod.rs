@@ -16,7 +16,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -32,6 +32,10 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(commands::list).post(commands::create),
         )
         .route("/devices/{id}/sessions", get(sessions::list))
+        .route(
+            "/devices/{id}/recording",
+            put(devices::start_recording).delete(devices::stop_recording),
+        )
         .route("/commands", post(commands::create_bulk))
         .route("/commands/{id}", get(commands::get))
         .route("/commands/{id}/cancel", post(commands::cancel))

@@ -68,6 +68,7 @@ fn summary(s: casement_store::SessionRow) -> serde_json::Value {
         "messages": s.message_count,
         "commands_delivered": s.commands_sent,
         "warnings": s.warnings,
+        "messages_kept": s.messages_kept,
     })
 }
 

@@ -2,7 +2,7 @@
 //! session core decided every outcome).
 
 use casement_dm::channel::ChannelState;
-use casement_dm::server::{Effect, Step, Verdict};
+use casement_dm::server::{Effect, SessionOutcome, Step, Verdict};
 use casement_store::*;
 use casement_syncml::{StatusCode, SyncMl};
 
@@ -52,7 +52,11 @@ pub(super) fn changes_for(
                     session.warnings.extend(kept.warnings.iter().cloned());
                 }
                 if !kept.devinfo.is_empty() {
-                    changes.devinfo = Some(serde_json::Value::Object(kept.devinfo).to_string());
+                    // Written only when it changed: most check-ins report the same values.
+                    let devinfo = serde_json::Value::Object(kept.devinfo).to_string();
+                    if snapshot.device.devinfo.as_deref() != Some(devinfo.as_str()) {
+                        changes.devinfo = Some(devinfo);
+                    }
                 }
             }
             Effect::CommandQueued {
@@ -228,6 +232,30 @@ pub(super) fn changes_for(
             }
             Effect::SessionEnded { outcome: o } => outcome = Some(o.clone()),
         }
+    }
+    // An idle session — one exchange, nothing carried, nothing to warn about, the device not
+    // under investigation — leaves a compact record instead of its row and messages
+    // (docs/retention.md).
+    let under_investigation = snapshot
+        .record_sessions_until
+        .is_some_and(|until| until > now);
+    let idle = is_new
+        && matches!(outcome, Some(SessionOutcome::Completed))
+        && session.commands_sent == 0
+        && session.warnings.is_empty()
+        && changes.commands.is_empty()
+        && changes.enqueue.is_empty()
+        && !under_investigation;
+    if idle {
+        changes.idle_session = Some(IdleSessionRow {
+            device_id: device_id.clone(),
+            session_id: session.session_id,
+            started_at: session.started_at,
+            context: session.context,
+            reason: session.reason,
+            evidence: session.evidence,
+        });
+        return changes;
     }
     let seq = session.message_count;
     changes.messages.push(record(

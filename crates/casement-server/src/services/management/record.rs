@@ -68,6 +68,7 @@ pub(super) fn new_session_row(
         message_count: 0,
         commands_sent: 0,
         warnings: Vec::new(),
+        messages_kept: true,
     }
 }
 

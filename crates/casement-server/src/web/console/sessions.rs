@@ -67,7 +67,11 @@ pub async fn show(
             } }
         }
         h2 { "Messages" }
-        p.muted { "Each row is one exchange: what the device sent, and the server's reply." }
+        @if !s.messages_kept {
+            p.muted #messages-not-kept { "Not kept: an idle session (one exchange, nothing carried) leaves only this record. To keep every session's messages, put the device under investigation (PUT /api/v1/devices/{id}/recording)." }
+        } @else {
+            p.muted { "Each row is one exchange: what the device sent, and the server's reply." }
+        }
         @for (i, pair) in exchanges(&messages).iter().enumerate() {
             div.exchange {
                 (message_cell(pair.0, "Device → server", i + 1))
