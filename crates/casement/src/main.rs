@@ -7,12 +7,6 @@
 
 mod cli;
 
-/// mimalloc instead of the system allocator: under load, glibc's malloc and free (arena
-/// locking, `malloc_consolidate`) were ~15% of a node's CPU per idle check-in, measured with
-/// `perf` under `casement bench sessions` (docs/performance.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
