@@ -50,6 +50,9 @@ enum BenchCommand {
         /// seeded in bulk).
         #[arg(long, default_value_t = 100_000)]
         queued_for: u64,
+        /// Timed repeats of the queueing (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        repeats: usize,
     },
     /// The check-in scenarios with 10k, 100k, 1M devices already in the database.
     Growth {
@@ -86,8 +89,12 @@ pub fn run(args: BenchArgs, exe: &Path) -> anyhow::Result<()> {
             BenchCommand::Sessions(setup) => {
                 Ok::<_, anyhow::Error>((scenarios::sessions(setup, exe).await?, setup.json.clone()))
             }
-            BenchCommand::Fanout { setup, queued_for } => Ok((
-                scenarios::fanout(setup, exe, *queued_for).await?,
+            BenchCommand::Fanout {
+                setup,
+                queued_for,
+                repeats,
+            } => Ok((
+                scenarios::fanout(setup, exe, *queued_for, *repeats).await?,
                 setup.json.clone(),
             )),
             BenchCommand::Profiles {

@@ -127,6 +127,14 @@ impl SqlStore {
     /// Refreshes the query planner's statistics after a bulk load, as autovacuum would soon
     /// (PostgreSQL `ANALYZE`); SQLite's planner needs none to use its indexes.
     pub async fn analyze(&self) -> StoreResult<()> {
+        if self.backend == Backend::Sqlite {
+            // The seeded rows are in the WAL: copied into the database now (and the WAL emptied),
+            // not by the nodes' background checkpoints while the check-ins are measured.
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+        }
         if self.backend == Backend::Postgres {
             sqlx::query("ANALYZE")
                 .execute(&self.pool)
@@ -139,6 +147,27 @@ impl SqlStore {
     /// Devices in the store (retired or not), for reports.
     pub async fn count_devices(&self) -> StoreResult<u64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM devices")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let n: i64 = sqlx::Row::try_get(&row, "n").map_err(map_err)?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Bytes the database's data takes, for `casement bench growth`: on SQLite the pages in use
+    /// (`page_count - freelist_count`, WAL frames included: it reads the current snapshot), on
+    /// PostgreSQL `pg_database_size` (files, so it grows by whole pages and extensions).
+    pub async fn database_bytes(&self) -> StoreResult<u64> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT (p.page_count - f.freelist_count) * s.page_size AS n \
+                 FROM pragma_page_count() p, pragma_freelist_count() f, pragma_page_size() s"
+            }
+            Backend::Postgres => {
+                "SELECT CAST(pg_database_size(current_database()) AS BIGINT) AS n"
+            }
+        };
+        let row = sqlx::query(sql)
             .fetch_one(&self.pool)
             .await
             .map_err(map_err)?;
