@@ -597,6 +597,7 @@ mod tests {
                 "device.reboot",
                 "commands.queue",
                 "commands.cancel",
+                "sessions.record",
                 "installs.create",
                 "apps.manage",
                 "profiles.manage",

@@ -163,9 +163,7 @@ impl SqlStore {
                 "SELECT (p.page_count - f.freelist_count) * s.page_size AS n \
                  FROM pragma_page_count() p, pragma_freelist_count() f, pragma_page_size() s"
             }
-            Backend::Postgres => {
-                "SELECT CAST(pg_database_size(current_database()) AS BIGINT) AS n"
-            }
+            Backend::Postgres => "SELECT CAST(pg_database_size(current_database()) AS BIGINT) AS n",
         };
         let row = sqlx::query(sql)
             .fetch_one(&self.pool)
