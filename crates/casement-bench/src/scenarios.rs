@@ -28,6 +28,15 @@ use casement_store_tests::postgres::Durability;
 const USER: &str = "bench@contoso.com";
 const PASSWORD: &str = "bench password 1";
 
+/// Whether a measured row may be lengthened ([`Setup::min_seconds`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RowKind {
+    /// Every round alike (trivial requests, idle check-ins, a fixed number of commands each).
+    Steady,
+    /// Rounds that deliver something once: more rounds would measure something else.
+    OneOff,
+}
+
 /// A setting that is on or off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -59,6 +68,10 @@ pub struct Setup {
     /// Check-ins per device in each measured scenario.
     #[arg(long, default_value_t = 10)]
     pub rounds: usize,
+    /// Least time each measured row lasts: rounds are added until it has (a row of a
+    /// fraction of a second is mostly noise on a shared machine).
+    #[arg(long, default_value_t = 3.0)]
+    pub min_seconds: f64,
     /// Sessions in flight at once.
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
@@ -112,6 +125,7 @@ impl Setup {
             "nginx_workers": if self.nginx { Some(self.nginx_workers) } else { None },
             "devices": self.devices,
             "rounds": self.rounds,
+            "min_seconds": self.min_seconds,
             "concurrency": self.concurrency,
             "connection": self.connection,
             "tls": self.tls,
@@ -248,13 +262,23 @@ impl Bench {
         &mut self,
         name: &str,
         work: Work,
-        rounds: usize,
+        (rounds, kind): (usize, RowKind),
         mut before_round: impl AsyncFnMut(&mut Bench) -> anyhow::Result<()>,
     ) -> anyhow::Result<Row> {
         let progress = Progress::start(name.to_owned(), (self.fleet.len() * rounds) as u64);
         let mut total = Measurement::default();
         let mut cpu = (0.0, 0.0, 0.0);
-        for _ in 0..rounds {
+        // A steady row (its rounds all alike) gets more
+        // rounds until it has lasted `min_seconds` — a row of a fraction of a second measures
+        // the machine's neighbours as much as the server; a one-off row (a single round that
+        // delivers something once) keeps its rounds.
+        let min = match kind {
+            RowKind::Steady => Duration::from_secs_f64(self.setup.min_seconds.max(0.0)),
+            RowKind::OneOff => Duration::ZERO,
+        };
+        let mut done = 0;
+        while done < rounds || (total.elapsed < min && done < rounds.max(1) * 1000) {
+            done += 1;
             before_round(self).await?;
             let before = self.cluster.usage();
             let m = fleet::round(&mut self.fleet, &work, self.setup.concurrency, &progress).await;
@@ -276,7 +300,7 @@ impl Bench {
         self.measure(
             "transport ceiling: GET /healthz (mTLS)",
             Work::Trivial,
-            rounds,
+            (rounds, RowKind::Steady),
             async |_| Ok(()),
         )
         .await
@@ -284,7 +308,7 @@ impl Bench {
 
     async fn idle(&mut self, name: &str) -> anyhow::Result<Row> {
         let rounds = self.setup.rounds;
-        self.measure(name, maintenance(), rounds, async |_| Ok(()))
+        self.measure(name, maintenance(), (rounds, RowKind::Steady), async |_| Ok(()))
             .await
     }
 
@@ -297,7 +321,7 @@ impl Bench {
             .iter()
             .map(|d| d.device.device_id.clone())
             .collect();
-        self.measure(name, maintenance(), rounds, async move |bench| {
+        self.measure(name, maintenance(), (rounds, RowKind::Steady), async move |bench| {
             for i in 0..k {
                 bench.queue_bulk(json!({ "ids": ids }), i).await?;
             }
@@ -706,7 +730,7 @@ pub async fn fanout(
         .measure(
             &format!("fan-out: check-ins delivering them ({repeats} per device)"),
             maintenance(),
-            1,
+            (1, RowKind::OneOff),
             async |_| Ok(()),
         )
         .await?
@@ -861,7 +885,7 @@ pub async fn profiles(
         .measure(
             "check-ins applying it (write + read-back)",
             maintenance(),
-            1,
+            (1, RowKind::OneOff),
             async |_| Ok(()),
         )
         .await?
