@@ -308,8 +308,10 @@ impl Bench {
 
     async fn idle(&mut self, name: &str) -> anyhow::Result<Row> {
         let rounds = self.setup.rounds;
-        self.measure(name, maintenance(), (rounds, RowKind::Steady), async |_| Ok(()))
-            .await
+        self.measure(name, maintenance(), (rounds, RowKind::Steady), async |_| {
+            Ok(())
+        })
+        .await
     }
 
     /// Check-ins that each deliver `commands` inventory Gets, queued (untimed) before each round
@@ -321,12 +323,17 @@ impl Bench {
             .iter()
             .map(|d| d.device.device_id.clone())
             .collect();
-        self.measure(name, maintenance(), (rounds, RowKind::Steady), async move |bench| {
-            for i in 0..k {
-                bench.queue_bulk(json!({ "ids": ids }), i).await?;
-            }
-            Ok(())
-        })
+        self.measure(
+            name,
+            maintenance(),
+            (rounds, RowKind::Steady),
+            async move |bench| {
+                for i in 0..k {
+                    bench.queue_bulk(json!({ "ids": ids }), i).await?;
+                }
+                Ok(())
+            },
+        )
         .await
     }
 

@@ -20,6 +20,15 @@ async fn newest_session(h: &Harness, device: &str) -> SessionRow {
         .remove(0)
 }
 
+async fn messages_of(h: &Harness, session: &SessionRow) -> Vec<casement_store::MessageRow> {
+    h.server
+        .state
+        .store
+        .session_messages(&session.id)
+        .await
+        .unwrap()
+}
+
 async fn maintenance(h: &Harness, device: &Enrolled, session_id: u32, tree: &mut Tree) {
     session(
         h,
@@ -111,13 +120,7 @@ async fn issue_17_idle_sessions_leave_a_compact_record_and_an_investigated_devic
         ("3", 1)
     );
     assert!(carried.messages_kept);
-    let messages = h
-        .server
-        .state
-        .store
-        .session_messages(&carried.id)
-        .await
-        .unwrap();
+    let messages = messages_of(&h, &carried).await;
     assert!(messages.len() >= 4, "{messages:?}");
     assert!(messages.iter().any(|m| m.body.contains("./DevDetail/SwV")));
 
@@ -166,13 +169,7 @@ async fn issue_17_idle_sessions_leave_a_compact_record_and_an_investigated_devic
         ("4", 0)
     );
     assert!(recorded.messages_kept);
-    let messages = h
-        .server
-        .state
-        .store
-        .session_messages(&recorded.id)
-        .await
-        .unwrap();
+    let messages = messages_of(&h, &recorded).await;
     assert_eq!(
         messages
             .iter()
