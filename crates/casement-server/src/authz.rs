@@ -310,6 +310,7 @@ pub const CONSOLE_ROUTES: &[Rule] = &[
     rule("GET", "/console/devices/{id}", P::DevicesRead),
     by_kind("POST", "/console/devices/{id}/commands"),
     rule("POST", "/console/devices/{id}/installs", P::InstallsCreate),
+    rule("POST", "/console/devices/{id}/recording", P::SessionsRecord),
     rule("POST", "/console/commands/{id}/cancel", P::CommandsCancel),
     rule("GET", "/console/devices/{id}/actions", P::DevicesRead),
     by_kind("POST", "/console/devices/{id}/actions"),

@@ -216,16 +216,22 @@ async fn console_an_administrator_finds_the_device_and_queues_a_command_that_wai
         .await;
 
     // A reboot: a Machine session cannot carry it; it still waits. The reloaded page is the one
-    // that lists the Machine session. The device is under investigation first, so that this
-    // session — idle: it carries nothing — keeps its messages (issue 17, docs/retention.md).
-    let (status, body) = env
-        .send(
-            reqwest::Method::PUT,
-            &format!("/devices/{id}/recording"),
-            json!({ "hours": 1 }),
+    // that lists the Machine session. The device is put under investigation first, so that
+    // this session — idle: it carries nothing — keeps its messages (issue 17,
+    // docs/retention.md).
+    browser
+        .click_to_page(
+            Locator::Css("#recording button"),
+            |at| at.contains("done=recording"),
+            Locator::Css("#recording-on"),
         )
         .await;
-    assert_eq!(status, 200, "{body}");
+    let recording = browser.text(Locator::Css("#recording-on")).await;
+    assert!(
+        recording.contains("every session keeps its messages until"),
+        "{recording}"
+    );
+    browser.shot("console-23-device-under-investigation").await;
     agent
         .event(Event::Reboot, now + time::Duration::minutes(1))
         .await;
@@ -890,13 +896,9 @@ impl Env {
     }
 
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.send(reqwest::Method::POST, path, body).await
-    }
-
-    async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
         let r = self
             .http
-            .request(method, format!("{}/api/v1{path}", self.server.local_url()))
+            .post(format!("{}/api/v1{path}", self.server.local_url()))
             .bearer_auth(&self.token)
             .json(&body)
             .send()

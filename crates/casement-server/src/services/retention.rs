@@ -43,6 +43,38 @@ pub async fn sweep(state: &AppState) -> Result<Pruned, StoreError> {
     Ok(total)
 }
 
+/// Longest investigation one request starts (30 days).
+pub const MAX_RECORDING_HOURS: u32 = 720;
+
+/// Puts a device under investigation for `hours` from now (every session keeps its messages),
+/// or ends it (`None`), audited as `actor`; returns until when, or `None` for an unknown
+/// device. `hours` must be 1 to [`MAX_RECORDING_HOURS`] (the callers say so to the user).
+pub async fn record_sessions(
+    state: &AppState,
+    actor: &str,
+    device_id: &str,
+    hours: Option<u32>,
+) -> Result<Option<Option<i64>>, StoreError> {
+    let until = hours.map(|h| state.clock.now_ms() + i64::from(h) * 3_600_000);
+    if !state.store.set_recording(device_id, until).await? {
+        return Ok(None);
+    }
+    let action = if until.is_some() {
+        "device.recording.start"
+    } else {
+        "device.recording.stop"
+    };
+    crate::services::audit::record(
+        state,
+        actor,
+        action,
+        Some(device_id),
+        serde_json::json!({ "record_sessions_until": until }),
+    )
+    .await;
+    Ok(Some(until))
+}
+
 /// Runs [`sweep`] now and every minute until aborted.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {

@@ -238,6 +238,8 @@ pub fn notice(code: Option<&str>) -> Markup {
         }
         Some("group") => "The group was created.",
         Some("group-deleted") => "The group was deleted.",
+        Some("recording") => "Every session of this device keeps its messages for 24 hours.",
+        Some("recording-stopped") => "Idle sessions of this device leave compact records again.",
         _ => return html! {},
     };
     html! { p.notice role="status" { (text) } }

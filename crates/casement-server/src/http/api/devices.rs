@@ -244,9 +244,6 @@ pub fn csv_response(body: String) -> axum::response::Response {
         .into_response()
 }
 
-/// Longest investigation one request starts (30 days).
-const MAX_RECORDING_HOURS: u32 = 720;
-
 #[derive(Debug, Deserialize)]
 pub struct RecordingRequest {
     /// How long every session of the device keeps its messages, from now.
@@ -260,18 +257,15 @@ pub async fn start_recording(
     Path(id): Path<String>,
     Json(request): Json<RecordingRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    if !(1..=MAX_RECORDING_HOURS).contains(&request.hours) {
+    let max = crate::services::retention::MAX_RECORDING_HOURS;
+    if !(1..=max).contains(&request.hours) {
         return Err(ApiError::new(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
             "invalid-request",
-            format!(
-                "hours must be 1 to {MAX_RECORDING_HOURS}, not {}",
-                request.hours
-            ),
+            format!("hours must be 1 to {max}, not {}", request.hours),
         ));
     }
-    let until = state.clock.now_ms() + i64::from(request.hours) * 3_600_000;
-    set_recording(&state, &id, Some(until)).await
+    set_recording(&state, &id, Some(request.hours)).await
 }
 
 /// `DELETE /devices/{id}/recording`: the investigation ends; idle sessions leave compact
@@ -286,23 +280,12 @@ pub async fn stop_recording(
 async fn set_recording(
     state: &AppState,
     id: &str,
-    until: Option<i64>,
+    hours: Option<u32>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    if !state.store.set_recording(id, until).await? {
-        return Err(not_found(format!("no device {id}")));
-    }
-    let action = if until.is_some() {
-        "device.recording.start"
-    } else {
-        "device.recording.stop"
-    };
-    super::audit(
-        state,
-        action,
-        Some(id),
-        serde_json::json!({ "record_sessions_until": until }),
-    )
-    .await;
+    let actor = crate::authz::current_actor();
+    let until = crate::services::retention::record_sessions(state, &actor, id, hours)
+        .await?
+        .ok_or_else(|| not_found(format!("no device {id}")))?;
     Ok(Json(
         serde_json::json!({ "device_id": id, "record_sessions_until": until }),
     ))

@@ -58,6 +58,11 @@ pub(super) async fn device_page(
     let pushes = state.store.pushes_of_device(id, 20).await?;
     let commands = state.store.commands_of_device(id, 200).await?;
     let sessions = state.store.sessions_of_device(id, 25).await?;
+    let recording_until = state
+        .store
+        .recording_until(id)
+        .await?
+        .filter(|until| *until > state.clock.now_ms());
     let inventory = state.store.inventory_of_device(id).await?;
     let apps = state.store.list_apps().await?;
     let app_names: HashMap<&str, String> = apps
@@ -177,6 +182,7 @@ pub(super) async fn device_page(
         }
         section aria-labelledby="sessions-h" {
             h2 #sessions-h { "Sessions" }
+            (recording(session, &device, recording_until))
             @if sessions.is_empty() { p.muted { "No management session yet." } } @else {
                 div.table-wrap { table {
                     thead { tr {
@@ -216,6 +222,30 @@ pub(super) async fn device_page(
     );
     *response.status_mut() = status;
     Ok(response)
+}
+
+/// Whether the device's idle sessions keep their messages (docs/retention.md), and the form
+/// that changes it.
+fn recording(session: &ConsoleSession, device: &Device, until: Option<i64>) -> Markup {
+    let action = format!("{}/recording", device_href(&device.id));
+    html! {
+        form.inline #recording method="post" action=(action) {
+            (csrf_field(session))
+            @if let Some(until) = until {
+                p #recording-on {
+                    "Under investigation: every session keeps its messages until " (words::absolute(until)) ". "
+                    input type="hidden" name="action" value="stop";
+                    button.secondary type="submit" { "Stop" }
+                }
+            } @else {
+                p.muted {
+                    "Idle sessions (one exchange, nothing carried) keep a compact record, not their messages. "
+                    input type="hidden" name="action" value="start";
+                    button.secondary type="submit" { "Keep every message for 24 hours" }
+                }
+            }
+        }
+    }
 }
 
 fn actions(session: &ConsoleSession, device: &Device, apps: &[casement_store::AppRow]) -> Markup {

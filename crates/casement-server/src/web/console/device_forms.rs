@@ -97,6 +97,32 @@ pub async fn queue(
     }
 }
 
+/// `POST /console/devices/{id}/recording`: keep every session's messages for 24 hours
+/// (`action=start`), or stop (`action=stop`); docs/retention.md.
+pub async fn recording(
+    State(state): State<AppState>,
+    session: ConsoleSession,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Response, WebError> {
+    #[derive(Deserialize)]
+    struct Form {
+        action: String,
+    }
+    let form: Form = auth::read_form(&state, request).await?;
+    let (hours, done) = match form.action.as_str() {
+        "start" => (Some(24), "recording"),
+        "stop" => (None, "recording-stopped"),
+        _ => return Err(WebError::bad_request("Unknown action.")),
+    };
+    match crate::services::retention::record_sessions(&state, &session.actor(), &id, hours).await? {
+        Some(_) => Ok(
+            Redirect::to(&format!("{}?done={done}#sessions-h", device_href(&id))).into_response(),
+        ),
+        None => Err(WebError::not_found("device with that ID")),
+    }
+}
+
 /// `POST /console/devices/{id}/installs`.
 pub async fn install(
     State(state): State<AppState>,

@@ -53,6 +53,10 @@ pub fn router() -> Router<AppState> {
         .route("/console/devices/{id}", get(device::show))
         .route("/console/devices/{id}/commands", post(device_forms::queue))
         .route(
+            "/console/devices/{id}/recording",
+            post(device_forms::recording),
+        )
+        .route(
             "/console/devices/{id}/installs",
             post(device_forms::install),
         )

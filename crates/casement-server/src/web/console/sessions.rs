@@ -68,7 +68,7 @@ pub async fn show(
         }
         h2 { "Messages" }
         @if !s.messages_kept {
-            p.muted #messages-not-kept { "Not kept: an idle session (one exchange, nothing carried) leaves only this record. To keep every session's messages, put the device under investigation (PUT /api/v1/devices/{id}/recording)." }
+            p.muted #messages-not-kept { "Not kept: an idle session (one exchange, nothing carried) leaves only this record. To keep every session's messages, put the device under investigation (the device page's Sessions section, or PUT /api/v1/devices/{id}/recording)." }
         } @else {
             p.muted { "Each row is one exchange: what the device sent, and the server's reply." }
         }
