@@ -9,6 +9,8 @@ fn bench_sessions_reports_every_scenario_with_its_ratio_to_the_ceiling() {
     let json = dir.path().join("report.json");
     let output = Command::new(env!("CARGO_BIN_EXE_casement"))
         .args(["bench", "sessions", "--devices", "4", "--rounds", "2"])
+        // Exactly the rounds asked for: no lengthening of short rows (issue 17's --min-seconds).
+        .args(["--min-seconds", "0"])
         .args(["--concurrency", "2", "--commands", "2", "--json"])
         .arg(&json)
         .output()
@@ -75,6 +77,7 @@ fn bench_profiles_reports_the_assignment_and_the_counts_with_their_goals() {
     let json = dir.path().join("report.json");
     let output = Command::new(env!("CARGO_BIN_EXE_casement"))
         .args(["bench", "profiles", "--devices", "3", "--rounds", "1"])
+        .args(["--min-seconds", "0"])
         .args([
             "--concurrency",
             "2",
