@@ -15,6 +15,7 @@ use casement_store::*;
 
 use crate::fault::{Fault, Faulty};
 use crate::state::AppState;
+use serde_json::json;
 
 /// What a profile is made of, as an administrator gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,9 +138,21 @@ fn name_taken(e: StoreError, what: &str, name: &str) -> ProfileError {
     }
 }
 
-/// Creates a profile (assigned to nothing yet).
+/// Records a change of profiles or groups in the audit log, as `actor`.
+async fn audited(
+    state: &AppState,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) {
+    crate::services::audit::record(state, actor, action, Some(target), detail).await;
+}
+
+/// Creates a profile (assigned to nothing yet); audited as `actor`.
 pub async fn create_profile(
     state: &AppState,
+    actor: &str,
     input: &ProfileInput,
 ) -> Result<ProfileRow, ProfileError> {
     let settings = checked(input)?;
@@ -162,13 +175,17 @@ pub async fn create_profile(
         .create_profile(&row)
         .await
         .map_err(|e| name_taken(e, "profile", &row.name))?;
+    let detail = json!({ "name": row.name, "revision": row.revision });
+    audited(state, actor, "profile.created", &row.id, detail).await;
     Ok(row)
 }
 
 /// Changes a profile: its devices get the new revision (only what differs is sent). Refused
-/// when the new values would conflict with another profile on devices they share.
+/// when the new values would conflict with another profile on devices they share. Audited as
+/// `actor`.
 pub async fn update_profile(
     state: &AppState,
+    actor: &str,
     id: &str,
     input: &ProfileInput,
 ) -> Result<(ProfileRow, Reconciled), ProfileError> {
@@ -199,16 +216,26 @@ pub async fn update_profile(
         .store
         .set_profile_devices(&row.id, row.revision, &devices, now)
         .await?;
+    let detail = json!({ "name": row.name, "revision": row.revision, "devices_added": reconciled.added, "devices_removed": reconciled.removed });
+    audited(state, actor, "profile.changed", &row.id, detail).await;
     Ok((row, reconciled))
 }
 
-/// Deletes a profile: it is removed from every device it was on.
-pub async fn delete_profile(state: &AppState, id: &str) -> Result<u64, ProfileError> {
+/// Deletes a profile: it is removed from every device it was on (how many: the number
+/// returned). Audited as `actor`.
+pub async fn delete_profile(
+    state: &AppState,
+    actor: &str,
+    id: &str,
+) -> Result<(ProfileRow, u64), ProfileError> {
     let profile = find_profile(state, id).await?;
-    Ok(state
+    let removing = state
         .store
         .delete_profile(&profile.id, state.clock.now_ms())
-        .await?)
+        .await?;
+    let detail = json!({ "name": profile.name, "devices_removing": removing });
+    audited(state, actor, "profile.deleted", &profile.id, detail).await;
+    Ok((profile, removing))
 }
 
 /// A profile by id or name.
@@ -313,9 +340,10 @@ async fn shared_devices(
 
 /// Assigns a profile to a group: refused (409) when it would conflict with a profile already
 /// on some of the group's devices; otherwise every device of the group not yet having it gets
-/// it, pending.
+/// it, pending. Audited as `actor`.
 pub async fn assign(
     state: &AppState,
+    actor: &str,
     profile_id: &str,
     group_id: &str,
 ) -> Result<(ProfileRow, GroupRow, Reconciled), ProfileError> {
@@ -346,15 +374,20 @@ pub async fn assign(
         .add_assignment(&profile.id, &group.id, now)
         .await?;
     let reconciled = set_devices(state, &profile, &groups, devices.as_deref(), now).await?;
+    let detail =
+        json!({ "profile": profile.name, "group": group.name, "devices_added": reconciled.added });
+    audited(state, actor, "profile.assigned", &profile.id, detail).await;
     Ok((profile, group, reconciled))
 }
 
 /// Unassigns a profile from a group: devices no other assigned group covers have it removed.
+/// Audited as `actor`.
 pub async fn unassign(
     state: &AppState,
+    actor: &str,
     profile_id: &str,
     group_id: &str,
-) -> Result<Reconciled, ProfileError> {
+) -> Result<(ProfileRow, Reconciled), ProfileError> {
     let profile = find_profile(state, profile_id).await?;
     let group = find_group(state, group_id).await?;
     state
@@ -368,7 +401,10 @@ pub async fn unassign(
             )),
             other => other.into(),
         })?;
-    Ok(reconcile_profile(state, &profile).await?)
+    let reconciled = reconcile_profile(state, &profile).await?;
+    let detail = json!({ "profile": profile.name, "group": group_id, "devices_removed": reconciled.removed });
+    audited(state, actor, "profile.unassigned", &profile.id, detail).await;
+    Ok((profile, reconciled))
 }
 
 /// Makes a profile's devices the members of its groups now (after a group changed, a device
@@ -494,9 +530,10 @@ pub async fn reconcile_device(state: &AppState, device_id: &str) -> Result<(), S
         .await
 }
 
-/// Creates a group.
+/// Creates a group; audited as `actor`.
 pub async fn create_group(
     state: &AppState,
+    actor: &str,
     name: &str,
     description: &str,
     members: GroupMembers,
@@ -514,12 +551,21 @@ pub async fn create_group(
         .create_group(&row)
         .await
         .map_err(|e| name_taken(e, "group", &name))?;
+    audited(
+        state,
+        actor,
+        "group.created",
+        &row.id,
+        json!({ "name": row.name }),
+    )
+    .await;
     Ok(row)
 }
 
-/// Changes a group; its profiles follow its new members.
+/// Changes a group; its profiles follow its new members. Audited as `actor`.
 pub async fn update_group(
     state: &AppState,
+    actor: &str,
     id: &str,
     name: &str,
     description: &str,
@@ -544,12 +590,24 @@ pub async fn update_group(
         .await
         .map_err(|e| name_taken(e, "group", &name))?;
     reconcile_profiles(state, &assigned_to(state, &row.id).await?).await?;
+    audited(
+        state,
+        actor,
+        "group.changed",
+        &row.id,
+        json!({ "name": row.name }),
+    )
+    .await;
     Ok(row)
 }
 
 /// Deletes a group; profiles assigned through it leave its devices (unless another group
-/// covers them).
-pub async fn delete_group(state: &AppState, id: &str) -> Result<(), ProfileError> {
+/// covers them). Audited as `actor`.
+pub async fn delete_group(
+    state: &AppState,
+    actor: &str,
+    id: &str,
+) -> Result<GroupRow, ProfileError> {
     let group = find_group(state, id).await?;
     if group.id == ALL_DEVICES_GROUP {
         return Err(ProfileError::Invalid(
@@ -558,7 +616,16 @@ pub async fn delete_group(state: &AppState, id: &str) -> Result<(), ProfileError
     }
     let assigned = assigned_to(state, &group.id).await?;
     state.store.delete_group(&group.id).await?;
-    Ok(reconcile_profiles(state, &assigned).await?)
+    reconcile_profiles(state, &assigned).await?;
+    audited(
+        state,
+        actor,
+        "group.deleted",
+        &group.id,
+        json!({ "name": group.name }),
+    )
+    .await;
+    Ok(group)
 }
 
 fn checked_group(name: &str, members: &GroupMembers) -> Result<String, ProfileError> {

@@ -12,7 +12,6 @@ use serde_json::{Value, json};
 
 use super::ApiError;
 use crate::authz::Principal;
-use crate::services::audit;
 use crate::services::profiles::{self, ProfileInput};
 use crate::state::AppState;
 
@@ -184,15 +183,7 @@ pub async fn create(
     b: Body<ProfileBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let input: ProfileInput = body(b)?.into();
-    let p = profiles::create_profile(&state, &input).await?;
-    audit::record(
-        &state,
-        &principal.actor(),
-        "profile.created",
-        Some(&p.id),
-        json!({ "name": p.name, "revision": p.revision }),
-    )
-    .await;
+    let p = profiles::create_profile(&state, &principal.actor(), &input).await?;
     Ok((StatusCode::CREATED, Json(full_profile(&state, &p).await?)))
 }
 
@@ -203,15 +194,7 @@ pub async fn update(
     b: Body<ProfileBody>,
 ) -> Result<Json<Value>, ApiError> {
     let input: ProfileInput = body(b)?.into();
-    let (p, reconciled) = profiles::update_profile(&state, &id, &input).await?;
-    audit::record(
-        &state,
-        &principal.actor(),
-        "profile.changed",
-        Some(&p.id),
-        json!({ "name": p.name, "revision": p.revision, "devices_added": reconciled.added, "devices_removed": reconciled.removed }),
-    )
-    .await;
+    let (p, _) = profiles::update_profile(&state, &principal.actor(), &id, &input).await?;
     Ok(Json(full_profile(&state, &p).await?))
 }
 
@@ -220,16 +203,7 @@ pub async fn remove(
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let p = profiles::find_profile(&state, &id).await?;
-    let removing = profiles::delete_profile(&state, &p.id).await?;
-    audit::record(
-        &state,
-        &principal.actor(),
-        "profile.deleted",
-        Some(&p.id),
-        json!({ "name": p.name, "devices_removing": removing }),
-    )
-    .await;
+    let (p, removing) = profiles::delete_profile(&state, &principal.actor(), &id).await?;
     Ok(Json(
         json!({ "id": p.id, "deleted": true, "devices_removing": removing }),
     ))
@@ -249,15 +223,7 @@ pub async fn assign(
     b: Body<AssignBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let AssignBody { group } = body(b)?;
-    let (p, g, reconciled) = profiles::assign(&state, &id, &group).await?;
-    audit::record(
-        &state,
-        &principal.actor(),
-        "profile.assigned",
-        Some(&p.id),
-        json!({ "profile": p.name, "group": g.name, "devices_added": reconciled.added }),
-    )
-    .await;
+    let (p, g, reconciled) = profiles::assign(&state, &principal.actor(), &id, &group).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -274,16 +240,7 @@ pub async fn unassign(
     Extension(principal): Extension<Principal>,
     Path((id, group)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let p = profiles::find_profile(&state, &id).await?;
-    let reconciled = profiles::unassign(&state, &p.id, &group).await?;
-    audit::record(
-        &state,
-        &principal.actor(),
-        "profile.unassigned",
-        Some(&p.id),
-        json!({ "profile": p.name, "group": group, "devices_removed": reconciled.removed }),
-    )
-    .await;
+    let (p, reconciled) = profiles::unassign(&state, &principal.actor(), &id, &group).await?;
     Ok(Json(json!({
         "profile": p.id,
         "group": group,
@@ -386,15 +343,14 @@ pub async fn create_group(
     b: Body<GroupBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let b = body(b)?;
-    let g = profiles::create_group(&state, &b.name, &b.description, b.members).await?;
-    audit::record(
+    let g = profiles::create_group(
         &state,
         &principal.actor(),
-        "group.created",
-        Some(&g.id),
-        json!({ "name": g.name }),
+        &b.name,
+        &b.description,
+        b.members,
     )
-    .await;
+    .await?;
     let n = state.store.group_device_ids(&g, None).await?.len();
     Ok((StatusCode::CREATED, Json(group_json(&g, Some(n)))))
 }
@@ -406,15 +362,15 @@ pub async fn update_group(
     b: Body<GroupBody>,
 ) -> Result<Json<Value>, ApiError> {
     let b = body(b)?;
-    let g = profiles::update_group(&state, &id, &b.name, &b.description, b.members).await?;
-    audit::record(
+    let g = profiles::update_group(
         &state,
         &principal.actor(),
-        "group.changed",
-        Some(&g.id),
-        json!({ "name": g.name }),
+        &id,
+        &b.name,
+        &b.description,
+        b.members,
     )
-    .await;
+    .await?;
     let n = state.store.group_device_ids(&g, None).await?.len();
     Ok(Json(group_json(&g, Some(n))))
 }
@@ -424,15 +380,6 @@ pub async fn delete_group(
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let g = profiles::find_group(&state, &id).await?;
-    profiles::delete_group(&state, &g.id).await?;
-    audit::record(
-        &state,
-        &principal.actor(),
-        "group.deleted",
-        Some(&g.id),
-        json!({ "name": g.name }),
-    )
-    .await;
+    let g = profiles::delete_group(&state, &principal.actor(), &id).await?;
     Ok(Json(json!({ "id": g.id, "deleted": true })))
 }

@@ -9,10 +9,9 @@ use casement_store::{ALL_DEVICES_GROUP, GroupFilter, GroupMembers, Platform};
 use maud::{Markup, html};
 use percent_encoding::utf8_percent_encode;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::profiles::ID_IN_PATH;
-use super::{audit, console_page, csrf_field};
+use super::{console_page, csrf_field};
 use crate::authz::{self, Permission};
 use crate::services::profiles::{self, ProfileError};
 use crate::state::AppState;
@@ -225,18 +224,16 @@ pub async fn create(
             return page(&state, &session, None, refused, Some(&form)).await;
         }
     };
-    match profiles::create_group(&state, &form.name, &form.description, members).await {
-        Ok(g) => {
-            audit(
-                &state,
-                &session.actor(),
-                "group.created",
-                Some(&g.id),
-                json!({ "name": g.name }),
-            )
-            .await;
-            Ok(Redirect::to("/console/groups?done=group").into_response())
-        }
+    match profiles::create_group(
+        &state,
+        &session.actor(),
+        &form.name,
+        &form.description,
+        members,
+    )
+    .await
+    {
+        Ok(_) => Ok(Redirect::to("/console/groups?done=group").into_response()),
         Err(e @ (ProfileError::Invalid(_) | ProfileError::Exists(_))) => {
             let code = match e {
                 ProfileError::Exists(_) => StatusCode::CONFLICT,
@@ -255,25 +252,15 @@ pub async fn delete(
     session: ConsoleSession,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let g = profiles::find_group(&state, &id).await?;
-    match profiles::delete_group(&state, &g.id).await {
-        Ok(()) => {}
+    match profiles::delete_group(&state, &session.actor(), &id).await {
+        Ok(_) => Ok(Redirect::to("/console/groups?done=group-deleted").into_response()),
         Err(e @ ProfileError::Invalid(_)) => {
             let refused = Some((
                 StatusCode::UNPROCESSABLE_ENTITY,
                 format!("Not deleted: {e}."),
             ));
-            return page(&state, &session, None, refused, None).await;
+            page(&state, &session, None, refused, None).await
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => Err(e.into()),
     }
-    audit(
-        &state,
-        &session.actor(),
-        "group.deleted",
-        Some(&g.id),
-        json!({ "name": g.name }),
-    )
-    .await;
-    Ok(Redirect::to("/console/groups?done=group-deleted").into_response())
 }

@@ -10,12 +10,11 @@ use casement_dm::profiles::work::ProfileStatus;
 use casement_store::ProfileRow;
 use maud::html;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::device_profiles::{drift, node_table, status_badge};
 use super::devices::device_href;
 use super::profiles::{platforms_in_words, profile_href};
-use super::{audit, console_page, csrf_field, time};
+use super::{console_page, csrf_field, time};
 use crate::authz::{self, Permission};
 use crate::services::profiles::{self, ProfileError};
 use crate::state::AppState;
@@ -242,21 +241,12 @@ pub async fn assign(
         group: String,
     }
     let form: Form = web_auth::read_form(&state, request).await?;
-    match profiles::assign(&state, &id, &form.group).await {
-        Ok((p, g, reconciled)) => {
-            audit(
-                &state,
-                &session.actor(),
-                "profile.assigned",
-                Some(&p.id),
-                json!({ "profile": p.name, "group": g.name, "devices_added": reconciled.added }),
-            )
-            .await;
-            Ok(
-                Redirect::to(&format!("{}?done=assigned#groups-h", profile_href(&p.id)))
-                    .into_response(),
-            )
-        }
+    match profiles::assign(&state, &session.actor(), &id, &form.group).await {
+        Ok((p, _, _)) => Ok(Redirect::to(&format!(
+            "{}?done=assigned#groups-h",
+            profile_href(&p.id)
+        ))
+        .into_response()),
         Err(e @ (ProfileError::Conflict { .. } | ProfileError::Invalid(_))) => {
             let profile = profiles::find_profile(&state, &id).await?;
             let code = match e {
@@ -282,16 +272,7 @@ pub async fn unassign(
         group: String,
     }
     let form: Form = web_auth::read_form(&state, request).await?;
-    let p = profiles::find_profile(&state, &id).await?;
-    let reconciled = profiles::unassign(&state, &p.id, &form.group).await?;
-    audit(
-        &state,
-        &session.actor(),
-        "profile.unassigned",
-        Some(&p.id),
-        json!({ "profile": p.name, "group": form.group, "devices_removed": reconciled.removed }),
-    )
-    .await;
+    let (p, _) = profiles::unassign(&state, &session.actor(), &id, &form.group).await?;
     Ok(Redirect::to(&format!("{}?done=unassigned#groups-h", profile_href(&p.id))).into_response())
 }
 
@@ -320,14 +301,6 @@ pub async fn delete(
         )
         .await;
     }
-    let removing = profiles::delete_profile(&state, &p.id).await?;
-    audit(
-        &state,
-        &session.actor(),
-        "profile.deleted",
-        Some(&p.id),
-        json!({ "name": p.name, "devices_removing": removing }),
-    )
-    .await;
+    profiles::delete_profile(&state, &session.actor(), &p.id).await?;
     Ok(Redirect::to("/console/profiles?done=profile-deleted").into_response())
 }

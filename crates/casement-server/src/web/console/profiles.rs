@@ -10,9 +10,8 @@ use casement_store::Platform;
 use maud::html;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
-use serde_json::json;
 
-use super::{audit, console_page, csrf_field};
+use super::{console_page, csrf_field};
 use crate::authz::{self, Permission};
 use crate::services::profiles::{self, ProfileError, ProfileInput};
 use crate::state::AppState;
@@ -218,18 +217,8 @@ pub async fn create(
             return page(&state, &session, None, refused, Some(&form)).await;
         }
     };
-    match profiles::create_profile(&state, &input).await {
-        Ok(p) => {
-            audit(
-                &state,
-                &session.actor(),
-                "profile.created",
-                Some(&p.id),
-                json!({ "name": p.name, "revision": p.revision }),
-            )
-            .await;
-            Ok(Redirect::to(&format!("{}?done=profile", profile_href(&p.id))).into_response())
-        }
+    match profiles::create_profile(&state, &session.actor(), &input).await {
+        Ok(p) => Ok(Redirect::to(&format!("{}?done=profile", profile_href(&p.id))).into_response()),
         Err(e @ ProfileError::Invalid(_)) => {
             let refused = Some((
                 StatusCode::UNPROCESSABLE_ENTITY,
