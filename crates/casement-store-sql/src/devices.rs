@@ -10,7 +10,21 @@ use sqlx::{AssertSqlSafe, Row};
 
 use crate::{SqlStore, corrupt, map_err, names};
 
-pub(crate) const DEVICE_COLUMNS: &str = "id, platform, user_id, upn, user_sid, name, enrollment_context, enrolled_at, updated_at, retired_at, retired_reason, last_session_at, last_context, devinfo";
+pub(crate) const DEVICE_COLUMNS: &str = "id, platform, user_id, upn, user_sid, name, enrollment_context, enrolled_at, updated_at, retired_at, retired_reason, last_session_at, last_context, devinfo, record_sessions_until";
+
+/// [`DEVICE_COLUMNS`] of the table aliased `d` (`d.id, d.platform, …`), for joins: one list,
+/// so that a column added to devices is read everywhere a [`Device`] is.
+pub(crate) fn device_columns_of_d() -> &'static str {
+    static COLUMNS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    COLUMNS.get_or_init(|| {
+        DEVICE_COLUMNS
+            .split(", ")
+            .map(|c| format!("d.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
 const CERT_COLUMNS: &str =
     "serial_hex, device_id, thumbprint, not_before, not_after, issued_at, revoked_at";
 
@@ -31,6 +45,7 @@ pub(crate) fn device(row: &AnyRow) -> StoreResult<Device> {
         last_session_at: row.try_get("last_session_at").map_err(map_err)?,
         last_context: names::get_opt(row, "last_context")?,
         devinfo: row.try_get("devinfo").map_err(map_err)?,
+        record_sessions_until: row.try_get("record_sessions_until").map_err(map_err)?,
     })
 }
 

@@ -11,7 +11,7 @@ use casement_store::{
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::devices::{DEVICE_COLUMNS, device};
+use crate::devices::{DEVICE_COLUMNS, device, device_columns_of_d};
 use crate::{Backend, SqlStore, corrupt, map_err};
 
 const PROFILE_COLUMNS: &str = "p.id, p.name, p.description, p.platforms, p.scope, p.settings, p.source_syncml, p.revision, p.created_at, p.updated_at";
@@ -350,11 +350,7 @@ impl ProfileStore for SqlStore {
         status: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<(DeviceProfileRow, Device)>> {
-        let device_columns: String = DEVICE_COLUMNS
-            .split(", ")
-            .map(|c| format!("d.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let device_columns = device_columns_of_d();
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {DP_COLUMNS}, {device_columns} FROM device_profiles dp JOIN devices d ON d.id = dp.device_id \
              WHERE dp.profile_id = $1 AND ($2 = '' OR dp.status = $2) ORDER BY d.name, d.id LIMIT $3"

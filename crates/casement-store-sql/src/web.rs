@@ -149,8 +149,6 @@ fn list_row(row: &AnyRow) -> StoreResult<DeviceListRow> {
     })
 }
 
-const LIST_COLUMNS: &str = "d.id, d.platform, d.user_id, d.upn, d.user_sid, d.name, d.enrollment_context, d.enrolled_at, d.updated_at, d.retired_at, d.retired_reason, d.last_session_at, d.last_context, d.devinfo, c.state AS channel_state";
-
 #[async_trait]
 impl BrowseStore for SqlStore {
     async fn query_devices(&self, q: &DeviceQuery) -> StoreResult<DevicePage> {
@@ -178,7 +176,8 @@ impl BrowseStore for SqlStore {
             (q.after_id.as_deref(), ">", "ASC")
         };
         let page = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {LIST_COLUMNS} {from} WHERE {FILTER} AND ($7 IS NULL OR d.id {op} $7) ORDER BY d.id {direction} LIMIT $8"
+            "SELECT {}, c.state AS channel_state {from} WHERE {FILTER} AND ($7 IS NULL OR d.id {op} $7) ORDER BY d.id {direction} LIMIT $8",
+            crate::devices::device_columns_of_d()
         )));
         let rows = bind_filter(page, q, &pattern)
             .bind(cursor)

@@ -140,12 +140,9 @@ pub trait SessionStore: Send + Sync {
     async fn session_deliveries(&self, id: &str) -> StoreResult<Vec<DeliveryRow>>;
     /// A device's inventory, by LocURI.
     async fn inventory_of_device(&self, device_id: &str) -> StoreResult<Vec<InventoryRow>>;
-    /// Puts a device under investigation until `until` (every session keeps its messages), or
-    /// ends it (`None`). False if there is no such device.
+    /// Puts a device under investigation until `until` (every session keeps its messages;
+    /// [`Device::record_sessions_until`]), or ends it (`None`). False if there is no such device.
     async fn set_recording(&self, device_id: &str, until: Option<i64>) -> StoreResult<bool>;
-    /// Until when a device's sessions keep their messages (`None`: only those that carried
-    /// commands or failed do).
-    async fn recording_until(&self, device_id: &str) -> StoreResult<Option<i64>>;
     /// Deletes up to `batch` ended sessions that started before `before` (with their messages
     /// and deliveries) and up to `batch` idle-session records from before it, in one
     /// transaction: the retention sweep calls it until it returns fewer than asked.

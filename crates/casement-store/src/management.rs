@@ -448,9 +448,6 @@ pub struct ManagementSnapshot {
     /// When the device's next configuration-profile row is due (`None`: none is): the
     /// profiles themselves are read ([`crate::ProfileStore::due_profiles`]) only once it has come.
     pub profiles_due_at: Option<i64>,
-    /// Until when every session of the device keeps its messages (a device under
-    /// investigation; docs/retention.md).
-    pub record_sessions_until: Option<i64>,
 }
 
 /// A session write, checked against the version read.

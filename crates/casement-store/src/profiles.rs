@@ -292,6 +292,7 @@ mod tests {
             last_session_at: None,
             last_context: None,
             devinfo: Some(format!(r#"{{"./DevInfo/Mod":"{model}"}}"#)),
+            record_sessions_until: None,
         }
     }
 

@@ -126,6 +126,9 @@ pub struct Device {
     pub last_context: Option<casement_dm::Context>,
     /// DevInfo values from its last package 1 (JSON object), if any.
     pub devinfo: Option<String>,
+    /// Until when every session of the device keeps its messages (a device under
+    /// investigation; docs/retention.md), if it was ever put under investigation.
+    pub record_sessions_until: Option<i64>,
 }
 
 impl Device {

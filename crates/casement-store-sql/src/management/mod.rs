@@ -218,7 +218,6 @@ impl SessionStore for SqlStore {
             pending,
             certificate,
             profiles_due_at: row.try_get("profiles_due_at").map_err(map_err)?,
-            record_sessions_until: row.try_get("record_sessions_until").map_err(map_err)?,
         }))
     }
 
@@ -337,18 +336,6 @@ impl SessionStore for SqlStore {
             .await
             .map_err(map_err)?;
         Ok(done.rows_affected() > 0)
-    }
-
-    async fn recording_until(&self, device_id: &str) -> StoreResult<Option<i64>> {
-        let row = sqlx::query("SELECT record_sessions_until FROM devices WHERE id = $1")
-            .bind(device_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(match row {
-            Some(r) => r.try_get("record_sessions_until").map_err(map_err)?,
-            None => None,
-        })
     }
 
     async fn prune_sessions(&self, before: i64, batch: u32) -> StoreResult<Pruned> {

@@ -5,7 +5,7 @@ use casement_store::*;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::devices::DEVICE_COLUMNS;
+use crate::devices::device_columns_of_d;
 use crate::{corrupt, map_err, names};
 
 pub(super) const COMMAND_COLUMNS: &str = "id, device_id, kind, class, label, payload, secret, state, status_code, original_error, results, attempts, max_attempts, created_at, updated_at, expires_at, created_by";
@@ -86,10 +86,6 @@ pub(super) fn conflict(what: impl Into<String>) -> StoreError {
 pub(super) fn snapshot_sql() -> &'static str {
     static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     SQL.get_or_init(|| {
-        let device: Vec<String> = DEVICE_COLUMNS
-            .split(", ")
-            .map(|c| format!("d.{c}"))
-            .collect();
         let session: Vec<String> = SESSION_COLUMNS
             .split(", ")
             .map(|c| format!("s.{c} AS s_{c}"))
@@ -101,14 +97,13 @@ pub(super) fn snapshot_sql() -> &'static str {
              c.serial_hex AS c_serial_hex, c.device_id AS c_device_id, c.thumbprint AS c_thumbprint, \
              c.not_before AS c_not_before, c.not_after AS c_not_after, c.issued_at AS c_issued_at, c.revoked_at AS c_revoked_at, \
              CAST(CASE WHEN EXISTS (SELECT 1 FROM commands p WHERE p.device_id = d.id AND p.state = 'pending') THEN 1 ELSE 0 END AS BIGINT) AS has_pending, \
-             (SELECT MIN(dp.due_at) FROM device_profiles dp WHERE dp.device_id = d.id) AS profiles_due_at, \
-             d.record_sessions_until AS record_sessions_until \
+             (SELECT MIN(dp.due_at) FROM device_profiles dp WHERE dp.device_id = d.id) AS profiles_due_at \
              FROM devices d \
              LEFT JOIN sessions s ON s.device_id = d.id AND s.ended_at IS NULL \
              LEFT JOIN push_channels ch ON ch.device_id = d.id \
              LEFT JOIN certificates c ON c.serial_hex = $2 \
              WHERE d.id = $1",
-            device.join(", "),
+            device_columns_of_d(),
             session.join(", ")
         )
     })

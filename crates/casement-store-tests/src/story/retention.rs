@@ -106,7 +106,7 @@ pub(crate) async fn idle_sessions_and_pruning(store: &dyn Store) {
         .unwrap();
     assert_eq!(snapshot.device.last_context, Some(Context::Maintenance));
     assert_eq!(snapshot.device.last_session_at, Some(11 * DAY + 9));
-    assert_eq!(snapshot.record_sessions_until, None);
+    assert_eq!(snapshot.device.record_sessions_until, None);
     // Counted in the dashboard's chart with the full sessions.
     let counts = store.sessions_per_context(10 * DAY, DAY).await.unwrap();
     let maintenance_on_day_11: u64 = counts
@@ -124,10 +124,27 @@ pub(crate) async fn idle_sessions_and_pruning(store: &dyn Store) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(snapshot.record_sessions_until, Some(12 * DAY));
-    assert_eq!(store.recording_until("DR").await.unwrap(), Some(12 * DAY));
+    assert_eq!(snapshot.device.record_sessions_until, Some(12 * DAY));
+    assert_eq!(
+        store
+            .device("DR")
+            .await
+            .unwrap()
+            .unwrap()
+            .record_sessions_until,
+        Some(12 * DAY),
+        "the device row carries it"
+    );
     assert!(store.set_recording("DR", None).await.unwrap());
-    assert_eq!(store.recording_until("DR").await.unwrap(), None);
+    assert_eq!(
+        store
+            .device("DR")
+            .await
+            .unwrap()
+            .unwrap()
+            .record_sessions_until,
+        None
+    );
 
     // Pruning in batches of 1: what started before day 11 + 9 ms goes, one of each kind per
     // call; the full session's messages go with it.

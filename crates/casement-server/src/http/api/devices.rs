@@ -106,15 +106,9 @@ async fn view(state: &AppState, device: Device, detail: bool) -> Result<DeviceVi
     } else {
         None
     };
-    let record_sessions_until = if detail {
-        state
-            .store
-            .recording_until(&device.id)
-            .await?
-            .filter(|until| *until > state.clock.now_ms())
-    } else {
-        None
-    };
+    let record_sessions_until = device
+        .record_sessions_until
+        .filter(|until| detail && *until > state.clock.now_ms());
     let push_channel = state
         .store
         .push_channel(&device.id)

@@ -237,6 +237,7 @@ pub(super) fn changes_for(
     // under investigation — leaves a compact record instead of its row and messages
     // (docs/retention.md).
     let under_investigation = snapshot
+        .device
         .record_sessions_until
         .is_some_and(|until| until > now);
     let idle = is_new

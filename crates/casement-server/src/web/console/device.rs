@@ -58,10 +58,8 @@ pub(super) async fn device_page(
     let pushes = state.store.pushes_of_device(id, 20).await?;
     let commands = state.store.commands_of_device(id, 200).await?;
     let sessions = state.store.sessions_of_device(id, 25).await?;
-    let recording_until = state
-        .store
-        .recording_until(id)
-        .await?
+    let recording_until = device
+        .record_sessions_until
         .filter(|until| *until > state.clock.now_ms());
     let inventory = state.store.inventory_of_device(id).await?;
     let apps = state.store.list_apps().await?;
